@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan) into build-fuzz, seeds their corpora from the ONNX backend test
 # data and the zoo's inputs, runs each target for a bounded time, then replays tests/fuzz/regressions/.
-# Usage: scripts/fuzz.sh [seconds per target (default 60)] [target ...]    Exits non-zero when a target crashes;
+# Usage: scripts/fuzz.sh [--ci] [seconds per target (default 60)] [target ...]   Exits non-zero when a target crashes;
 # the crashing input is left in build-fuzz/crashes/ (copy it to tests/fuzz/pending/<target>/, and move it to
 # tests/fuzz/regressions/<target>/ once fixed). FUZZ_FAIL_ON_CRASH=0 keeps fuzzing past crashes (libFuzzer's fork
 # mode), lists them and exits 0: for runs while known crashes are still pending.
+# --ci builds into build-fuzz-ci with only the kernels the targets need (KESTREL_FUZZ_KERNELS=ci in
+# tests/fuzz/CMakeLists.txt), about a third of the full engine: what scripts/test.sh runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dir=build-fuzz
+kernels=all
+if [ "${1:-}" = --ci ]; then
+  dir=build-fuzz-ci
+  kernels=ci
+  shift
+fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(load_model parse_value run_model)
-dir=build-fuzz
 data=/usr/share/libonnx-testdata/data
 zoo=../shared/zoo
 
 start=$(date +%s)
-CC=clang CXX=clang++ cmake -S tests/fuzz -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+CC=clang CXX=clang++ cmake -S tests/fuzz -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DKESTREL_FUZZ_KERNELS=$kernels >/dev/null
 cmake --build "$dir" -j"$(nproc)"
-echo "fuzz build: $(( $(date +%s) - start )) s"
+echo "fuzz build ($kernels kernels): $(( $(date +%s) - start )) s"
 
 # Seeds are made at run time (never committed): every backend model; every small .pb value with the byte that
 # tells parse_value which kind it is; two inputs per op case of run_model.

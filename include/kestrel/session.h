@@ -20,6 +20,9 @@ enum class ExecutionMode { kSequential = 0, kParallel = 1 };
 // ONNX Runtime's levels and meanings.
 enum class GraphOptimizationLevel { kDisableAll = 0, kBasic = 1, kExtended = 2, kLayout = 3, kAll = 99 };
 
+// A loaded custom-operator library (include/kestrel/custom_op.h); see SessionOptions::register_custom_ops_library.
+class CustomOpLibrary;
+
 // Severity of log messages, as ONNX Runtime numbers them.
 enum class LogSeverity { kVerbose = 0, kInfo = 1, kWarning = 2, kError = 3, kFatal = 4 };
 
@@ -37,11 +40,21 @@ struct SessionOptions {
   std::string logid;  // prefixes this session's log lines
   // Fixes named symbolic dimensions of the graph inputs (ORT's add_free_dimension_override_by_name).
   std::map<std::string, int64_t> free_dimension_overrides;
+  // Fixes the dynamic dimensions of the graph inputs that carry this ONNX dimension denotation, such as
+  // "DATA_BATCH" (ORT's add_free_dimension_override_by_denotation).
+  std::map<std::string, int64_t> free_dimension_overrides_by_denotation;
   // Replaces the values of the model's initializers of these names (ORT's add_initializer); the type and shape
   // must match the model's. The tensors are shared, not copied.
   std::map<std::string, Tensor> initializer_overrides;
   // Execution providers in priority order. "CPUExecutionProvider" always exists and is always last.
   std::vector<std::string> providers = {"CPUExecutionProvider"};
+  // Custom-op libraries whose operators sessions made with these options may use (before the built-in kernels).
+  std::vector<std::shared_ptr<const CustomOpLibrary>> custom_op_libraries;
+
+  // Loads a custom-op library now (dlopen) and appends it to custom_op_libraries. Throws kestrel::Error when the
+  // file is missing (kNoSuchFile), cannot be loaded, lacks KestrelRegisterCustomOps, registers an op built for
+  // another ABI version, or reports failure (kFail).
+  void register_custom_ops_library(const std::string& path);
 };
 
 class RunOptions {

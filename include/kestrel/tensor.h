@@ -77,9 +77,9 @@ class Tensor {
   // A deep copy in a new owned buffer.
   Tensor clone() const;
 
-  // Upper bound on one tensor's size; defaults to 16 GiB. Guards against absurd shapes in hostile models.
+  // Per-tensor size limit: the kestrel.max_tensor_bytes of the session loading or running on this thread, else
   static size_t max_tensor_bytes();
-  static void set_max_tensor_bytes(size_t bytes);
+  static void set_max_tensor_bytes(size_t bytes);  // the process default (16 GiB), set here
 
  private:
   void check_type(ElementType wanted) const;

@@ -89,6 +89,9 @@ class SessionOptions:
         self._log_verbosity_level = 0
         self._logid = ""
         self._free_dims = {}
+        self._free_dims_by_denotation = {}
+        self._custom_ops = None  # a C.SessionOptionsCore holding the loaded custom-op libraries
+        self._custom_op_paths = []
         self._initializers = {}
         self._use_deterministic_compute = False
         self._config = {}
@@ -270,7 +273,10 @@ class SessionOptions:
         self._free_dims[dim_name] = _check_int(dim_value, "dim_value")
 
     def add_free_dimension_override_by_denotation(self, dim_denotation, dim_value):
-        raise C.NotImplemented("add_free_dimension_override_by_denotation is not supported by Kestrel yet")
+        """Fixes the dynamic dimensions of the inputs that carry this ONNX denotation (such as "DATA_BATCH")."""
+        if not isinstance(dim_denotation, str):
+            raise TypeError("dim_denotation must be a str")
+        self._free_dims_by_denotation[dim_denotation] = _check_int(dim_value, "dim_value")
 
     def add_initializer(self, name, ortvalue):
         """Replaces the model's initializer `name` (same type and shape) with the OrtValue's data."""
@@ -282,7 +288,16 @@ class SessionOptions:
         raise C.NotImplemented("add_external_initializers is not supported by Kestrel yet")
 
     def register_custom_ops_library(self, library_path):
-        raise C.NotImplemented("register_custom_ops_library is not supported: Kestrel has no custom-op ABI")
+        """Loads a custom-op library now (see include/kestrel/custom_op.h); sessions made with these options may
+        use its operators. Raises NoSuchFile or Fail when the library cannot be loaded or registered."""
+        import os
+        path = os.fspath(library_path)
+        if not isinstance(path, str):
+            raise TypeError("library_path must be a str or os.PathLike")
+        if self._custom_ops is None:
+            self._custom_ops = C.SessionOptionsCore()
+        self._custom_ops.register_custom_ops_library(path)
+        self._custom_op_paths.append(path)
 
     def _to_core(self, providers, cpu_options):
         o = C.SessionOptionsCore()
@@ -298,6 +313,9 @@ class SessionOptions:
         o.config_entries = dict(self._config)
         o.logid = self._logid
         o.free_dimension_overrides = dict(self._free_dims)
+        o.free_dimension_overrides_by_denotation = dict(self._free_dims_by_denotation)
+        if self._custom_ops is not None:
+            o.add_custom_op_libraries_from(self._custom_ops)
         for name, value in self._initializers.items():
             o.add_initializer(name, getattr(value, "_ortvalue", value))
         o.providers = list(providers)

@@ -607,6 +607,15 @@ PYBIND11_MODULE(_kestrel, m) {
       .def_readwrite("config_entries", &SessionOptions::config_entries)
       .def_readwrite("logid", &SessionOptions::logid)
       .def_readwrite("free_dimension_overrides", &SessionOptions::free_dimension_overrides)
+      .def_readwrite("free_dimension_overrides_by_denotation", &SessionOptions::free_dimension_overrides_by_denotation)
+      .def("register_custom_ops_library", &SessionOptions::register_custom_ops_library, py::arg("library_path"))
+      .def(
+          "add_custom_op_libraries_from",
+          [](SessionOptions& o, const SessionOptions& other) {
+            o.custom_op_libraries.insert(o.custom_op_libraries.end(), other.custom_op_libraries.begin(),
+                                         other.custom_op_libraries.end());
+          },
+          py::arg("other"))
       .def(
           "add_initializer",
           [](SessionOptions& o, const std::string& name, const PyOrtValue& v) {

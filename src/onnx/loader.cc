@@ -5,6 +5,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,7 +23,86 @@ namespace {
 
 constexpr int64_t kMinIrVersion = 1;
 constexpr int64_t kMaxIrVersion = 10;
+// Subgraph levels (If/Loop/Scan bodies inside one another) below the main graph. Protobuf's parser stops at a
+// message nesting depth (its default, 100, allows about 30 levels); Kestrel sets it so that this many levels
+// parse, and refuses deeper models with a message that says so rather than "corrupt protobuf".
 constexpr int kMaxSubgraphDepth = 64;
+// Each subgraph level is three messages deep (GraphProto > NodeProto > AttributeProto); the rest leaves room for
+// tensors and nested types inside the deepest graph.
+constexpr int kProtobufRecursionLimit = 3 * kMaxSubgraphDepth + 64;
+
+std::string nesting_error(const std::string& depth) {
+  return "the model nests subgraphs " + depth + " levels deep (If/Loop/Scan bodies inside one another); Kestrel's "
+         "limit is " + std::to_string(kMaxSubgraphDepth) + " levels";
+}
+
+// How deep a serialized ModelProto nests subgraphs, found without the recursive protobuf parser (which is what
+// refused the model): an iterative walk of the wire format that descends only into the fields leading to
+// subgraphs. Returns -1 when the bytes are not well-formed enough to tell.
+int subgraph_nesting_depth(const uint8_t* data, size_t size) {
+  enum Kind { kModel, kFunction, kGraph, kNode, kAttribute };
+  struct Frame {
+    size_t end;
+    Kind kind;
+    int level;
+  };
+  auto child = [](Kind kind, uint64_t field) -> int {
+    switch (kind) {
+      case kModel: return field == 7 ? kGraph : field == 25 ? kFunction : -1;
+      case kFunction: return field == 7 ? kNode : -1;
+      case kGraph: return field == 1 ? kNode : -1;
+      case kNode: return field == 5 ? kAttribute : -1;
+      case kAttribute: return field == 6 || field == 11 ? kGraph : -1;
+    }
+    return -1;
+  };
+  size_t pos = 0;
+  auto varint = [&](uint64_t& out) {
+    out = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= size) return false;
+      const uint8_t b = data[pos++];
+      out |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  };
+  std::vector<Frame> stack = {{size, kModel, 0}};
+  int deepest = 0;
+  while (!stack.empty()) {
+    const Frame frame = stack.back();
+    if (pos == frame.end) {
+      stack.pop_back();
+      continue;
+    }
+    uint64_t tag = 0, length = 0;
+    if (pos > frame.end || !varint(tag)) return -1;
+    switch (tag & 7) {
+      case 0:
+        if (!varint(length)) return -1;
+        break;
+      case 1: pos += 8; break;
+      case 5: pos += 4; break;
+      case 2: {
+        if (!varint(length) || length > frame.end - pos) return -1;
+        const int kind = child(frame.kind, tag >> 3);
+        if (kind < 0) {
+          pos += length;
+          break;
+        }
+        // A subgraph starts one level below the graph that holds its node.
+        const int level = frame.kind == kAttribute ? frame.level + 1 : frame.level;
+        deepest = std::max(deepest, level);
+        stack.push_back({pos + length, static_cast<Kind>(kind), level});
+        break;
+      }
+      default:
+        return -1;  // groups are not used by ONNX
+    }
+    if (pos > frame.end) return -1;
+  }
+  return deepest;
+}
 
 [[noreturn]] void invalid_graph(const std::string& message) { throw Error(ErrorCode::kInvalidGraph, message); }
 
@@ -214,8 +294,7 @@ void check_scan(const onnx::NodeProto& node, int opset) {
 // Checks nodes against ONNX's schemas where they apply (input and output counts), and the attribute lists that
 // libonnx's shape inference trusts, before that inference runs on the model.
 void validate_nodes(const onnx::GraphProto& graph, const std::map<std::string, int>& opsets, int depth) {
-  if (depth > kMaxSubgraphDepth)
-    invalid_graph("subgraphs are nested more than " + std::to_string(kMaxSubgraphDepth) + " levels deep");
+  if (depth > kMaxSubgraphDepth) invalid_graph(nesting_error("more than " + std::to_string(kMaxSubgraphDepth)));
   std::map<std::string, int> ranks;  // declared ranks, for the window checks
   auto note_rank = [&](const onnx::ValueInfoProto& vi) {
     if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
@@ -251,12 +330,21 @@ void validate_nodes(const onnx::GraphProto& graph, const std::map<std::string, i
 
 class GraphBuilder {
  public:
-  GraphBuilder(const std::string& base_dir, const std::map<std::string, int>& opsets)
-      : base_dir_(base_dir), opsets_(opsets) {}
+  GraphBuilder(const std::string& base_dir, const std::map<std::string, int>& opsets,
+               const std::map<std::string, int64_t>& overrides_by_denotation)
+      : base_dir_(base_dir), opsets_(opsets), overrides_by_denotation_(overrides_by_denotation) {}
+
+  // Every denotation override must have matched a dim of the main graph's inputs.
+  void check_denotations_used() const {
+    for (const auto& [denotation, value] : overrides_by_denotation_)
+      if (!used_denotations_.count(denotation))
+        throw Error(ErrorCode::kInvalidArgument, "free dimension override by denotation '" + denotation +
+                                                     "': no dimension of the model's inputs has this denotation");
+  }
 
   std::unique_ptr<ir::Graph> build(const onnx::GraphProto& gp, ir::Graph* parent) {
     if (parent && parent->depth() >= kMaxSubgraphDepth)
-      invalid_graph("subgraphs are nested more than " + std::to_string(kMaxSubgraphDepth) + " levels deep");
+      invalid_graph(nesting_error("more than " + std::to_string(kMaxSubgraphDepth)));
     auto graph = std::make_unique<ir::Graph>(parent);
     ir::Graph& g = *graph;
     g.name = gp.name();
@@ -292,6 +380,7 @@ class GraphBuilder {
           invalid_graph(where + ": input '" + in.name() + "' is declared " + declared.to_string() +
                         " but its initializer is " + v->type.to_string());
         if (!v->initializer) v->type = declared;
+        if (!parent && !v->initializer) override_by_denotation(in, *v);
       }
       g.inputs.push_back(v);
     }
@@ -432,8 +521,30 @@ class GraphBuilder {
     return a;
   }
 
+  void override_by_denotation(const onnx::ValueInfoProto& in, ir::Value& v) {
+    if (overrides_by_denotation_.empty() || !in.type().has_tensor_type() || !v.type.shape) return;
+    const auto& dims = in.type().tensor_type().shape().dim();
+    for (int i = 0; i < dims.size() && i < static_cast<int>(v.type.shape->size()); ++i) {
+      auto it = overrides_by_denotation_.find(dims[i].denotation());
+      if (dims[i].denotation().empty() || it == overrides_by_denotation_.end()) continue;
+      const std::string what = "free dimension override by denotation '" + it->first + "'";
+      if (it->second < 0)
+        throw Error(ErrorCode::kInvalidArgument, what + " must be >= 0, got " + std::to_string(it->second));
+      Dim& d = (*v.type.shape)[i];
+      if (d.fixed() && d.value != it->second)
+        throw Error(ErrorCode::kInvalidArgument, what + ": dimension " + std::to_string(i) + " of input '" +
+                                                     v.name + "' is fixed at " + std::to_string(d.value) + ", not " +
+                                                     std::to_string(it->second));
+      d.value = it->second;
+      d.symbol.clear();
+      used_denotations_.insert(it->first);
+    }
+  }
+
   std::string base_dir_;
   std::map<std::string, int> opsets_;
+  const std::map<std::string, int64_t>& overrides_by_denotation_;
+  std::set<std::string> used_denotations_;
 };
 
 std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base_dir, const LoadOptions& options) {
@@ -490,8 +601,9 @@ std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base
     onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception&) {
   }
-  GraphBuilder builder(base_dir, model->opsets);
+  GraphBuilder builder(base_dir, model->opsets, options.dimension_overrides_by_denotation);
   model->graph = builder.build(mp.graph(), nullptr);
+  builder.check_denotations_used();
   return model;
 }
 
@@ -505,8 +617,14 @@ std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const
   onnx::ModelProto mp;
   google::protobuf::io::CodedInputStream stream(static_cast<const uint8_t*>(data), static_cast<int>(size));
   stream.SetTotalBytesLimit(INT32_MAX);
-  if (!mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
-    throw Error(ErrorCode::kInvalidProtobuf, "model is not a valid ONNX protobuf (truncated or corrupt)");
+  stream.SetRecursionLimit(kProtobufRecursionLimit);
+  if (!mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
+    const int depth = subgraph_nesting_depth(static_cast<const uint8_t*>(data), size);
+    if (depth > kMaxSubgraphDepth) invalid_graph(nesting_error(std::to_string(depth)));
+    throw Error(ErrorCode::kInvalidProtobuf,
+                "model is not a valid ONNX protobuf (truncated or corrupt, or nesting messages more than " +
+                    std::to_string(kProtobufRecursionLimit) + " deep)");
+  }
   return convert(mp, base_dir, options);
 }
 

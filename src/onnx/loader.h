@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,10 @@ struct LoadOptions {
   // Whether a kernel exists for (domain, op, opset). Nodes of spec ops without one are replaced by the op's
   // function body from ONNX's schemas when it has one (model-local functions are always expanded).
   std::function<bool(const std::string&, const std::string&, int)> has_kernel;
+  // Fixes the dynamic dims of the main graph's inputs that carry these ONNX dimension denotations ("DATA_BATCH"):
+  // ORT's add_free_dimension_override_by_denotation. A fixed dim with another value, a negative value or a
+  // denotation no input dim carries is an error.
+  std::map<std::string, int64_t> dimension_overrides_by_denotation;
 };
 
 // Loads a model file. External data is resolved relative to the file's folder and may not leave it.

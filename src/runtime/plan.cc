@@ -10,9 +10,14 @@ std::string domain_label(const std::string& domain) { return domain.empty() ? "a
 
 std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
   const KernelRegistry& registry = KernelRegistry::cpu();
-  const auto defs = registry.candidates(node.domain, node.op_type, node.opset, plan.options.reference_kernels_only);
+  const KernelRegistry* custom = plan.options.custom_kernels;
+  std::vector<const KernelDef*> defs;
+  if (custom) defs = custom->candidates(node.domain, node.op_type, node.opset, false);
+  for (const KernelDef* def :
+       registry.candidates(node.domain, node.op_type, node.opset, plan.options.reference_kernels_only))
+    defs.push_back(def);
   if (defs.empty()) {
-    if (registry.knows(node.domain, node.op_type))
+    if (registry.knows(node.domain, node.op_type) || (custom && custom->knows(node.domain, node.op_type)))
       throw Error(ErrorCode::kNotImplemented, node.describe() + ": op " + node.op_type + " of domain " +
                                                   domain_label(node.domain) + " is not supported at opset " +
                                                   std::to_string(node.opset));

@@ -12,8 +12,11 @@
 
 namespace kestrel::runtime {
 
+class KernelRegistry;
+
 struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
+  const KernelRegistry* custom_kernels = nullptr;  // the session's custom ops, tried before the CPU registry
 };
 
 struct Step {

@@ -10,11 +10,13 @@
 #include "onnx/loader.h"
 #include "onnx/writer.h"
 #include "optimizer/optimizer.h"
+#include "runtime/custom_ops.h"
 #include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/log.h"
 #include "runtime/plan.h"
 #include "runtime/profiler.h"
+#include "runtime/tensor_limit.h"
 
 namespace kestrel {
 
@@ -29,6 +31,8 @@ struct Session::Impl {
   std::vector<std::string> providers;
   int intra_threads = 1;
   runtime::PlanOptions plan_options;
+  runtime::KernelRegistry custom_kernels;  // from options.custom_op_libraries
+  size_t max_tensor_bytes = 0;             // "kestrel.max_tensor_bytes"; 0: the process default
   std::unique_ptr<runtime::Arena> arena;  // when enable_cpu_mem_arena
   std::unique_ptr<runtime::Profiler> profiler;
   std::unordered_map<std::string, size_t> input_index;  // name -> position in graph->inputs
@@ -37,13 +41,16 @@ struct Session::Impl {
   std::chrono::steady_clock::time_point created_at = std::chrono::steady_clock::now();
 
   void check_options();
-  static onnx_format::LoadOptions load_options() {
+  onnx_format::LoadOptions load_options() const {
     onnx_format::LoadOptions o;
-    o.has_kernel = [](const std::string& domain, const std::string& op, int version) {
-      return runtime::KernelRegistry::cpu().find(domain, op, version) != nullptr;
+    o.dimension_overrides_by_denotation = options.free_dimension_overrides_by_denotation;
+    o.has_kernel = [this](const std::string& domain, const std::string& op, int version) {
+      return custom_kernels.find(domain, op, version) != nullptr ||
+             runtime::KernelRegistry::cpu().find(domain, op, version) != nullptr;
     };
     return o;
   }
+  void apply_free_dimension_overrides(ir::Graph& g) const;
   void build(std::unique_ptr<ir::Model> loaded);
   void check_feed(const std::string& name, const Value& value, const TypeInfo& declared) const;
 };
@@ -104,9 +111,10 @@ void Session::Impl::check_options() {
   for (const auto& [key, value] : o.config_entries) {
     if (key == "kestrel.max_tensor_bytes") {
       try {
-        size_t limit = std::stoull(value);
-        if (limit == 0) throw std::invalid_argument("zero");
-        Tensor::set_max_tensor_bytes(limit);
+        size_t parsed = 0;
+        const size_t limit = std::stoull(value, &parsed);
+        if (limit == 0 || parsed != value.size() || value[0] == '-') throw std::invalid_argument("not positive");
+        max_tensor_bytes = limit;
       } catch (const std::exception&) {
         throw Error(ErrorCode::kInvalidArgument, "kestrel.max_tensor_bytes must be a positive integer, got '" +
                                                      value + "'");
@@ -119,6 +127,11 @@ void Session::Impl::check_options() {
       throw Error(ErrorCode::kNotImplemented, "session config entry '" + key + "' is not supported");
     }
   }
+  for (const auto& library : o.custom_op_libraries) {
+    if (!library) throw Error(ErrorCode::kInvalidArgument, "custom_op_libraries holds a null library");
+    for (const runtime::KernelDef& def : library->kernels()) custom_kernels.add(def);
+  }
+  if (!custom_kernels.all().empty()) plan_options.custom_kernels = &custom_kernels;
   providers.clear();
   for (const std::string& p : o.providers) {
     if (p == "CPUExecutionProvider") continue;
@@ -145,25 +158,7 @@ void Session::Impl::build(std::unique_ptr<ir::Model> loaded) {
                       element_type_name(tensor.type()) + ") " + shape_to_string(tensor.shape()));
     v->initializer = std::make_shared<const Tensor>(tensor);
   }
-  if (!options.free_dimension_overrides.empty()) {
-    std::set<std::string> used;
-    for (ir::Value* v : g.inputs) {
-      if (v->type.kind != TypeInfo::Kind::kTensor || !v->type.shape) continue;
-      for (Dim& d : *v->type.shape) {
-        auto it = options.free_dimension_overrides.find(d.symbol);
-        if (d.symbol.empty() || it == options.free_dimension_overrides.end()) continue;
-        if (it->second < 0)
-          throw Error(ErrorCode::kInvalidArgument, "free dimension override '" + d.symbol + "' must be >= 0");
-        used.insert(d.symbol);
-        d.value = it->second;
-        d.symbol.clear();
-      }
-    }
-    for (const auto& [symbol, value] : options.free_dimension_overrides)
-      if (!used.count(symbol))
-        throw Error(ErrorCode::kInvalidArgument,
-                    "free dimension override '" + symbol + "' names no symbolic dimension of the model's inputs");
-  }
+  apply_free_dimension_overrides(g);
   for (const ir::Value* v : g.inputs) {
     if (v->initializer) overridable.push_back({v->name, v->type});
     else inputs.push_back({v->name, v->type});
@@ -200,6 +195,30 @@ void Session::Impl::build(std::unique_ptr<ir::Model> loaded) {
         created_at);
     profiler->record_span("session_initialization", "Session", created_at);
   }
+}
+
+void Session::Impl::apply_free_dimension_overrides(ir::Graph& g) const {
+  // Overrides by denotation were applied by the loader, the one part that sees ONNX's dimension denotations.
+  const auto& by_name = options.free_dimension_overrides;
+  if (by_name.empty()) return;
+  for (const auto& [symbol, value] : by_name)
+    if (value < 0)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "free dimension override '" + symbol + "' must be >= 0, got " + std::to_string(value));
+  std::set<std::string> used;
+  for (ir::Value* v : g.inputs) {
+    if (v->type.kind != TypeInfo::Kind::kTensor || !v->type.shape) continue;
+    for (Dim& d : *v->type.shape) {
+      if (d.symbol.empty() || !by_name.count(d.symbol)) continue;
+      used.insert(d.symbol);
+      d.value = by_name.at(d.symbol);
+      d.symbol.clear();
+    }
+  }
+  for (const auto& [symbol, value] : by_name)
+    if (!used.count(symbol))
+      throw Error(ErrorCode::kInvalidArgument,
+                  "free dimension override '" + symbol + "' names no symbolic dimension of the model's inputs");
 }
 
 void Session::Impl::check_feed(const std::string& name, const Value& value, const TypeInfo& declared) const {
@@ -245,7 +264,8 @@ void Session::Impl::check_feed(const std::string& name, const Value& value, cons
 Session::Session(const std::string& model_path, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
   impl_->check_options();
-  impl_->build(onnx_format::load_model_file(model_path, Impl::load_options()));
+  runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
+  impl_->build(onnx_format::load_model_file(model_path, impl_->load_options()));
 }
 
 Session::Session(const void* model_bytes, size_t size, const SessionOptions& options)
@@ -253,7 +273,8 @@ Session::Session(const void* model_bytes, size_t size, const SessionOptions& opt
   impl_->options = options;
   impl_->check_options();
   if (!model_bytes && size) throw Error(ErrorCode::kInvalidArgument, "model bytes pointer is null");
-  impl_->build(onnx_format::load_model_bytes(model_bytes, size, "", Impl::load_options()));
+  runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
+  impl_->build(onnx_format::load_model_bytes(model_bytes, size, "", impl_->load_options()));
 }
 
 Session::~Session() {
@@ -288,6 +309,7 @@ std::vector<Value> Session::run(const Feeds& feeds, const std::vector<std::strin
 void Session::run_into(const Feeds& feeds, const std::vector<std::string>& output_names,
                        std::vector<Value>& outputs, const RunOptions& run_options) const {
   const auto start = std::chrono::steady_clock::now();
+  const runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
   const ir::Graph& g = *impl_->model->graph;
   std::vector<Value> inputs(g.inputs.size());
   std::vector<bool> provided(g.inputs.size(), false);

@@ -6,10 +6,16 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/tensor_limit.h"
+
 namespace kestrel {
 namespace {
 
-std::atomic<size_t> g_max_tensor_bytes{size_t{16} << 30};
+std::atomic<size_t> g_default_max_tensor_bytes{size_t{16} << 30};
+// The limit of the session whose load or run is in progress on this thread (0: none, the default applies).
+// Thread-local rather than passed down, so every allocation of a run (kernel outputs, kernel temporaries,
+// subgraph runs) sees its session's limit at the cost of one thread-local read.
+thread_local size_t t_session_max_tensor_bytes = 0;
 
 std::shared_ptr<void> allocate(ElementType type, int64_t count) {
   if (type == ElementType::kString) {
@@ -58,7 +64,8 @@ Tensor::Tensor(ElementType type, Shape shape) : type_(type), shape_(std::move(sh
   if (static_cast<uint64_t>(size_) > max_tensor_bytes() / elem)
     throw Error(ErrorCode::kInvalidArgument, "tensor of shape " + shape_to_string(shape_) + " and type " +
                                                  element_type_name(type) + " exceeds the limit of " +
-                                                 std::to_string(max_tensor_bytes()) + " bytes");
+                                                 std::to_string(max_tensor_bytes()) +
+                                                 " bytes (session config entry kestrel.max_tensor_bytes)");
   storage_ = allocate(type, size_);
   data_ = storage_.get();
 }
@@ -114,7 +121,21 @@ void Tensor::check_type(ElementType wanted) const {
                                                  ", accessed as " + element_type_name(wanted));
 }
 
-size_t Tensor::max_tensor_bytes() { return g_max_tensor_bytes.load(std::memory_order_relaxed); }
-void Tensor::set_max_tensor_bytes(size_t bytes) { g_max_tensor_bytes.store(bytes, std::memory_order_relaxed); }
+size_t Tensor::max_tensor_bytes() {
+  const size_t session_limit = t_session_max_tensor_bytes;
+  return session_limit ? session_limit : g_default_max_tensor_bytes.load(std::memory_order_relaxed);
+}
+void Tensor::set_max_tensor_bytes(size_t bytes) {
+  g_default_max_tensor_bytes.store(bytes, std::memory_order_relaxed);
+}
+
+namespace runtime {
+
+ScopedTensorLimit::ScopedTensorLimit(size_t bytes) : previous_(t_session_max_tensor_bytes) {
+  if (bytes) t_session_max_tensor_bytes = bytes;
+}
+ScopedTensorLimit::~ScopedTensorLimit() { t_session_max_tensor_bytes = previous_; }
+
+}  // namespace runtime
 
 }  // namespace kestrel

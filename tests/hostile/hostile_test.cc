@@ -430,10 +430,15 @@ std::vector<HostileCase> hostile_cases() {
   });
 
   // Structure: nesting, cycles, duplicate and missing names.
-  add("subgraphs_nested_1000_deep", EC::kInvalidProtobuf, "not a valid ONNX protobuf",
+  // Past protobuf's own nesting limit the parser refuses the bytes; the loader then measures the nesting itself.
+  add("subgraphs_nested_1000_deep", EC::kInvalidGraph,
+      "the model nests subgraphs 1001 levels deep (If/Loop/Scan bodies inside one another); Kestrel's limit is 64 "
+      "levels",
       [] { load_model(nested_if_model(1000)); });
-  add("subgraphs_nested_past_protobuf_depth", EC::kInvalidProtobuf, "not a valid ONNX protobuf",
-      [] { load_model(nested_if_model(40)); });
+  add("subgraphs_nested_past_the_limit", EC::kInvalidGraph,
+      "the model nests subgraphs more than 64 levels deep (If/Loop/Scan bodies inside one another); Kestrel's "
+      "limit is 64 levels",
+      [] { load_model(nested_if_model(64)); });
   add("recursive_function", EC::kInvalidGraph, "is nested more than 32 calls deep (recursive?)", [] {
     onnx::ModelProto m = relu_model();
     m.set_ir_version(8);
@@ -533,7 +538,7 @@ std::vector<HostileCase> hostile_cases() {
     m.set_ir_version(99);
     load_model(m);
   });
-  add("truncated_model", EC::kInvalidProtobuf, "not a valid ONNX protobuf (truncated or corrupt)", [] {
+  add("truncated_model", EC::kInvalidProtobuf, "not a valid ONNX protobuf (truncated or corrupt", [] {
     const std::string bytes = relu_model().SerializeAsString();
     load_bytes(bytes.substr(0, bytes.size() - 3));
   });
@@ -602,10 +607,7 @@ std::vector<HostileCase> hostile_cases() {
   return cases;
 }
 
-class Hostile : public ::testing::TestWithParam<HostileCase> {
- protected:
-  void TearDown() override { Tensor::set_max_tensor_bytes(size_t{16} << 30); }  // the limit is process-wide
-};
+class Hostile : public ::testing::TestWithParam<HostileCase> {};
 
 TEST_P(Hostile, RefusedWithClearError) {
   const HostileCase& c = GetParam();
@@ -666,6 +668,60 @@ TEST(HostileBomb, FunctionExpansionIsBounded) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidGraph) << e.what();
   }
+}
+
+// The deepest nesting Kestrel accepts loads and runs: the limit refuses models past it, not models at it.
+TEST(HostileLimits, SubgraphsNestedExactlyAtTheLimitRun) {
+  const std::string bytes = nested_if_model(63).SerializeAsString();  // 64 levels of If bodies
+  Session s(bytes.data(), bytes.size());
+  auto out = s.run({{"x", Tensor::from_vector<float>({-1.0f, 2.0f, -3.0f}, {1, 3})}, {"c", Tensor::scalar<bool>(true)}},
+                   {"z"});
+  ASSERT_EQ(out[0].tensor().size(), 3);
+  EXPECT_EQ(out[0].tensor().data<float>()[0], 0.0f);
+  EXPECT_EQ(out[0].tensor().data<float>()[1], 2.0f);
+}
+
+// kestrel.max_tensor_bytes belongs to its session: a limited session refuses a run that needs more (and stays
+// usable), while another session in the same process, running at the same time, is not limited by it.
+TEST(HostileLimits, MaxTensorBytesIsPerSession) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("expand");
+  add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {1});
+  add_tensor_input(*g, "shape", onnx::TensorProto::INT64, {1});
+  add_node(*g, "Expand", {"x", "shape"}, {"y"}, "grow");
+  g->add_output()->set_name("y");
+  const std::string bytes = m.SerializeAsString();
+  for (bool arena : {true, false}) {
+    SessionOptions limited_options = with_limit(1 << 20);
+    limited_options.enable_cpu_mem_arena = arena;
+    Session limited(bytes.data(), bytes.size(), limited_options);
+    Session unlimited(bytes.data(), bytes.size());
+    auto run = [](const Session& s, int64_t n) {
+      return s.run({{"x", Tensor::from_vector<float>({2.5f}, {1})}, {"shape", Tensor::from_vector<int64_t>({n}, {1})}});
+    };
+    const int64_t big = 1 << 20;  // 4 MiB of float, over the 1 MiB limit
+    for (int round = 0; round < 3; ++round) {
+      auto other = std::async(std::launch::async, [&] { return run(unlimited, big); });
+      try {
+        run(limited, big);
+        ADD_FAILURE() << "a 4 MiB output passed a 1 MiB kestrel.max_tensor_bytes (arena " << arena << ")";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("exceeds the limit of 1048576 bytes"), std::string::npos) << e.what();
+      }
+      auto small = run(limited, 3);
+      ASSERT_EQ(small[0].tensor().size(), 3);
+      EXPECT_EQ(small[0].tensor().data<float>()[2], 2.5f);
+      auto unlimited_out = other.get();
+      ASSERT_EQ(unlimited_out[0].tensor().size(), big);
+      EXPECT_EQ(unlimited_out[0].tensor().data<float>()[big - 1], 2.5f);
+    }
+  }
+  // Outside any session's run the process default applies again.
+  EXPECT_EQ(Tensor::max_tensor_bytes(), size_t{16} << 30);
 }
 
 }  // namespace

@@ -49,17 +49,22 @@ def tensor(name, array):
 
 
 def tensor_type(elem, shape):
-    """TypeProto for a tensor; shape is None (unknown rank) or a list of ints / symbol strings / None."""
+    """TypeProto for a tensor; shape is None (unknown rank) or a list of ints / symbol strings / None, each
+    optionally as a (dim, denotation) pair such as ("N", "DATA_BATCH")."""
     body = _int(1, elem)
     if shape is not None:
         dims = b""
         for d in shape:
+            denotation = b""
+            if isinstance(d, tuple):
+                d, note = d
+                denotation = _bytes(3, note)
             if isinstance(d, int):
-                dims += _bytes(1, _int(1, d))
+                dims += _bytes(1, _int(1, d) + denotation)
             elif isinstance(d, str):
-                dims += _bytes(1, _bytes(2, d))
+                dims += _bytes(1, _bytes(2, d) + denotation)
             else:
-                dims += _bytes(1, b"")
+                dims += _bytes(1, denotation)
         body += _bytes(2, dims)
     return _bytes(1, body)
 
@@ -98,14 +103,16 @@ def node(op, inputs, outputs, name="", attrs=(), domain=""):
 
 
 def model(nodes, inputs, outputs, initializers=(), opset=17, graph_name="g", producer="kestrel-tests",
-          doc="", metadata=None, ir_version=8):
-    """inputs/outputs: lists of (name, type_proto)."""
+          doc="", metadata=None, ir_version=8, extra_opsets=()):
+    """inputs/outputs: lists of (name, type_proto); extra_opsets: (domain, version) imports besides ai.onnx."""
     g = b"".join(_bytes(1, n) for n in nodes) + _bytes(2, graph_name)
     g += b"".join(_bytes(5, t) for t in initializers)
     g += b"".join(_bytes(11, value_info(n, t)) for n, t in inputs)
     g += b"".join(_bytes(12, value_info(n, t)) for n, t in outputs)
     m = _int(1, ir_version) + _bytes(2, producer) + _bytes(3, "1.0") + _bytes(4, "test.domain") + _int(5, 7)
     m += _bytes(6, doc) + _bytes(7, g) + _bytes(8, _bytes(1, "") + _int(2, opset))
+    for domain, version in extra_opsets:
+        m += _bytes(8, _bytes(1, domain) + _int(2, version))
     for k, v in (metadata or {}).items():
         m += _bytes(14, _bytes(1, k) + _bytes(2, v))
     return m

@@ -66,10 +66,8 @@ def test_unsupported_values_rejected_clearly(model_dir):
         so.execution_order = ort.ExecutionOrder.PRIORITY_BASED
     with pytest.raises(ort.NotImplemented, match="log_verbosity_level"):
         so.log_verbosity_level = 1
-    for call in (lambda: so.add_free_dimension_override_by_denotation("DATA_BATCH", 1),
-                 lambda: so.register_custom_ops_library("/nonexistent.so")):
-        with pytest.raises(ort.NotImplemented, match="not supported"):
-            call()
+    with pytest.raises(ort.NoSuchFile, match="/nonexistent.so' does not exist"):
+        so.register_custom_ops_library("/nonexistent.so")
 
 
 def test_free_dimension_override_fixes_the_batch(model_dir):
@@ -86,6 +84,44 @@ def test_free_dimension_override_fixes_the_batch(model_dir):
     bad.add_free_dimension_override_by_name("no_such_dim", 2)
     with pytest.raises(ort.InvalidArgument, match="no_such_dim"):
         ort.InferenceSession(str(model_dir / "add.onnx"), bad)
+
+
+def _denoted_model():
+    """z = x + y where x's first dim is symbolic "N" and y's first dim unnamed, both denoted DATA_BATCH."""
+    x = P.tensor_type(P.FLOAT, [("N", "DATA_BATCH"), (4, "DATA_FEATURE")])
+    y = P.tensor_type(P.FLOAT, [(None, "DATA_BATCH"), 4])
+    z = P.tensor_type(P.FLOAT, ["N", 4])
+    return P.model([P.node("Add", ["x", "y"], ["z"], name="add")], [("x", x), ("y", y)], [("z", z)])
+
+
+def test_free_dimension_override_by_denotation(tmp_path):
+    path = tmp_path / "denoted.onnx"
+    path.write_bytes(_denoted_model())
+    so = ort.SessionOptions()
+    so.add_free_dimension_override_by_denotation("DATA_BATCH", 3)
+    sess = ort.InferenceSession(str(path), so)
+    assert [i.shape for i in sess.get_inputs()] == [[3, 4], [3, 4]]
+    x = np.ones((3, 4), np.float32)
+    np.testing.assert_array_equal(sess.run(None, {"x": x, "y": 2 * x})[0], 3 * x)
+    with pytest.raises(ort.InvalidArgument, match="index: 0 Got: 1 Expected: 3"):
+        sess.run(None, {"x": x[:1], "y": x[:1]})
+    # Without the override the batch stays free.
+    free = ort.InferenceSession(str(path))
+    assert free.get_inputs()[0].shape == ["N", 4]
+    assert free.run(None, {"x": x[:1], "y": x[:1]})[0].shape == (1, 4)
+    # A fixed dim with another value, and a denotation no input carries, are errors.
+    clash = ort.SessionOptions()
+    clash.add_free_dimension_override_by_denotation("DATA_FEATURE", 5)
+    with pytest.raises(ort.InvalidArgument, match="dimension 1 of input 'x' is fixed at 4, not 5"):
+        ort.InferenceSession(str(path), clash)
+    unknown = ort.SessionOptions()
+    unknown.add_free_dimension_override_by_denotation("DATA_CHANNEL", 3)
+    with pytest.raises(ort.InvalidArgument, match="'DATA_CHANNEL': no dimension of the model's inputs"):
+        ort.InferenceSession(str(path), unknown)
+    negative = ort.SessionOptions()
+    negative.add_free_dimension_override_by_denotation("DATA_BATCH", -1)
+    with pytest.raises(ort.InvalidArgument, match="must be >= 0"):
+        ort.InferenceSession(str(path), negative)
 
 
 def test_add_initializer_replaces_the_model_weight(model_dir):

@@ -39,7 +39,8 @@ double percentile(const std::vector<double>& sorted, double p) {
 }  // namespace
 
 int bench_main(int argc, char** argv) {
-  Args args(argc, argv, {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile"},
+  Args args(argc, argv, {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile",
+             "--custom-ops"},
             {"--json"});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   if (args.has("--iterations") && args.has("--seconds")) throw UsageError("give --iterations or --seconds, not both");
@@ -54,6 +55,7 @@ int bench_main(int argc, char** argv) {
   const double baseline_rss = status_mb("VmRSS:");  // the process before any model is loaded
   SessionOptions options;
   options.intra_op_num_threads = threads;
+  add_custom_ops(args, options);
   const std::string profile = args.get("--profile");
   if (!profile.empty()) {
     options.enable_profiling = true;

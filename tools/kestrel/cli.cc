@@ -86,6 +86,10 @@ Feeds read_inputs(const Session& session, const std::string& dir) {
   return feeds;
 }
 
+void add_custom_ops(const Args& args, SessionOptions& options) {
+  for (const std::string& library : args.all("--custom-ops")) options.register_custom_ops_library(library);
+}
+
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& specs) {
   std::map<std::string, Shape> shapes;
   for (const std::string& spec : specs) {

@@ -46,6 +46,9 @@ int info_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
 int optimize_main(int argc, char** argv);
 
+// Loads every --custom-ops LIB given (repeatable) into `options`.
+void add_custom_ops(const Args& args, SessionOptions& options);
+
 // "0"/"disable", "1"/"basic", "2"/"extended", "3"/"layout", "99"/"all".
 GraphOptimizationLevel parse_level(const std::string& text);
 

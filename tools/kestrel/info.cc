@@ -6,10 +6,11 @@
 namespace kestrel::cli {
 
 int info_main(int argc, char** argv) {
-  Args args(argc, argv, {"--level"}, {"--optimized"});
+  Args args(argc, argv, {"--level", "--custom-ops"}, {"--optimized"});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   SessionOptions options;
   options.graph_optimization_level = GraphOptimizationLevel::kDisableAll;  // describe the model as written
+  add_custom_ops(args, options);
   Session session(args.positional()[0], options);
   const ModelMetadata& m = session.metadata();
   std::cout << "model:      " << args.positional()[0] << "\n";
@@ -33,6 +34,7 @@ int info_main(int argc, char** argv) {
   if (args.has("--optimized") || args.has("--level")) {
     SessionOptions optimized_options;
     optimized_options.graph_optimization_level = parse_level(args.get("--level", "99"));
+    optimized_options.custom_op_libraries = options.custom_op_libraries;
     Session optimized(args.positional()[0], optimized_options);
     const ModelSummary o = optimized.summary();
     std::cout << "nodes:      " << s.node_count << " as written, " << o.node_count << " after optimization level "

@@ -16,6 +16,7 @@ void usage(std::ostream& out) {
          "  optimize IN OUT [--level L]                      save the optimized graph as ONNX\n"
          "  bench MODEL [--inputs DIR] [--shape NAME=D0,..] [--threads N] [--warmup N]\n"
          "              [--iterations N | --seconds S] [--json] [--profile FILE.json]   latency percentiles\n"
+         "  run, info and bench take --custom-ops LIB (repeatable): a custom-op library (include/kestrel/custom_op.h)\n"
          "  --version\n";
 }
 

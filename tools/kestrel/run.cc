@@ -8,10 +8,11 @@
 namespace kestrel::cli {
 
 int run_main(int argc, char** argv) {
-  Args args(argc, argv, {"--inputs", "--outputs", "--threads", "--shape"}, {});
+  Args args(argc, argv, {"--inputs", "--outputs", "--threads", "--shape", "--custom-ops"}, {});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   SessionOptions options;
   options.intra_op_num_threads = args.get_int("--threads", 0);
+  add_custom_ops(args, options);
   Session session(args.positional()[0], options);
   Feeds feeds = args.has("--inputs") ? read_inputs(session, args.get("--inputs"))
                                      : random_inputs(session, parse_shapes(args.all("--shape")), 1);

@@ -1,0 +1,22 @@
+// The per-session tensor size limit (session config entry kestrel.max_tensor_bytes): while a session loads or
+// runs on a thread, Tensor::max_tensor_bytes() on that thread is the session's limit.
+#pragma once
+
+#include <cstddef>
+
+namespace kestrel::runtime {
+
+// Puts `bytes` in force on this thread until destroyed (0 keeps the limit already in force). Allocations on
+// other threads (kernels' worker threads) keep the process default, which bounds them too.
+class ScopedTensorLimit {
+ public:
+  explicit ScopedTensorLimit(size_t bytes);
+  ~ScopedTensorLimit();
+  ScopedTensorLimit(const ScopedTensorLimit&) = delete;
+  ScopedTensorLimit& operator=(const ScopedTensorLimit&) = delete;
+
+ private:
+  size_t previous_;
+};
+
+}  // namespace kestrel::runtime
