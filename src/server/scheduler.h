@@ -1,0 +1,69 @@
+// Runs a model's requests: each on its own (at most instance_count at once), or with dynamic batching, where
+// requests are queued, joined along their first dim into one run of up to max_batch_size rows, and the outputs are
+// split back. Only requests with the same inputs, element types and non-batch dims are joined.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "kestrel/session.h"
+#include "server/model_config.h"
+#include "server/watchdog.h"
+
+namespace kestrel::server {
+
+struct ScheduledResult {
+  std::vector<Tensor> outputs;  // every output of the model, in the session's order
+  int64_t batch_rows = 0;       // rows of the run this request was part of (its own rows when not batched)
+  double queue_seconds = 0;     // waiting for an instance or for a batch to form
+  double compute_seconds = 0;   // Session::run of the (joined) run
+};
+
+class Scheduler {
+ public:
+  // Called once per Session::run with the rows it processed (for batching and execution metrics).
+  using ExecutionObserver = std::function<void(int64_t rows)>;
+
+  // Throws std::runtime_error when the config asks for batching a model whose inputs have a fixed first dim.
+  Scheduler(std::shared_ptr<const Session> session, const ModelConfig& config, Watchdog& watchdog,
+            ExecutionObserver observer);
+  // Runs what is queued, then stops the batching threads.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  bool batching() const { return batching_; }
+
+  // Runs one request whose feeds were checked against the model's inputs; blocks until its outputs are ready.
+  // Throws RequestError for batch dims that break the config, kestrel::Error from the run itself.
+  ScheduledResult run(Feeds feeds, std::optional<Clock::time_point> deadline);
+
+ private:
+  struct Job;
+  ScheduledResult run_alone(Feeds feeds, std::optional<Clock::time_point> deadline);
+  void batch_loop();
+  void execute_batch(std::vector<std::unique_ptr<Job>> jobs);
+
+  std::shared_ptr<const Session> session_;
+  ModelConfig config_;
+  Watchdog& watchdog_;
+  ExecutionObserver observer_;
+  bool batching_ = false;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  int free_instances_ = 0;                  // unbatched runs: instances not running
+  std::list<std::unique_ptr<Job>> queue_;   // batched runs: FIFO of waiting requests
+  bool forming_ = false;                    // a batching thread is choosing the next batch
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace kestrel::server
