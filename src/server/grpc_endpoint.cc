@@ -281,6 +281,7 @@ int GrpcEndpoint::start(const std::string& host, int port) {
   int bound = 0;
   const std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a port in use is an error, not shared
   const size_t limit = server_.options().max_request_bytes;
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(limit, std::numeric_limits<int>::max())));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());

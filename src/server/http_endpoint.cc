@@ -226,8 +226,16 @@ std::string version_of(const httplib::Request& req) {
   return req.matches.size() > 2 ? std::string(req.matches[2]) : std::string();
 }
 
+// SO_REUSEADDR only: httplib also sets SO_REUSEPORT by default, which would let a second server share a port in
+// use instead of failing to start.
+void exclusive_port(socket_t sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
 int bind_and_serve(httplib::Server& http, const std::string& host, int port, std::thread& thread,
                    const char* what) {
+  http.set_socket_options(exclusive_port);
   const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (bound <= 0)
     throw std::runtime_error(std::string("cannot open the ") + what + " port " + host + ":" + std::to_string(port));

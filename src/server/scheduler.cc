@@ -139,6 +139,7 @@ ScheduledResult Scheduler::run_alone(Feeds feeds, std::optional<Clock::time_poin
   result.compute_seconds = seconds_between(started, Clock::now());
   int64_t rows = 1;
   if (!feeds.empty() && feeds[0].second.tensor().rank() > 0) rows = feeds[0].second.tensor().dim(0);
+  result.rows = rows;
   result.batch_rows = rows;
   if (observer_) observer_(rows);
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -294,6 +295,7 @@ void Scheduler::execute_batch(std::vector<std::unique_ptr<Job>> jobs) {
       }
     }
     for (size_t j = 0; j < jobs.size(); ++j) {
+      results[j].rows = jobs[j]->rows;
       results[j].batch_rows = rows;
       results[j].queue_seconds = seconds_between(jobs[j]->enqueued, started);
       results[j].compute_seconds = compute;

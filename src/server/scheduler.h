@@ -21,6 +21,7 @@ namespace kestrel::server {
 
 struct ScheduledResult {
   std::vector<Tensor> outputs;  // every output of the model, in the session's order
+  int64_t rows = 1;             // this request's rows (its first dim; 1 for a model run on its own without one)
   int64_t batch_rows = 0;       // rows of the run this request was part of (its own rows when not batched)
   double queue_seconds = 0;     // waiting for an instance or for a batch to form
   double compute_seconds = 0;   // Session::run of the (joined) run

@@ -213,7 +213,7 @@ InferResponse Server::infer(InferRequest request) {
         response.outputs.emplace_back(name, std::move(result.outputs[i]));
     }
     metrics_.record_success(model->name, model->version, seconds_since(start), result.queue_seconds,
-                            result.compute_seconds, result.batch_rows);
+                            result.compute_seconds, result.rows);
     return response;
   } catch (const RequestError& e) {
     metrics_.record_failure(model->name, model->version, status_name(e.status()), seconds_since(start));

@@ -443,6 +443,8 @@ TEST_F(ServerTest, DynamicBatchingJoinsConcurrentRequests) {
   }
   const std::string text = metrics_text();
   EXPECT_EQ(metric(text, R"(kestrel_execution_count{model="mlp_batched",version="1"})") - executions_before, 1);
+  EXPECT_EQ(metric(text, R"(kestrel_inference_count{model="mlp_batched",version="1"})"), kClients);
+  EXPECT_EQ(metric(text, R"(kestrel_request_success_total{model="mlp_batched",version="1"})"), kClients);
   EXPECT_EQ(metric(text, R"(kestrel_batch_size_bucket{model="mlp_batched",version="1",le="2"})"), 0);
   EXPECT_GE(metric(text, R"(kestrel_batch_size_bucket{model="mlp_batched",version="1",le="4"})"), 1);
   // A request larger than max_batch_size is refused.
