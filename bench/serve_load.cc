@@ -1,9 +1,9 @@
 // serve_load: a load generator for `kestrel serve` (loopback only, bounded in time). N client threads send one
-// model's input over HTTP (binary tensor data or JSON), gRPC (raw contents), or hit /v2/health/ready, for S seconds,
+// model's inputs (DIR/input_<i>.pb, named by their protos) over HTTP (binary tensor data or JSON), gRPC (raw contents), or hit /v2/health/ready, for S seconds,
 // and the program prints requests/s and latency percentiles. With --direct MODEL it first times Session::run on the
 // same input in-process, so the server's overhead per request can be read off.
 //
-//   serve_load --model NAME --input input_0.pb [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
+//   serve_load --model NAME --inputs DIR [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
 //              [--protocol http|json|grpc|health|paired] [--concurrency 1] [--seconds 5] [--direct MODEL.onnx]
 // --protocol paired (with --direct) alternates one Session::run and one HTTP binary request and prints the median
 // of their differences: the overhead, robust to the load of a shared machine.
@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -39,7 +40,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 struct Options {
-  std::string host = "127.0.0.1", model, input, protocol = "http", direct, input_name;
+  std::string host = "127.0.0.1", model, inputs, protocol = "http", direct;
   int http_port = 8000, grpc_port = 8001, concurrency = 1;
   double seconds = 5;
 };
@@ -49,14 +50,13 @@ Options parse(int argc, char** argv) {
   std::map<std::string, std::string> args;
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   if (argc % 2 == 0) {
-    std::fprintf(stderr, "usage: serve_load --model NAME --input FILE.pb [--protocol http|json|grpc|health] ...\n");
+    std::fprintf(stderr, "usage: serve_load --model NAME --inputs DIR [--protocol http|json|grpc|health] ...\n");
     std::exit(2);
   }
   const auto get = [&](const char* k, const std::string& d) { return args.count(k) ? args[k] : d; };
   o.host = get("--host", o.host);
   o.model = get("--model", "");
-  o.input = get("--input", "");
-  o.input_name = get("--input-name", "");
+  o.inputs = get("--inputs", "");
   o.protocol = get("--protocol", o.protocol);
   o.direct = get("--direct", "");
   o.http_port = std::stoi(get("--http-port", "8000"));
@@ -74,18 +74,22 @@ Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  kestrel::Tensor input;
-  std::string input_name = o.input_name;
+  kestrel::Feeds feeds;  // DIR/input_0.pb, input_1.pb, ...
   if (o.protocol != "health") {
-    const kestrel::NamedValue v = kestrel::read_value_file(o.input);
-    input = v.value.tensor();
-    if (input_name.empty()) input_name = v.name;
+    for (int i = 0;; ++i) {
+      const std::string file = o.inputs + "/input_" + std::to_string(i) + ".pb";
+      if (!std::filesystem::exists(file)) break;
+      kestrel::NamedValue v = kestrel::read_value_file(file);
+      feeds.emplace_back(v.name, v.value);
+    }
+    if (feeds.empty()) {
+      std::fprintf(stderr, "serve_load: no %s/input_0.pb\n", o.inputs.c_str());
+      return 2;
+    }
   }
 
   if (!o.direct.empty() && o.protocol != "paired") {
     kestrel::Session session(o.direct);
-    if (input_name.empty()) input_name = session.inputs()[0].name;
-    const kestrel::Feeds feeds = {{input_name, input}};
     for (int i = 0; i < 5; ++i) session.run(feeds);
     std::vector<double> times;
     const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
@@ -102,30 +106,34 @@ int main(int argc, char** argv) {
   std::string http_body, json_body, header;
   inference::ModelInferRequest grpc_request;
   if (o.protocol != "health") {
-    const char* datatype = kestrel::server::datatype_of(input.type());
-    std::string raw;
-    kestrel::server::append_raw(input, raw);
-    header = json{{"inputs", json::array({{{"name", input_name}, {"datatype", datatype}, {"shape", input.shape()},
-                                           {"parameters", {{"binary_data_size", raw.size()}}}}})},
-                  {"parameters", {{"binary_data_output", true}}}}
-                 .dump();
-    http_body = header + raw;
-    json_body = json{{"inputs", json::array({{{"name", input_name}, {"datatype", datatype}, {"shape", input.shape()},
-                                              {"data", kestrel::server::tensor_to_json(input)}}})}}
-                    .dump();
+    json binary_inputs = json::array(), json_inputs = json::array();
+    std::string raw_all;
     grpc_request.set_model_name(o.model);
-    auto* in = grpc_request.add_inputs();
-    in->set_name(input_name);
-    in->set_datatype(datatype);
-    for (int64_t d : input.shape()) in->add_shape(d);
-    grpc_request.add_raw_input_contents(raw);
+    for (const auto& [name, value] : feeds) {
+      const kestrel::Tensor& t = value.tensor();
+      const char* datatype = kestrel::server::datatype_of(t.type());
+      std::string raw;
+      kestrel::server::append_raw(t, raw);
+      binary_inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", t.shape()},
+                               {"parameters", {{"binary_data_size", raw.size()}}}});
+      json_inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", t.shape()},
+                             {"data", kestrel::server::tensor_to_json(t)}});
+      auto* in = grpc_request.add_inputs();
+      in->set_name(name);
+      in->set_datatype(datatype);
+      for (int64_t d : t.shape()) in->add_shape(d);
+      grpc_request.add_raw_input_contents(raw);
+      raw_all += raw;
+    }
+    header = json{{"inputs", binary_inputs}, {"parameters", {{"binary_data_output", true}}}}.dump();
+    http_body = header + raw_all;
+    json_body = json{{"inputs", json_inputs}}.dump();
   }
   const std::string path = "/v2/models/" + o.model + "/infer";
   if (!o.direct.empty() && o.protocol == "paired") {
     // One Session::run, then the same input over HTTP binary, alternately: both see the same machine load, and the
     // median of the per-pair differences is the server's overhead per request.
     kestrel::Session session(o.direct);
-    const kestrel::Feeds feeds = {{input_name, input}};
     httplib::Client http(o.host, o.http_port);
     http.set_keep_alive(true);
     const httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header.size())}};

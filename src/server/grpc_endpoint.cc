@@ -222,6 +222,7 @@ class GrpcEndpoint::Service final : public inference::GRPCInferenceService::Serv
  private:
   void infer(grpc::ServerContext& context, const inference::ModelInferRequest& request,
              inference::ModelInferResponse& response) {
+    server_.repository().find(request.model_name(), request.model_version());  // unknown model: NOT_FOUND first
     InferRequest decoded;
     decoded.model = request.model_name();
     decoded.version = request.model_version();

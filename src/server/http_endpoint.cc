@@ -324,6 +324,7 @@ void HttpEndpoint::add_routes() {
     }
   }));
   http.Post(kModelPath + "/infer", guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    server.repository().find(req.matches[1], version_of(req));  // an unknown model is 404 whatever the body
     ParsedInfer parsed = parse_infer(req);
     parsed.request.model = req.matches[1];
     parsed.request.version = version_of(req);
