@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
     kestrel::Session session(o.direct);
     httplib::Client http(o.host, o.http_port);
     http.set_keep_alive(true);
+    http.set_tcp_nodelay(true);
     const httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header.size())}};
     for (int i = 0; i < 5; ++i) {
       session.run(feeds);
@@ -166,6 +167,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, c] {
       httplib::Client http(o.host, o.http_port);
       http.set_keep_alive(true);
+      http.set_tcp_nodelay(true);
       http.set_read_timeout(60, 0);
       auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
           o.host + ":" + std::to_string(o.grpc_port), grpc::InsecureChannelCredentials()));

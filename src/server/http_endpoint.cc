@@ -236,6 +236,9 @@ void exclusive_port(socket_t sock) {
 int bind_and_serve(httplib::Server& http, const std::string& host, int port, std::thread& thread,
                    const char* what) {
   http.set_socket_options(exclusive_port);
+  // Responses go out as header and body writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK
+  // hold the second write for ~40 ms.
+  http.set_tcp_nodelay(true);
   const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (bound <= 0)
     throw std::runtime_error(std::string("cannot open the ") + what + " port " + host + ":" + std::to_string(port));
@@ -269,6 +272,7 @@ void HttpEndpoint::add_routes() {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(server.options().max_request_bytes);
   http.set_keep_alive_timeout(2);  // an idle connection delays a graceful stop by at most this
+  http.set_keep_alive_max_count(1000);  // httplib's default of 5 would make clients reconnect every 5 requests
 
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     request_start = Clock::now();
