@@ -6,7 +6,8 @@
 //   serve_load --model NAME --inputs DIR [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
 //              [--protocol http|json|grpc|health|paired] [--concurrency 1] [--seconds 5] [--direct MODEL.onnx]
 // --protocol paired (with --direct) alternates one Session::run and one HTTP binary request and prints the median
-// of their differences: the overhead, robust to the load of a shared machine.
+// of their differences: the overhead, robust to the load of a shared machine. --in-process starts the server inside
+// serve_load itself (serving --direct as --model), so both sides share one process and thread pool.
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
@@ -26,6 +27,7 @@
 #include "inference_service.grpc.pb.h"
 #include "kestrel/session.h"
 #include "kestrel/value_file.h"
+#include "server/server.h"
 #include "server/tensor_codec.h"
 
 using Clock = std::chrono::steady_clock;
@@ -73,7 +75,13 @@ Options parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  bool in_process = false;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--in-process") in_process = true;
+    else rest.push_back(argv[i]);
+  }
+  const Options o = parse(static_cast<int>(rest.size()), rest.data());
   kestrel::Feeds feeds;  // DIR/input_0.pb, input_1.pb, ...
   if (o.protocol != "health") {
     for (int i = 0;; ++i) {
@@ -130,11 +138,27 @@ int main(int argc, char** argv) {
     json_body = json{{"inputs", json_inputs}}.dump();
   }
   const std::string path = "/v2/models/" + o.model + "/infer";
+  // --in-process: the server runs in this process on a free port, serving the --direct model, so that the direct
+  // runs and the served ones share one process and one OpenMP thread pool (fairer on a loaded machine).
+  std::unique_ptr<kestrel::server::Server> local;
+  int http_port = o.http_port;
+  if (in_process) {
+    kestrel::server::ServerOptions options;
+    options.models = {o.model + "=" + o.direct};
+    options.host = o.host;
+    options.http_port = 0;
+    options.grpc_port = -1;
+    options.metrics_port = -1;
+    options.log_level = kestrel::LogSeverity::kWarning;
+    local = std::make_unique<kestrel::server::Server>(options);
+    local->start();
+    http_port = local->http_port();
+  }
   if (!o.direct.empty() && o.protocol == "paired") {
     // One Session::run, then the same input over HTTP binary, alternately: both see the same machine load, and the
     // median of the per-pair differences is the server's overhead per request.
     kestrel::Session session(o.direct);
-    httplib::Client http(o.host, o.http_port);
+    httplib::Client http(o.host, http_port);
     http.set_keep_alive(true);
     http.set_tcp_nodelay(true);
     const httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header.size())}};

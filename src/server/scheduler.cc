@@ -43,16 +43,16 @@ struct Scheduler::Job {
 Scheduler::Scheduler(std::shared_ptr<const Session> session, const ModelConfig& config, Watchdog& watchdog,
                      ExecutionObserver observer)
     : session_(std::move(session)), config_(config), watchdog_(watchdog), observer_(std::move(observer)) {
-  free_instances_ = config_.instance_count;
-  if (!config_.dynamic_batching) return;
-  for (const IoInfo& input : session_->inputs()) {
-    const auto& shape = input.type.shape;
-    if (input.type.kind != TypeInfo::Kind::kTensor || !shape || shape->empty() || (*shape)[0].fixed())
-      throw std::runtime_error("dynamic_batching needs a dynamic first dim on every input; input '" + input.name +
-                               "' is " + input.type.to_string() + " " + input.type.shape_string());
+  if (config_.dynamic_batching) {
+    for (const IoInfo& input : session_->inputs()) {
+      const auto& shape = input.type.shape;
+      if (input.type.kind != TypeInfo::Kind::kTensor || !shape || shape->empty() || (*shape)[0].fixed())
+        throw std::runtime_error("dynamic_batching needs a dynamic first dim on every input; input '" + input.name +
+                                 "' is " + input.type.to_string() + " " + input.type.shape_string());
+    }
+    batching_ = true;
   }
-  batching_ = true;
-  for (int i = 0; i < config_.instance_count; ++i) threads_.emplace_back([this] { batch_loop(); });
+  for (int i = 0; i < config_.instance_count; ++i) threads_.emplace_back([this] { instance_loop(); });
 }
 
 Scheduler::~Scheduler() {
@@ -66,34 +66,33 @@ Scheduler::~Scheduler() {
 
 ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> deadline) {
   const int64_t max_rows = config_.max_batch_size;
-  if (!batching_) {
-    if (max_rows > 0) {
-      for (const auto& [name, value] : feeds) {
-        const Tensor& t = value.tensor();
-        if (t.rank() > 0 && t.dim(0) > max_rows)
-          throw RequestError(Status::kInvalidArgument, "input '" + name + "': batch size " +
-                                                           std::to_string(t.dim(0)) + " exceeds max_batch_size " +
-                                                           std::to_string(max_rows));
-      }
-    }
-    return run_alone(std::move(feeds), deadline);
-  }
-
   auto job = std::make_unique<Job>();
-  for (const auto& [name, value] : feeds) {
-    const Tensor& t = value.tensor();
-    if (t.rank() == 0)
-      throw RequestError(Status::kInvalidArgument, "input '" + name + "' is a scalar; this model batches along dim 0");
-    if (job->rows == 0) job->rows = t.dim(0);
-    if (t.dim(0) != job->rows)
-      throw RequestError(Status::kInvalidArgument, "input '" + name + "' has batch size " + std::to_string(t.dim(0)) +
-                                                       ", other inputs have " + std::to_string(job->rows));
+  if (!batching_) {
+    for (const auto& [name, value] : feeds) {
+      const Tensor& t = value.tensor();
+      if (max_rows > 0 && t.rank() > 0 && t.dim(0) > max_rows)
+        throw RequestError(Status::kInvalidArgument, "input '" + name + "': batch size " + std::to_string(t.dim(0)) +
+                                                         " exceeds max_batch_size " + std::to_string(max_rows));
+    }
+    job->rows = !feeds.empty() && feeds[0].second.tensor().rank() > 0 ? feeds[0].second.tensor().dim(0) : 1;
+  } else {
+    for (const auto& [name, value] : feeds) {
+      const Tensor& t = value.tensor();
+      if (t.rank() == 0)
+        throw RequestError(Status::kInvalidArgument, "input '" + name + "' is a scalar; this model batches along dim 0");
+      if (job->rows == 0) job->rows = t.dim(0);
+      if (t.dim(0) != job->rows)
+        throw RequestError(Status::kInvalidArgument, "input '" + name + "' has batch size " +
+                                                         std::to_string(t.dim(0)) + ", other inputs have " +
+                                                         std::to_string(job->rows));
+    }
+    if (job->rows < 1 || job->rows > max_rows)
+      throw RequestError(Status::kInvalidArgument, "batch size " + std::to_string(job->rows) +
+                                                       " is outside [1, max_batch_size " + std::to_string(max_rows) +
+                                                       "]");
+    std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    job->key = batch_key(feeds);
   }
-  if (job->rows < 1 || job->rows > max_rows)
-    throw RequestError(Status::kInvalidArgument, "batch size " + std::to_string(job->rows) +
-                                                     " is outside [1, max_batch_size " + std::to_string(max_rows) + "]");
-  std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  job->key = batch_key(feeds);
   job->feeds = std::move(feeds);
   job->enqueued = Clock::now();
   job->deadline = deadline;
@@ -107,52 +106,8 @@ ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> dea
   return result.get();
 }
 
-ScheduledResult Scheduler::run_alone(Feeds feeds, std::optional<Clock::time_point> deadline) {
-  const auto enqueued = Clock::now();
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const auto has_instance = [&] { return free_instances_ > 0; };
-    if (deadline) {
-      if (!wake_.wait_until(lock, *deadline, has_instance))
-        throw RequestError(Status::kDeadlineExceeded, "the request timed out waiting for a free model instance");
-    } else {
-      wake_.wait(lock, has_instance);
-    }
-    --free_instances_;
-  }
-  struct Release {
-    Scheduler* self;
-    ~Release() {
-      {
-        std::lock_guard<std::mutex> lock(self->mutex_);
-        ++self->free_instances_;
-      }
-      self->wake_.notify_all();
-    }
-  } release{this};
-  ScheduledResult result;
-  const auto started = Clock::now();
-  result.queue_seconds = seconds_between(enqueued, started);
-  RunOptions run_options;
-  ArmedRun armed(watchdog_, deadline, run_options);
-  std::vector<Value> outputs = session_->run(feeds, {}, run_options);
-  result.compute_seconds = seconds_between(started, Clock::now());
-  int64_t rows = 1;
-  if (!feeds.empty() && feeds[0].second.tensor().rank() > 0) rows = feeds[0].second.tensor().dim(0);
-  result.rows = rows;
-  result.batch_rows = rows;
-  if (observer_) observer_(rows);
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i].is_tensor())
-      throw RequestError(Status::kInternal, "output '" + session_->outputs()[i].name +
-                                                "' is not a tensor; the protocol carries tensors only");
-    result.outputs.push_back(std::move(outputs[i].tensor()));
-  }
-  return result;
-}
-
-void Scheduler::batch_loop() {
-  const DynamicBatching& batching = *config_.dynamic_batching;
+void Scheduler::instance_loop() {
+  const DynamicBatching batching = config_.dynamic_batching.value_or(DynamicBatching{});
   const auto delay = std::chrono::microseconds(batching.max_queue_delay_microseconds);
   const int64_t max_rows = config_.max_batch_size;
   // Launch at once when the batch reaches the largest preferred size (or max_batch_size without preferences).
@@ -163,7 +118,7 @@ void Scheduler::batch_loop() {
     if (queue_.empty()) return;  // stopping and drained
     forming_ = true;
     std::vector<std::list<std::unique_ptr<Job>>::iterator> chosen;
-    while (true) {
+    while (batching_) {
       // The oldest request decides which requests fit with it; others of the same kind join in FIFO order.
       chosen.clear();
       const Job& head = *queue_.front();
@@ -195,6 +150,7 @@ void Scheduler::batch_loop() {
       }
       wake_.wait_until(lock, launch_by);
     }
+    if (!batching_) chosen = {queue_.begin()};  // each request runs on its own
     std::vector<std::unique_ptr<Job>> jobs;
     for (auto& it : chosen) {
       jobs.push_back(std::move(*it));
@@ -214,7 +170,7 @@ void Scheduler::execute_batch(std::vector<std::unique_ptr<Job>> jobs) {
   std::erase_if(jobs, [&](std::unique_ptr<Job>& job) {
     if (job->deadline && started >= *job->deadline) {
       job->done.set_exception(std::make_exception_ptr(
-          RequestError(Status::kDeadlineExceeded, "the request timed out waiting in the batch queue")));
+          RequestError(Status::kDeadlineExceeded, "the request timed out waiting in the queue")));
       return true;
     }
     return false;
@@ -265,7 +221,15 @@ void Scheduler::execute_batch(std::vector<std::unique_ptr<Job>> jobs) {
     if (observer_) observer_(rows);
 
     std::vector<ScheduledResult> results(jobs.size());
-    for (size_t o = 0; o < outputs.size(); ++o) {
+    if (jobs.size() == 1) {  // a request run on its own keeps its outputs whole, whatever their shapes
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        if (!outputs[o].is_tensor())
+          throw RequestError(Status::kInternal, "output '" + session_->outputs()[o].name +
+                                                    "' is not a tensor; the protocol carries tensors only");
+        results[0].outputs.push_back(std::move(outputs[o].tensor()));
+      }
+    }
+    for (size_t o = 0; jobs.size() > 1 && o < outputs.size(); ++o) {
       const std::string& name = session_->outputs()[o].name;
       if (!outputs[o].is_tensor())
         throw RequestError(Status::kInternal, "output '" + name + "' is not a tensor; the protocol carries tensors only");

@@ -1,6 +1,8 @@
-// Runs a model's requests: each on its own (at most instance_count at once), or with dynamic batching, where
-// requests are queued, joined along their first dim into one run of up to max_batch_size rows, and the outputs are
-// split back. Only requests with the same inputs, element types and non-batch dims are joined.
+// Runs a model's requests on instance_count instance threads: each request on its own, or with dynamic batching,
+// where queued requests are joined along their first dim into one run of up to max_batch_size rows and the outputs
+// are split back. Only requests with the same inputs, element types and non-batch dims are joined. Runs happen on
+// the instance threads rather than the callers' (the HTTP and gRPC handler threads): the OpenMP runtime keeps one
+// thread team per calling thread, so a few stable callers keep a few warm teams.
 #pragma once
 
 #include <condition_variable>
@@ -48,8 +50,7 @@ class Scheduler {
 
  private:
   struct Job;
-  ScheduledResult run_alone(Feeds feeds, std::optional<Clock::time_point> deadline);
-  void batch_loop();
+  void instance_loop();
   void execute_batch(std::vector<std::unique_ptr<Job>> jobs);
 
   std::shared_ptr<const Session> session_;
@@ -60,9 +61,8 @@ class Scheduler {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  int free_instances_ = 0;                  // unbatched runs: instances not running
-  std::list<std::unique_ptr<Job>> queue_;   // batched runs: FIFO of waiting requests
-  bool forming_ = false;                    // a batching thread is choosing the next batch
+  std::list<std::unique_ptr<Job>> queue_;   // FIFO of waiting requests
+  bool forming_ = false;                    // an instance thread is choosing the next batch
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
