@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
   python3-dev pybind11-dev python3-numpy python3-pytest
   clang libclang-rt-14-dev libomp-dev
+  libcpp-httplib-dev libgrpc++-dev protobuf-compiler-grpc nlohmann-json3-dev
+  python3-requests python3-grpcio python3-protobuf
 )
 missing=()
 for p in "${packages[@]}"; do

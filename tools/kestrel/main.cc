@@ -16,6 +16,9 @@ void usage(std::ostream& out) {
          "  optimize IN OUT [--level L]                      save the optimized graph as ONNX\n"
          "  bench MODEL [--inputs DIR] [--shape NAME=D0,..] [--threads N] [--warmup N]\n"
          "              [--iterations N | --seconds S] [--json] [--profile FILE.json]   latency percentiles\n"
+         "  serve --model-repository DIR | --model [NAME=]PATH [--http-port 8000] [--grpc-port 8001]\n"
+         "        [--metrics-port 8002] [--host H] [--max-request-bytes N] [--max-inflight-requests N]\n"
+         "        [--http-threads N] [--request-timeout-ms MS] [--log-level info]   KServe v2 inference server\n"
          "  run, info and bench take --custom-ops LIB (repeatable): a custom-op library (include/kestrel/custom_op.h)\n"
          "  --version\n";
 }
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "info") return kestrel::cli::info_main(argc - 1, argv + 1);
     if (command == "bench") return kestrel::cli::bench_main(argc - 1, argv + 1);
     if (command == "optimize") return kestrel::cli::optimize_main(argc - 1, argv + 1);
+    if (command == "serve") return kestrel::cli::serve_main(argc - 1, argv + 1);
     if (command == "--version" || command == "version") {
       std::cout << "kestrel " << kestrel::version_string() << "\n";
       return 0;

@@ -1,0 +1,392 @@
+// HTTP/REST endpoint of the inference protocol, and the metrics endpoint, over cpp-httplib.
+#include "server/http_endpoint.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <string_view>
+
+#include "kestrel/session.h"
+#include "server/server.h"
+#include "server/tensor_codec.h"
+
+namespace kestrel::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kHeaderLength = "Inference-Header-Content-Length";
+const std::string kModelPath = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
+
+thread_local Clock::time_point request_start;
+
+RequestError invalid(const std::string& message) { return RequestError(Status::kInvalidArgument, message); }
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  send_json(res, status, json{{"error", message}});
+}
+
+// Runs a route handler, turning every error into the protocol's {"error": "..."} body and status.
+template <typename Handler>
+httplib::Server::Handler guarded(Handler handler) {
+  return [handler](const httplib::Request& req, httplib::Response& res) {
+    try {
+      handler(req, res);
+    } catch (const RequestError& e) {
+      send_error(res, http_status(e.status()), e.what());
+    } catch (const Error& e) {  // tensors refused by the engine's limits while decoding
+      send_error(res, e.code() == ErrorCode::kInvalidArgument ? 400 : 500, e.what());
+    } catch (const std::exception& e) {
+      send_error(res, 500, e.what());
+    }
+  };
+}
+
+json shape_json(const TypeInfo& type) {
+  json shape = json::array();
+  if (type.shape)
+    for (const Dim& d : *type.shape) shape.push_back(d.fixed() ? d.value : -1);
+  return shape;
+}
+
+json io_json(const std::vector<IoInfo>& list) {
+  json out = json::array();
+  for (const IoInfo& io : list) {
+    std::string datatype;
+    try {
+      datatype = io.type.kind == TypeInfo::Kind::kTensor ? datatype_of(io.type.element_type) : io.type.to_string();
+    } catch (const RequestError&) {
+      datatype = io.type.to_string();
+    }
+    out.push_back({{"name", io.name}, {"datatype", datatype}, {"shape", shape_json(io.type)}});
+  }
+  return out;
+}
+
+const json* member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+bool bool_parameter(const json& parameters, const char* key, const std::string& where) {
+  const json* v = member(parameters, key);
+  if (!v) return false;
+  if (!v->is_boolean()) throw invalid(where + ": parameter '" + key + "' must be true or false");
+  return v->get<bool>();
+}
+
+Shape parse_shape(const json& input, const std::string& name) {
+  const json* shape = member(input, "shape");
+  if (!shape || !shape->is_array()) throw invalid("input '" + name + "': \"shape\" must be an array of integers");
+  Shape out;
+  for (const json& d : *shape) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0)
+      throw invalid("input '" + name + "': \"shape\" must hold non-negative integers, got " + shape->dump());
+    out.push_back(d.get<int64_t>());
+  }
+  return out;
+}
+
+struct ParsedInfer {
+  InferRequest request;
+  std::vector<std::string> binary_outputs;  // outputs to send as binary data
+  bool all_binary = false;
+};
+
+ParsedInfer parse_infer(const httplib::Request& req) {
+  std::string_view body(req.body);
+  std::string_view header = body, binary;
+  if (req.has_header(kHeaderLength)) {
+    const std::string text = req.get_header_value(kHeaderLength);
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+      throw invalid(std::string(kHeaderLength) + " must be a byte count, got '" + text + "'");
+    const size_t length = std::stoull(text);
+    if (length > body.size())
+      throw invalid(std::string(kHeaderLength) + " is " + text + " but the body has only " +
+                    std::to_string(body.size()) + " bytes");
+    header = body.substr(0, length);
+    binary = body.substr(length);
+  }
+  json root;
+  try {
+    root = json::parse(header.begin(), header.end());
+  } catch (const json::parse_error& e) {
+    throw invalid(std::string("malformed JSON in the request: ") + e.what());
+  }
+  if (!root.is_object()) throw invalid("the request must be a JSON object");
+  ParsedInfer parsed;
+  InferRequest& request = parsed.request;
+  if (const json* id = member(root, "id")) {
+    if (!id->is_string()) throw invalid("\"id\" must be a string");
+    request.id = id->get<std::string>();
+  }
+  if (const json* parameters = member(root, "parameters")) {
+    if (!parameters->is_object()) throw invalid("\"parameters\" must be an object");
+    parsed.all_binary = bool_parameter(*parameters, "binary_data_output", "request");
+    if (const json* timeout = member(*parameters, "timeout")) {
+      if (!timeout->is_number_integer() || timeout->get<int64_t>() < 0)
+        throw invalid("parameter 'timeout' must be a non-negative integer (microseconds)");
+      request.timeout_microseconds = timeout->get<int64_t>();
+    }
+  }
+  const json* inputs = member(root, "inputs");
+  if (!inputs || !inputs->is_array() || inputs->empty()) throw invalid("\"inputs\" must be a non-empty array");
+  size_t offset = 0;
+  for (const json& input : *inputs) {
+    if (!input.is_object()) throw invalid("each of \"inputs\" must be an object");
+    const json* name_json = member(input, "name");
+    if (!name_json || !name_json->is_string()) throw invalid("an input has no \"name\" string");
+    const std::string name = name_json->get<std::string>();
+    const json* datatype_json = member(input, "datatype");
+    if (!datatype_json || !datatype_json->is_string())
+      throw invalid("input '" + name + "': \"datatype\" must be a string");
+    const auto type = element_type_from_datatype(datatype_json->get<std::string>());
+    if (!type) throw invalid("input '" + name + "': unknown datatype " + datatype_json->dump());
+    const Shape shape = parse_shape(input, name);
+    const json* binary_size = nullptr;
+    if (const json* parameters = member(input, "parameters")) {
+      if (!parameters->is_object()) throw invalid("input '" + name + "': \"parameters\" must be an object");
+      binary_size = member(*parameters, "binary_data_size");
+    }
+    const json* data = member(input, "data");
+    if (binary_size) {
+      if (data) throw invalid("input '" + name + "' has both \"data\" and binary_data_size");
+      if (!binary_size->is_number_integer() || binary_size->get<int64_t>() < 0)
+        throw invalid("input '" + name + "': binary_data_size must be a non-negative integer");
+      const uint64_t size = binary_size->get<uint64_t>();
+      if (size > binary.size() - offset)
+        throw invalid("input '" + name + "': binary_data_size " + std::to_string(size) + " exceeds the " +
+                      std::to_string(binary.size() - offset) + " bytes of binary data left in the body");
+      request.inputs.emplace_back(name, tensor_from_raw(name, *type, shape, binary.substr(offset, size)));
+      offset += size;
+    } else {
+      if (!data) throw invalid("input '" + name + "' has neither \"data\" nor binary_data_size");
+      request.inputs.emplace_back(name, tensor_from_json(name, *type, shape, *data));
+    }
+  }
+  if (offset != binary.size())
+    throw invalid("the body has " + std::to_string(binary.size() - offset) +
+                  " bytes of binary data that no input's binary_data_size accounts for");
+  if (const json* outputs = member(root, "outputs")) {
+    if (!outputs->is_array()) throw invalid("\"outputs\" must be an array");
+    for (const json& output : *outputs) {
+      const json* name = output.is_object() ? member(output, "name") : nullptr;
+      if (!name || !name->is_string()) throw invalid("each of \"outputs\" must be an object with a \"name\"");
+      request.outputs.push_back(name->get<std::string>());
+      bool binary_output = parsed.all_binary;
+      if (const json* parameters = member(output, "parameters")) {
+        if (!parameters->is_object()) throw invalid("output '" + name->get<std::string>() + "': bad \"parameters\"");
+        if (member(*parameters, "classification"))
+          throw invalid("output '" + name->get<std::string>() + "': the classification extension is not supported");
+        if (member(*parameters, "binary_data"))
+          binary_output = bool_parameter(*parameters, "binary_data", "output '" + name->get<std::string>() + "'");
+      }
+      if (binary_output) parsed.binary_outputs.push_back(name->get<std::string>());
+    }
+  }
+  return parsed;
+}
+
+void send_infer_response(httplib::Response& res, const InferResponse& response, const ParsedInfer& parsed) {
+  json root = {{"model_name", response.model}, {"model_version", std::to_string(response.version)}};
+  if (!response.id.empty()) root["id"] = response.id;
+  json outputs = json::array();
+  std::string binary;
+  for (const auto& [name, tensor] : response.outputs) {
+    json out = {{"name", name}, {"datatype", datatype_of(tensor.type())}, {"shape", tensor.shape()}};
+    const bool as_binary = parsed.all_binary || std::find(parsed.binary_outputs.begin(), parsed.binary_outputs.end(),
+                                                          name) != parsed.binary_outputs.end();
+    if (as_binary) {
+      const size_t before = binary.size();
+      append_raw(tensor, binary);
+      out["parameters"] = {{"binary_data_size", binary.size() - before}};
+    } else {
+      out["data"] = tensor_to_json(tensor);
+    }
+    outputs.push_back(std::move(out));
+  }
+  root["outputs"] = std::move(outputs);
+  std::string body = root.dump(-1, ' ', false, json::error_handler_t::replace);
+  res.status = 200;
+  if (binary.empty() && parsed.binary_outputs.empty() && !parsed.all_binary) {
+    res.set_content(std::move(body), "application/json");
+    return;
+  }
+  res.set_header(kHeaderLength, std::to_string(body.size()));
+  body += binary;
+  res.set_content(std::move(body), "application/octet-stream");
+}
+
+std::string version_of(const httplib::Request& req) {
+  return req.matches.size() > 2 ? std::string(req.matches[2]) : std::string();
+}
+
+// SO_REUSEADDR only: httplib also sets SO_REUSEPORT by default, which would let a second server share a port in
+// use instead of failing to start.
+void exclusive_port(socket_t sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+}
+
+int bind_and_serve(httplib::Server& http, const std::string& host, int port, std::thread& thread,
+                   const char* what) {
+  http.set_socket_options(exclusive_port);
+  // Responses go out as header and body writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK
+  // hold the second write for ~40 ms.
+  http.set_tcp_nodelay(true);
+  const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0)
+    throw std::runtime_error(std::string("cannot open the ") + what + " port " + host + ":" + std::to_string(port));
+  thread = std::thread([&http] { http.listen_after_bind(); });
+  return bound;
+}
+
+}  // namespace
+
+HttpEndpoint::HttpEndpoint(Server& server) : server_(server), http_(std::make_unique<httplib::Server>()) {
+  add_routes();
+}
+
+HttpEndpoint::~HttpEndpoint() { stop(); }
+
+int HttpEndpoint::start(const std::string& host, int port) {
+  return bind_and_serve(*http_, host, port, thread_, "HTTP");
+}
+
+void HttpEndpoint::stop() {
+  if (thread_.joinable()) {
+    http_->stop();
+    thread_.join();
+  }
+}
+
+void HttpEndpoint::add_routes() {
+  httplib::Server& http = *http_;
+  Server& server = server_;
+  const int threads = std::max(1, server.options().http_threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http.set_payload_max_length(server.options().max_request_bytes);
+  http.set_keep_alive_timeout(2);  // an idle connection delays a graceful stop by at most this
+  http.set_keep_alive_max_count(1000);  // httplib's default of 5 would make clients reconnect every 5 requests
+
+  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    request_start = Clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.set_error_handler([&server](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413)
+      send_error(res, 413, "the request body exceeds " + std::to_string(server.options().max_request_bytes) +
+                               " bytes (--max-request-bytes)");
+    else if (res.status == 404)
+      send_error(res, 404, "no route for " + req.method + " " + req.path);
+    else
+      send_error(res, res.status, "HTTP error " + std::to_string(res.status));
+  });
+  http.set_logger([&server](const httplib::Request& req, const httplib::Response& res) {
+    if (!server.logs(LogSeverity::kInfo)) return;
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start).count();
+    server.log(LogSeverity::kInfo, {{"event", "request"}, {"protocol", "http"}, {"remote", req.remote_addr},
+                                    {"method", req.method}, {"path", req.path}, {"status", res.status},
+                                    {"bytes_in", req.body.size()}, {"bytes_out", res.body.size()},
+                                    {"duration_us", us}});
+  });
+
+  http.Get("/v2/health/live", guarded([&server](const httplib::Request&, httplib::Response& res) {
+    if (server.live()) res.status = 200;
+    else send_error(res, 503, "the server is stopping");
+  }));
+  http.Get("/v2/health/ready", guarded([&server](const httplib::Request&, httplib::Response& res) {
+    if (server.ready()) res.status = 200;
+    else send_error(res, 503, "the server is not ready (starting or shutting down)");
+  }));
+  http.Get("/v2", guarded([](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"name", "kestrel"}, {"version", kestrel::version_string()},
+                         {"extensions", Server::extensions()}});
+  }));
+  http.Get(kModelPath, guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    auto model = server.repository().find(req.matches[1], version_of(req));
+    json versions = json::array();
+    const auto status = server.repository().status(model->name);
+    if (status)
+      for (int64_t v : status->versions) versions.push_back(std::to_string(v));
+    send_json(res, 200, {{"name", model->name}, {"versions", versions}, {"platform", "onnx"},
+                         {"inputs", io_json(model->session->inputs())}, {"outputs", io_json(model->session->outputs())}});
+  }));
+  http.Get(kModelPath + "/ready", guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    try {
+      server.repository().find(req.matches[1], version_of(req));
+      res.status = 200;
+    } catch (const RequestError& e) {
+      if (e.status() == Status::kNotFound) throw;
+      send_error(res, 400, e.what());  // known but not ready: the protocol's 4xx, with the reason
+    }
+  }));
+  http.Post(kModelPath + "/infer", guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    server.repository().find(req.matches[1], version_of(req));  // an unknown model is 404 whatever the body
+    ParsedInfer parsed = parse_infer(req);
+    parsed.request.model = req.matches[1];
+    parsed.request.version = version_of(req);
+    const InferResponse response = server.infer(std::move(parsed.request));
+    send_infer_response(res, response, parsed);
+  }));
+  http.Post("/v2/repository/index", guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    bool ready_only = false;
+    if (!req.body.empty()) {
+      json body;
+      try {
+        body = json::parse(req.body);
+      } catch (const json::parse_error& e) {
+        throw invalid(std::string("malformed JSON in the request: ") + e.what());
+      }
+      if (body.is_object() && body.contains("ready")) ready_only = bool_parameter(body, "ready", "index request");
+    }
+    json out = json::array();
+    for (const ModelStatus& s : server.repository().index()) {
+      if (ready_only && s.state != ModelState::kReady) continue;
+      json entry = {{"name", s.name}, {"state", model_state_name(s.state)}, {"reason", s.reason}};
+      if (!s.versions.empty()) entry["version"] = std::to_string(s.versions.back());
+      out.push_back(std::move(entry));
+    }
+    send_json(res, 200, out);
+  }));
+  http.Post(R"(/v2/repository/models/([^/]+)/load)", guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    server.repository().load(req.matches[1]);
+    server.log(LogSeverity::kInfo, {{"event", "model_loaded"}, {"model", std::string(req.matches[1])}});
+    send_json(res, 200, json::object());
+  }));
+  http.Post(R"(/v2/repository/models/([^/]+)/unload)", guarded([&server](const httplib::Request& req, httplib::Response& res) {
+    server.repository().unload(req.matches[1]);
+    server.log(LogSeverity::kInfo, {{"event", "model_unloaded"}, {"model", std::string(req.matches[1])}});
+    send_json(res, 200, json::object());
+  }));
+}
+
+MetricsEndpoint::MetricsEndpoint(Server& server) : server_(server), http_(std::make_unique<httplib::Server>()) {
+  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  http_->set_keep_alive_timeout(2);
+  Server* s = &server_;
+  http_->Get("/metrics", [s](const httplib::Request&, httplib::Response& res) {
+    res.set_content(s->metrics().render(), "text/plain; version=0.0.4");
+  });
+}
+
+MetricsEndpoint::~MetricsEndpoint() { stop(); }
+
+int MetricsEndpoint::start(const std::string& host, int port) {
+  return bind_and_serve(*http_, host, port, thread_, "metrics");
+}
+
+void MetricsEndpoint::stop() {
+  if (thread_.joinable()) {
+    http_->stop();
+    thread_.join();
+  }
+}
+
+}  // namespace kestrel::server
