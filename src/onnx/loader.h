@@ -19,6 +19,9 @@ struct LoadOptions {
   // Whether a kernel exists for (domain, op, opset). Nodes of spec ops without one are replaced by the op's
   // function body from ONNX's schemas when it has one (model-local functions are always expanded).
   std::function<bool(const std::string&, const std::string&, int)> has_kernel;
+  // When the model imports an older ai.onnx opset, ONNX's version converter rewrites it to this one first (the
+  // quantizer needs 10, 11 or 13 for the ops it adds). 0 keeps the model's opset.
+  int min_onnx_opset = 0;
 };
 
 // Loads a model file. External data is resolved relative to the file's folder and may not leave it.

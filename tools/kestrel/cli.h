@@ -45,6 +45,7 @@ int run_main(int argc, char** argv);
 int info_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
 int optimize_main(int argc, char** argv);
+int quantize_main(int argc, char** argv);
 
 // "0"/"disable", "1"/"basic", "2"/"extended", "3"/"layout", "99"/"all".
 GraphOptimizationLevel parse_level(const std::string& text);
