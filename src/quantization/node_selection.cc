@@ -33,6 +33,17 @@ bool may_be_float(const ir::Value* v) {
          (v->type.element_type == ElementType::kFloat || v->type.element_type == ElementType::kUndefined);
 }
 
+// A one-element float constant: an initializer or the output of a Constant node (as exporters write Clip bounds).
+std::optional<double> constant_scalar(const ir::Value* v) {
+  if (auto x = optimizer::scalar_of(v)) return x;
+  const ir::Node* c = optimizer::producer_op(v, "Constant");
+  const ir::Attribute* value = c ? c->attribute("value") : nullptr;
+  if (!value || value->type != ir::Attribute::Type::kTensor || value->t.size() != 1 ||
+      value->t.type() != ElementType::kFloat)
+    return std::nullopt;
+  return static_cast<double>(value->t.data<float>()[0]);
+}
+
 bool is_layer(const std::string& op) { return op == "Conv" || op == "MatMul" || op == "Gemm"; }
 
 // A Relu, or a Clip with lower bound 0, reading `v` alone: asymmetric quantization of its output saturates at the
@@ -45,7 +56,7 @@ ir::Node* removable_activation(const ir::Value* v, const std::unordered_set<cons
   if (next->op_type != "Clip") return nullptr;
   if (next->opset < 11) return optimizer::attr_float(next, "min", -1) == 0.0f ? next : nullptr;
   if (next->inputs.size() < 2 || !next->inputs[1]) return nullptr;
-  const auto lo = optimizer::scalar_of(next->inputs[1]);
+  const auto lo = constant_scalar(next->inputs[1]);
   return lo && *lo == 0.0 ? next : nullptr;
 }
 

@@ -38,6 +38,7 @@ struct OutputStats {
   double dot = 0, norm_ref = 0, norm_got = 0;
   double max_abs = 0, max_ref = 0;
   int64_t rows = 0, top1_agree = 0;
+  int64_t near_ties = 0;  // disagreements on classes the float model scores within 1% of its logit range
   bool classifier = true;
 };
 
@@ -65,7 +66,11 @@ void accumulate(OutputStats& s, const Tensor& ref, const Tensor& got) {
   for (int64_t row = 0; row < ref.dim(0); ++row) {
     const float* rr = r + row * classes;
     const float* gr = g + row * classes;
-    s.top1_agree += (std::max_element(rr, rr + classes) - rr) == (std::max_element(gr, gr + classes) - gr);
+    const int64_t want = std::max_element(rr, rr + classes) - rr;
+    const int64_t got = std::max_element(gr, gr + classes) - gr;
+    const auto [lo, hi] = std::minmax_element(rr, rr + classes);
+    if (want == got) ++s.top1_agree;
+    else if (rr[want] - rr[got] <= 0.01f * (*hi - *lo)) ++s.near_ties;
     ++s.rows;
   }
 }
@@ -106,7 +111,8 @@ void print_report(const std::string& in_path, const std::string& out_path, const
     std::ostringstream top1;
     if (s.classifier && s.rows > 0)
       top1 << s.top1_agree << "/" << s.rows << " (" << std::fixed << std::setprecision(1)
-           << 100.0 * static_cast<double>(s.top1_agree) / static_cast<double>(s.rows) << "%)";
+           << 100.0 * static_cast<double>(s.top1_agree) / static_cast<double>(s.rows) << "%"
+           << (s.near_ties ? ", " + std::to_string(s.near_ties) + " near-ties" : std::string()) << ")";
     else
       top1 << "-";
     std::cout << "  " << std::left << std::setw(30) << fp32.outputs()[i].name << std::right << std::fixed
@@ -115,7 +121,8 @@ void print_report(const std::string& in_path, const std::string& out_path, const
               << "  " << top1.str() << "\n"
               << std::defaultfloat;
   }
-  std::cout << "  (max_rel_err: the largest absolute error divided by the largest |fp32 value| of the output)\n";
+  std::cout << "  (max_rel_err: the largest absolute error divided by the largest |fp32 value| of the output; a\n"
+               "   near-tie is a top-1 change to a class the fp32 model scores within 1% of its logit range)\n";
   const auto in_size = std::filesystem::file_size(in_path);
   const auto out_size = std::filesystem::file_size(out_path);
   const double p50_fp32 = median_ms(fp32, batches.front(), iterations);
