@@ -28,8 +28,9 @@ struct QuantizationOptions {
   std::optional<QuantFormat> format;
   bool per_channel = false;  // one scale per output channel of each weight
   bool reduce_range = false;  // 7-bit weights (for CPUs whose int8 dot products can overflow)
-  // Op types to quantize; empty means the defaults of the mode (dynamic: Conv, MatMul, Gemm; static: those plus
-  // Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool).
+  // Op types to quantize; empty means the defaults of the mode (dynamic: Conv, MatMul, Gemm, Gather; static:
+  // those plus Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool). Gather means a Gather over a constant
+  // table (embeddings): the table is stored quantized and its gathered rows dequantized.
   std::vector<std::string> op_types;
   std::vector<std::string> nodes_to_quantize;  // when not empty, only these nodes (by name)
   std::vector<std::string> nodes_to_exclude;   // never these nodes (by name)

@@ -173,7 +173,8 @@ void quantize_dynamic_graph(ir::Graph& graph, const std::vector<NodePlan>& plans
   DynamicWriter writer(graph, options);
   for (const NodePlan& plan : plans) {
     const std::string op = plan.node->op_type;
-    if (integer_ops) writer.integer(plan);
+    if (op == "Gather") quantize_gather(writer.editor(), plan.node, options);
+    else if (integer_ops) writer.integer(plan);
     else writer.qdq(plan);
     summary.quantized_nodes[op]++;
   }

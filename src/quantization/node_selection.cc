@@ -11,10 +11,9 @@ namespace {
 
 using optimizer::constant_of;
 
-const std::vector<std::string> kDynamicOps = {"Conv", "MatMul", "Gemm"};
-const std::vector<std::string> kStaticOps = {"Conv",    "MatMul",      "Gemm",        "Add",
-                                             "Mul",     "Concat",      "MaxPool",     "AveragePool",
-                                             "GlobalAveragePool"};
+const std::vector<std::string> kDynamicOps = {"Conv", "MatMul", "Gemm", "Gather"};
+const std::vector<std::string> kStaticOps = {"Conv",        "MatMul",           "Gemm",  "Add",   "Mul", "Concat",
+                                             "MaxPool",     "AveragePool",      "GlobalAveragePool", "Gather"};
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
@@ -142,6 +141,14 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
         if (!dynamic && c && c->type() == ElementType::kFloat && c->rank() == 1 && unit && plan.weight_input == 1)
           plan.bias_input = 2;
       }
+    } else if (op == "Gather") {
+      if (!is_float_constant(node->inputs.at(0))) {
+        skip("its data is not a float constant");
+        continue;
+      }
+      plan.weight_input = 0;
+      plans.push_back(plan);
+      continue;
     } else if (op == "Add" || op == "Mul" || op == "Concat") {
       for (size_t i = 0; i < node->inputs.size(); ++i) {
         const ir::Value* in = node->inputs[i];

@@ -45,6 +45,10 @@ void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans, const std::map<s
 void quantize_dynamic_graph(ir::Graph& graph, const std::vector<NodePlan>& plans, const QuantizationOptions& options,
                             bool integer_ops, QuantizationSummary& summary);
 
+// Gather over a constant float table: the table stored quantized, a DequantizeLinear after the Gather.
+class GraphEditor;
+void quantize_gather(GraphEditor& editor, ir::Node* gather, const QuantizationOptions& options);
+
 // QOperator: DequantizeLinear -> Conv/MatMul -> QuantizeLinear groups of a QDQ graph become QLinearConv /
 // QLinearMatMul reading and producing the quantized tensors. Returns the number of groups folded.
 int fold_qoperator(ir::Graph& graph, QuantizationSummary& summary);

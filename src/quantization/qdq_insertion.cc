@@ -64,6 +64,7 @@ struct QuantizedActivation {
 class QdqWriter {
  public:
   QdqWriter(ir::Graph& graph, const QuantizationOptions& options) : editor_(graph), options_(options) {}
+  GraphEditor& editor() { return editor_; }
 
   // Inserts Q -> DQ after `v` once and makes every reader in this graph read the DQ output.
   const QuantizedActivation& activation(ir::Value* v, QuantParams params) {
@@ -132,6 +133,11 @@ void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans, const std::map<s
   for (size_t n = 0; n < plans.size(); ++n) {
     NodePlan& plan = plans[n];
     ir::Node* node = plan.node;
+    if (node->op_type == "Gather") {
+      quantize_gather(writer.editor(), node, options);
+      summary.quantized_nodes["Gather"]++;
+      continue;
+    }
     // Every activation input needs a calibrated range; tensors the data never reached stay float.
     std::vector<std::pair<ir::Value*, QuantParams>> inputs;
     std::string missing;

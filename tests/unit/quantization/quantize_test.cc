@@ -345,6 +345,37 @@ TEST_F(Quantize, PerChannelRaisesTheOpsetAndConvertsOlderOps) {
   expect_close(in, out(), {{"X", Value(random_tensor({1, 4, 1, 1}, 1))}}, 0.999, 0.05);
 }
 
+TEST_F(Quantize, GatherReadsAQuantizedTable) {
+  ModelBuilder m;
+  m.input("ids", {2, 5}, onnx::TensorProto::INT64);
+  m.random_initializer("table", {50, 16});
+  m.node("Gather", {"table", "ids"}, {"Y"});
+  m.output("Y");
+  const std::string in = write(m);
+  for (bool is_static : {false, true}) {
+    QuantizationSummary s;
+    if (is_static) {
+      Tensor ids(ElementType::kInt64, {2, 5});
+      s = quantize_static(in, out(), reader_of({{{"ids", Value(ids)}}}));
+    } else {
+      s = quantize_dynamic(in, out());
+    }
+    EXPECT_EQ(s.quantized_nodes["Gather"], 1);
+    auto counts = ops(out());
+    EXPECT_EQ(counts["Gather"], 1);
+    EXPECT_EQ(counts["DequantizeLinear"], 1);
+    std::unique_ptr<ir::Model> holder;
+    const Tensor* t = initializer(out(), "table_quantized", holder);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->type(), ElementType::kInt8);
+    Tensor ids(ElementType::kInt64, {2, 5});
+    for (int64_t i = 0; i < 10; ++i) ids.data<int64_t>()[i] = (i * 7) % 50;
+    // Every gathered value is within half a quantization step of the float one: the table lies in [-1, 1), a
+    // step is at most 1/127, and the gathered rows reach |y| > 0.9, so the error is below 0.5/127/0.9 of max |y|.
+    expect_close(in, out(), {{"ids", Value(ids)}}, 0.9999, 0.5 / 127 / 0.9);
+  }
+}
+
 TEST_F(Quantize, BadRequestsAreRejectedWithAMessage) {
   const std::string in = write(cnn_model());
   QuantizationOptions o;
