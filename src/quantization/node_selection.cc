@@ -61,8 +61,26 @@ ir::Node* removable_activation(const ir::Value* v, const std::unordered_set<cons
 
 }  // namespace
 
-std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOptions& options, bool dynamic,
-                                   QuantizationSummary& summary) {
+int constants_to_initializers(ir::Graph& graph, const std::vector<std::string>& op_types) {
+  int converted = 0;
+  for (ir::Node* node : graph.topological_order()) {
+    if (node->op_type != "Constant" || !node->domain.empty() || node->outputs.size() != 1) continue;
+    const ir::Attribute* value = node->attribute("value");
+    ir::Value* out = node->outputs[0];
+    if (!value || value->type != ir::Attribute::Type::kTensor || !out || out->is_graph_output) continue;
+    bool feeds_quantizable = false;
+    for (const ir::Node* reader : out->consumers)
+      feeds_quantizable = feeds_quantizable || (reader->domain.empty() && contains(op_types, reader->op_type));
+    if (!feeds_quantizable) continue;
+    auto tensor = std::make_shared<const Tensor>(value->t);
+    graph.remove_node(node);
+    out->initializer = std::move(tensor);
+    ++converted;
+  }
+  return converted;
+}
+
+std::vector<std::string> op_types_to_quantize(const QuantizationOptions& options, bool dynamic) {
   const std::vector<std::string>& supported = dynamic ? kDynamicOps : kStaticOps;
   std::vector<std::string> op_types = options.op_types.empty() ? supported : options.op_types;
   for (const std::string& op : op_types)
@@ -73,6 +91,12 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
                                                    " quantization does not handle op type '" + op +
                                                    "' (it quantizes " + list + ")");
     }
+  return op_types;
+}
+
+std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOptions& options, bool dynamic,
+                                   QuantizationSummary& summary) {
+  const std::vector<std::string> op_types = op_types_to_quantize(options, dynamic);
   const bool const_b_only = options.matmul_const_b_only.value_or(dynamic);
   const auto sub_reads = optimizer::subgraph_reads(graph);
 

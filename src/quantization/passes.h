@@ -27,6 +27,14 @@ struct NodePlan {
   bool output_shares_input_params = false;  // MaxPool: the output keeps the input's scale and zero point
 };
 
+// The op types to quantize (the mode's defaults when options.op_types is empty); throws kInvalidArgument naming an
+// op type the mode does not handle.
+std::vector<std::string> op_types_to_quantize(const QuantizationOptions& options, bool dynamic);
+
+// Constant nodes read by nodes of `op_types` become initializers (exporters such as paddle2onnx write weights as
+// Constant nodes), so that weights are recognised as constants. Returns how many were converted.
+int constants_to_initializers(ir::Graph& graph, const std::vector<std::string>& op_types);
+
 // The nodes of the main graph to quantize, in topological order; nodes of the chosen types that cannot be
 // quantized are listed in summary.skipped with the reason.
 std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOptions& options, bool dynamic,

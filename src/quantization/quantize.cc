@@ -44,6 +44,7 @@ QuantizationSummary quantize_dynamic(const std::string& input_path, const std::s
   QuantizationSummary summary;
   // DynamicQuantizeLinear needs opset 11; DequantizeLinear's axis (per-channel weights) needs 13.
   std::unique_ptr<ir::Model> model = load(input_path, options.per_channel ? 13 : 11, summary);
+  quantization::constants_to_initializers(*model->graph, quantization::op_types_to_quantize(options, true));
   std::vector<NodePlan> plans = quantization::select_nodes(*model->graph, options, /*dynamic=*/true, summary);
   const bool integer_ops = options.format.value_or(QuantFormat::kQOperator) == QuantFormat::kQOperator;
   quantization::quantize_dynamic_graph(*model->graph, plans, options, integer_ops, summary);
@@ -64,6 +65,7 @@ QuantizationSummary quantize_static(const std::string& input_path, const std::st
                                                  std::to_string(options.entropy_quantized_bins) + ")");
   QuantizationSummary summary;
   std::unique_ptr<ir::Model> model = load(input_path, options.per_channel ? 13 : 10, summary);
+  quantization::constants_to_initializers(*model->graph, quantization::op_types_to_quantize(options, false));
   std::vector<NodePlan> plans = quantization::select_nodes(*model->graph, options, /*dynamic=*/false, summary);
   const std::vector<std::string> tensors = quantization::tensors_to_calibrate(plans);
   quantization::CalibrationResult calibration = quantization::calibrate(*model, tensors, reader, options);
