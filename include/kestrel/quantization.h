@@ -1,6 +1,6 @@
 // Quantizing a float model to 8-bit integers, written back as standard ONNX that any engine loads: dynamic
-// (weights int8, activations quantized at run time) or static (activation ranges calibrated on the caller's data,
-// QDQ or QOperator format). Names follow ONNX Runtime's quantization tool.
+// (weights int8, activations quantized at run time) or static (activation ranges calibrated on the caller's
+// data, QDQ or QOperator format). Names follow ONNX Runtime's quantization tool.
 #pragma once
 
 #include <cstdint>
@@ -26,15 +26,16 @@ struct QuantizationOptions {
   QuantType activation_type = QuantType::kInt8;
   // Dynamic mode defaults to kQOperator (DynamicQuantizeLinear + MatMulInteger/ConvInteger), static to kQDQ.
   std::optional<QuantFormat> format;
-  bool per_channel = false;  // one scale per output channel of each weight
+  bool per_channel = false;   // one scale per output channel of each weight
   bool reduce_range = false;  // 7-bit weights (for CPUs whose int8 dot products can overflow)
   // Op types to quantize; empty means the defaults of the mode (dynamic: Conv, MatMul, Gemm, Gather; static:
-  // those plus Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool). Gather means a Gather over a constant
-  // table (embeddings): the table is stored quantized and its gathered rows dequantized.
+  // those plus Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool). Gather means a Gather over a
+  // constant table (embeddings): the table is stored quantized and its gathered rows dequantized.
   std::vector<std::string> op_types;
   std::vector<std::string> nodes_to_quantize;  // when not empty, only these nodes (by name)
   std::vector<std::string> nodes_to_exclude;   // never these nodes (by name)
-  // Only MatMuls whose B is a constant initializer. nullopt: true for dynamic, false for static (ORT's defaults).
+  // Only MatMuls whose B is a constant initializer. nullopt: true for dynamic, false for static (ORT's
+  // defaults).
   std::optional<bool> matmul_const_b_only;
   bool activation_symmetric = false;
   std::optional<bool> weight_symmetric;  // nullopt: symmetric for int8 weights, asymmetric for uint8
@@ -63,8 +64,9 @@ struct QuantizationSummary {
   int calibrated_tensors = 0;
 };
 
-// Reads `input_path`, writes the quantized model to `output_path`. Throws kestrel::Error (kInvalidArgument for
-// options that do not apply, naming the option; kInvalidGraph naming the node for graphs it cannot rewrite).
+// Reads `input_path`, writes the quantized model to `output_path`. Throws kestrel::Error (kInvalidArgument
+// for options that do not apply, naming the option; kInvalidGraph naming the node for graphs it cannot
+// rewrite).
 QuantizationSummary quantize_dynamic(const std::string& input_path, const std::string& output_path,
                                      const QuantizationOptions& options = {});
 QuantizationSummary quantize_static(const std::string& input_path, const std::string& output_path,

@@ -136,8 +136,10 @@ FloatRange RangeCollector::percentile(double percentile) const {
   double inside = 0;
   for (int64_t half = 1; half <= zero_bin; ++half) {
     // Window [-half*width, half*width): bins zero_bin-half .. zero_bin+half-1.
-    inside += counts_[static_cast<size_t>(zero_bin - half)] + counts_[static_cast<size_t>(zero_bin + half - 1)];
-    if (inside >= wanted) return clamp_to_seen(static_cast<float>(static_cast<double>(half) * width), min_, max_);
+    inside +=
+        counts_[static_cast<size_t>(zero_bin - half)] + counts_[static_cast<size_t>(zero_bin + half - 1)];
+    if (inside >= wanted)
+      return clamp_to_seen(static_cast<float>(static_cast<double>(half) * width), min_, max_);
   }
   return min_max();
 }
@@ -199,16 +201,23 @@ CalibrationResult calibrate(ir::Model& model, const std::vector<std::string>& te
     if (options.progress) options.progress(result.batches);
   }
   if (result.batches == 0)
-    throw Error(ErrorCode::kInvalidArgument, "the calibration data reader gave no data (get_next() returned None "
-                                             "at once)");
+    throw Error(ErrorCode::kInvalidArgument,
+                "the calibration data reader gave no data (get_next() returned None "
+                "at once)");
   for (size_t i = 0; i < observed.size(); ++i) {
     const RangeCollector& c = collectors[i];
     if (!c.seen()) continue;
     FloatRange r;
     switch (options.calibrate_method) {
-      case CalibrationMethod::kMinMax: r = c.min_max(); break;
-      case CalibrationMethod::kEntropy: r = c.entropy(options.entropy_quantized_bins); break;
-      case CalibrationMethod::kPercentile: r = c.percentile(options.percentile); break;
+      case CalibrationMethod::kMinMax:
+        r = c.min_max();
+        break;
+      case CalibrationMethod::kEntropy:
+        r = c.entropy(options.entropy_quantized_bins);
+        break;
+      case CalibrationMethod::kPercentile:
+        r = c.percentile(options.percentile);
+        break;
     }
     result.ranges[observed[i]] = r;
   }

@@ -1,8 +1,11 @@
-// Dynamic quantization (see passes.h): weights quantized now, activations by DynamicQuantizeLinear at run time.
+// Dynamic quantization (see passes.h): weights quantized now, activations by DynamicQuantizeLinear at run
+// time.
 //
 // Integer form, for MatMul(A, B) with B constant:
-//   A ─► DynamicQuantizeLinear ─► A_q, A_scale, A_zero ─► MatMulInteger(A_q, B_q, A_zero, B_zero) ─► Cast(float)
-//     ─► Mul(A_scale * B_scale) ─► Y              (Gemm: then Add(beta * C); Conv: ConvInteger, then Add(bias))
+//   A ─► DynamicQuantizeLinear ─► A_q, A_scale, A_zero ─► MatMulInteger(A_q, B_q, A_zero, B_zero) ─►
+//   Cast(float)
+//     ─► Mul(A_scale * B_scale) ─► Y              (Gemm: then Add(beta * C); Conv: ConvInteger, then
+//     Add(bias))
 // QDQ form: A ─► DynamicQuantizeLinear ─► DequantizeLinear ─► MatMul(·, DequantizeLinear(B_q)).
 #include <map>
 
@@ -45,7 +48,8 @@ class DynamicWriter {
 
   ir::Value* dequantized_activation(ir::Value* v) {
     DynamicActivation& a = activation(v);
-    if (!a.dequantized) a.dequantized = editor_.dequantize(a.quantized, a.scale, a.zero_point, -1, v->name, v);
+    if (!a.dequantized)
+      a.dequantized = editor_.dequantize(a.quantized, a.scale, a.zero_point, -1, v->name, v);
     return a.dequantized;
   }
 
@@ -56,7 +60,8 @@ class DynamicWriter {
   // The QDQ form of one node: its activations and its weight behind DequantizeLinear.
   void qdq(const NodePlan& plan) {
     ir::Node* node = plan.node;
-    for (size_t i : plan.activation_inputs) optimizer::set_input(node, i, dequantized_activation(node->inputs[i]));
+    for (size_t i : plan.activation_inputs)
+      optimizer::set_input(node, i, dequantized_activation(node->inputs[i]));
     if (plan.weight_input < 0) return;
     ir::Value* w = node->inputs[static_cast<size_t>(plan.weight_input)];
     QuantizedTensor qt = weight(*optimizer::constant_of(w), plan.weight_axis);
@@ -139,7 +144,8 @@ void DynamicWriter::integer(const NodePlan& plan) {
                                  base + "_quant");
     conv->attributes = node->attributes;
   } else {
-    editor_.add("MatMulInteger", {a.quantized, weight_q, a.zero_point, weight_zero}, {product}, base + "_quant");
+    editor_.add("MatMulInteger", {a.quantized, weight_q, a.zero_point, weight_zero}, {product},
+                base + "_quant");
   }
   ir::Value* as_float = editor_.intermediate(base + "_output_cast", ElementType::kFloat, output);
   ir::Node* cast = editor_.add("Cast", {product}, {as_float}, base + "_output_cast");
@@ -160,22 +166,26 @@ void DynamicWriter::integer(const NodePlan& plan) {
   ir::Value* bias_value = bias.defined() ? editor_.constant(base + "_bias", bias) : nullptr;
 
   editor_.graph().remove_node(node);  // `output` loses its producer and is given to the last new node
-  ir::Value* scaled = bias_value ? editor_.intermediate(base + "_output_scaled", ElementType::kFloat, output)
-                                 : output;
+  ir::Value* scaled =
+      bias_value ? editor_.intermediate(base + "_output_scaled", ElementType::kFloat, output) : output;
   editor_.add("Mul", {as_float, scale}, {scaled}, base + "_output_scale");
   if (bias_value) editor_.add("Add", {scaled, bias_value}, {output}, base + "_bias_add");
 }
 
 }  // namespace
 
-void quantize_dynamic_graph(ir::Graph& graph, const std::vector<NodePlan>& plans, const QuantizationOptions& options,
-                            bool integer_ops, QuantizationSummary& summary) {
+void quantize_dynamic_graph(ir::Graph& graph, const std::vector<NodePlan>& plans,
+                            const QuantizationOptions& options, bool integer_ops,
+                            QuantizationSummary& summary) {
   DynamicWriter writer(graph, options);
   for (const NodePlan& plan : plans) {
     const std::string op = plan.node->op_type;
-    if (op == "Gather") quantize_gather(writer.editor(), plan.node, options);
-    else if (integer_ops) writer.integer(plan);
-    else writer.qdq(plan);
+    if (op == "Gather")
+      quantize_gather(writer.editor(), plan.node, options);
+    else if (integer_ops)
+      writer.integer(plan);
+    else
+      writer.qdq(plan);
     summary.quantized_nodes[op]++;
   }
   graph.remove_unused_values();

@@ -12,8 +12,8 @@ void quantize_gather(GraphEditor& editor, ir::Node* gather, const QuantizationOp
   ir::Value* table = gather->inputs[0];
   ir::Value* output = gather->outputs[0];
   const bool symmetric = options.weight_symmetric.value_or(options.weight_type == QuantType::kInt8);
-  QuantizedTensor qt =
-      quantize_weight(*optimizer::constant_of(table), -1, options.weight_type, symmetric, options.reduce_range);
+  QuantizedTensor qt = quantize_weight(*optimizer::constant_of(table), -1, options.weight_type, symmetric,
+                                       options.reduce_range);
   ir::Value* data = editor.constant(table->name + "_quantized", qt.data);
   ir::Value* scale = editor.constant(table->name + "_scale", qt.scale);
   ir::Value* zero = editor.constant(table->name + "_zero_point", qt.zero_point);

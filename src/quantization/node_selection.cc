@@ -12,8 +12,9 @@ namespace {
 using optimizer::constant_of;
 
 const std::vector<std::string> kDynamicOps = {"Conv", "MatMul", "Gemm", "Gather"};
-const std::vector<std::string> kStaticOps = {"Conv",        "MatMul",           "Gemm",  "Add",   "Mul", "Concat",
-                                             "MaxPool",     "AveragePool",      "GlobalAveragePool", "Gather"};
+const std::vector<std::string> kStaticOps = {
+    "Conv",  "MatMul", "Gemm", "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "Gather"};
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
@@ -32,7 +33,8 @@ bool may_be_float(const ir::Value* v) {
          (v->type.element_type == ElementType::kFloat || v->type.element_type == ElementType::kUndefined);
 }
 
-// A one-element float constant: an initializer or the output of a Constant node (as exporters write Clip bounds).
+// A one-element float constant: an initializer or the output of a Constant node (as exporters write Clip
+// bounds).
 std::optional<double> constant_scalar(const ir::Value* v) {
   if (auto x = optimizer::scalar_of(v)) return x;
   const ir::Node* c = optimizer::producer_op(v, "Constant");
@@ -45,8 +47,8 @@ std::optional<double> constant_scalar(const ir::Value* v) {
 
 bool is_layer(const std::string& op) { return op == "Conv" || op == "MatMul" || op == "Gemm"; }
 
-// A Relu, or a Clip with lower bound 0, reading `v` alone: asymmetric quantization of its output saturates at the
-// same bounds, so the quantized output of the node before it can stand for it.
+// A Relu, or a Clip with lower bound 0, reading `v` alone: asymmetric quantization of its output saturates at
+// the same bounds, so the quantized output of the node before it can stand for it.
 ir::Node* removable_activation(const ir::Value* v, const std::unordered_set<const ir::Value*>& sub_reads) {
   ir::Node* next = optimizer::sole_consumer(v, sub_reads);
   if (!next || !next->domain.empty() || next->outputs.empty() || !next->outputs[0]) return nullptr;
@@ -70,7 +72,8 @@ int constants_to_initializers(ir::Graph& graph, const std::vector<std::string>& 
     if (!value || value->type != ir::Attribute::Type::kTensor || !out || out->is_graph_output) continue;
     bool feeds_quantizable = false;
     for (const ir::Node* reader : out->consumers)
-      feeds_quantizable = feeds_quantizable || (reader->domain.empty() && contains(op_types, reader->op_type));
+      feeds_quantizable =
+          feeds_quantizable || (reader->domain.empty() && contains(op_types, reader->op_type));
     if (!feeds_quantizable) continue;
     auto tensor = std::make_shared<const Tensor>(value->t);
     graph.remove_node(node);
@@ -156,13 +159,14 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
       }
       if (op == "Gemm" && node->inputs.size() > 2 && node->inputs[2]) {
         const Tensor* c = constant_of(node->inputs[2]);
-        const bool unit = optimizer::attr_float(node, "alpha", 1) == 1.0f &&
-                          optimizer::attr_float(node, "beta", 1) == 1.0f;
+        const bool unit =
+            optimizer::attr_float(node, "alpha", 1) == 1.0f && optimizer::attr_float(node, "beta", 1) == 1.0f;
         if (dynamic && !c) {
           skip("dynamic Gemm needs a constant C");
           continue;
         }
-        if (!dynamic && c && c->type() == ElementType::kFloat && c->rank() == 1 && unit && plan.weight_input == 1)
+        if (!dynamic && c && c->type() == ElementType::kFloat && c->rank() == 1 && unit &&
+            plan.weight_input == 1)
           plan.bias_input = 2;
       }
     } else if (op == "Gather") {
@@ -176,9 +180,12 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
     } else if (op == "Add" || op == "Mul" || op == "Concat") {
       for (size_t i = 0; i < node->inputs.size(); ++i) {
         const ir::Value* in = node->inputs[i];
-        if (is_float_constant(in)) plan.constant_inputs.push_back(i);
-        else if (may_be_float(in)) plan.activation_inputs.push_back(i);
-        else ok = false;
+        if (is_float_constant(in))
+          plan.constant_inputs.push_back(i);
+        else if (may_be_float(in))
+          plan.activation_inputs.push_back(i);
+        else
+          ok = false;
       }
       if (!ok || plan.activation_inputs.empty()) {
         skip(ok ? "all its inputs are constants" : "an input is not float");
@@ -216,8 +223,8 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
       if (first) break;
     }
     if (found == plans.size()) return;
-    summary.skipped.push_back(plans[found].node->describe() + ": kept in float (" + (first ? "first" : "last") +
-                              " layer)");
+    summary.skipped.push_back(plans[found].node->describe() + ": kept in float (" +
+                              (first ? "first" : "last") + " layer)");
     plans.erase(plans.begin() + static_cast<std::ptrdiff_t>(found));
   };
   if (options.keep_first_layer_fp32) drop_layer(true);
@@ -233,7 +240,8 @@ std::vector<std::string> tensors_to_calibrate(const std::vector<NodePlan>& plans
   };
   for (const NodePlan& p : plans) {
     for (size_t i : p.activation_inputs) add(p.node->inputs[i]);
-    if (p.quantize_output) add(p.absorbed_activation ? p.absorbed_activation->outputs[0] : p.node->outputs[0]);
+    if (p.quantize_output)
+      add(p.absorbed_activation ? p.absorbed_activation->outputs[0] : p.node->outputs[0]);
   }
   return names;
 }

@@ -3,8 +3,8 @@
 //   x ─► Conv ─► Relu ─► y         becomes     x ─► Q ─► DQ ─► Conv ─► Q ─► DQ ─► y'
 //        W (float)                                  W_q (int8) ─► DQ ─┘
 //
-// A Relu (or Clip from 0) right after a quantized node is dropped: the QuantizeLinear after the node, with the
-// range calibrated on the activation's output, saturates at the same bound.
+// A Relu (or Clip from 0) right after a quantized node is dropped: the QuantizeLinear after the node, with
+// the range calibrated on the activation's output, saturates at the same bound.
 #include <map>
 
 #include "optimizer/rewrite.h"
@@ -114,14 +114,15 @@ class QdqWriter {
 
 }  // namespace
 
-void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans, const std::map<std::string, FloatRange>& ranges,
-                const QuantizationOptions& options, QuantizationSummary& summary) {
+void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans,
+                const std::map<std::string, FloatRange>& ranges, const QuantizationOptions& options,
+                QuantizationSummary& summary) {
   const bool weight_symmetric = options.weight_symmetric.value_or(options.weight_type == QuantType::kInt8);
   auto params_of = [&](const ir::Value* v) -> std::optional<QuantParams> {
     auto it = ranges.find(v->name);
     if (it == ranges.end()) return std::nullopt;
-    return compute_params(it->second.min, it->second.max, options.activation_type, options.activation_symmetric,
-                          false);
+    return compute_params(it->second.min, it->second.max, options.activation_type,
+                          options.activation_symmetric, false);
   };
 
   // Quantizing a tensor redirects all its readers to the DequantizeLinear output, so later nodes' inputs are
@@ -143,8 +144,10 @@ void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans, const std::map<s
     std::string missing;
     for (size_t i : plan.activation_inputs) {
       ir::Value* v = original_inputs[n][i];
-      if (auto p = params_of(v)) inputs.emplace_back(v, *p);
-      else missing = v->name;
+      if (auto p = params_of(v))
+        inputs.emplace_back(v, *p);
+      else
+        missing = v->name;
     }
     if (!missing.empty()) {
       summary.skipped.push_back(node->describe() + ": no calibration range for '" + missing + "'");
@@ -152,8 +155,10 @@ void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans, const std::map<s
     }
     std::optional<QuantParams> output;
     if (plan.quantize_output) {
-      const ir::Value* out = plan.absorbed_activation ? plan.absorbed_activation->outputs[0] : node->outputs[0];
-      output = plan.output_shares_input_params ? std::optional<QuantParams>(inputs[0].second) : params_of(out);
+      const ir::Value* out =
+          plan.absorbed_activation ? plan.absorbed_activation->outputs[0] : node->outputs[0];
+      output =
+          plan.output_shares_input_params ? std::optional<QuantParams>(inputs[0].second) : params_of(out);
       if (!output) plan.absorbed_activation = nullptr;
     }
     // A tensor quantized earlier keeps its first parameters; the bias must use the scale actually applied.

@@ -1,11 +1,12 @@
-// QOperator form (see passes.h): each DequantizeLinear -> Conv/MatMul -> QuantizeLinear group of the QDQ graph
-// becomes one QLinearConv / QLinearMatMul over the quantized tensors:
+// QOperator form (see passes.h): each DequantizeLinear -> Conv/MatMul -> QuantizeLinear group of the QDQ
+// graph becomes one QLinearConv / QLinearMatMul over the quantized tensors:
 //
 //   x_q ─► DQ ─► Conv ─► Q ─► y_q          becomes     x_q ─► QLinearConv(x, W_q, B_int32) ─► y_q
 //   W_q ─► DQ ─┘   B_int32 ─► DQ ─┘
 //
-// The other quantized ops have no standard ONNX QLinear form (QLinearAdd, QLinearConcat, QLinearAveragePool are
-// ONNX Runtime's com.microsoft ops), so they stay in QDQ form, as do groups whose output is not quantized.
+// The other quantized ops have no standard ONNX QLinear form (QLinearAdd, QLinearConcat, QLinearAveragePool
+// are ONNX Runtime's com.microsoft ops), so they stay in QDQ form, as do groups whose output is not
+// quantized.
 #include "optimizer/rewrite.h"
 #include "quantization/passes.h"
 
@@ -17,11 +18,14 @@ ir::Node* dequantize_of(const ir::Value* v) { return optimizer::producer_op(v, "
 
 bool per_tensor(const ir::Node* dq) {
   for (size_t i = 1; i < dq->inputs.size(); ++i)
-    if (dq->inputs[i] && (!dq->inputs[i]->initializer || dq->inputs[i]->initializer->size() != 1)) return false;
+    if (dq->inputs[i] && (!dq->inputs[i]->initializer || dq->inputs[i]->initializer->size() != 1))
+      return false;
   return true;
 }
 
-ir::Value* input_or_null(const ir::Node* n, size_t i) { return i < n->inputs.size() ? n->inputs[i] : nullptr; }
+ir::Value* input_or_null(const ir::Node* n, size_t i) {
+  return i < n->inputs.size() ? n->inputs[i] : nullptr;
+}
 
 }  // namespace
 
@@ -35,7 +39,8 @@ int fold_qoperator(ir::Graph& graph, QuantizationSummary& summary) {
     ir::Node* dq_x = dequantize_of(node->inputs.at(0));
     ir::Node* dq_w = dequantize_of(node->inputs.at(1));
     ir::Node* q_y = optimizer::sole_consumer(node->outputs[0], sub_reads);
-    if (!dq_x || !dq_w || !q_y || q_y->op_type != "QuantizeLinear" || !q_y->domain.empty() || !per_tensor(dq_x))
+    if (!dq_x || !dq_w || !q_y || q_y->op_type != "QuantizeLinear" || !q_y->domain.empty() ||
+        !per_tensor(dq_x))
       continue;
     if (q_y->inputs.size() < 3 || !q_y->inputs[2] || !per_tensor(q_y)) continue;
     // A Conv weight must be quantized along its output channels, if at all per channel.
@@ -43,15 +48,15 @@ int fold_qoperator(ir::Graph& graph, QuantizationSummary& summary) {
     ir::Value* bias = nullptr;
     if (conv && input_or_null(node, 2)) {
       ir::Node* dq_b = dequantize_of(node->inputs[2]);
-      if (!dq_b || !dq_b->inputs[0]->initializer || dq_b->inputs[0]->initializer->type() != ElementType::kInt32)
+      if (!dq_b || !dq_b->inputs[0]->initializer ||
+          dq_b->inputs[0]->initializer->type() != ElementType::kInt32)
         continue;
       bias = dq_b->inputs[0];
     }
     auto zero_point = [](ir::Node* dq) { return input_or_null(dq, 2); };
     if (!zero_point(dq_x) || !zero_point(dq_w)) continue;  // both zero points are needed to name the types
-    std::vector<ir::Value*> inputs = {dq_x->inputs[0], dq_x->inputs[1], zero_point(dq_x),
-                                      dq_w->inputs[0], dq_w->inputs[1], zero_point(dq_w),
-                                      q_y->inputs[1],  q_y->inputs[2]};
+    std::vector<ir::Value*> inputs = {dq_x->inputs[0], dq_x->inputs[1],  zero_point(dq_x), dq_w->inputs[0],
+                                      dq_w->inputs[1], zero_point(dq_w), q_y->inputs[1],   q_y->inputs[2]};
     if (bias) inputs.push_back(bias);
     ir::Value* y_q = q_y->outputs[0];
     const std::string name = node->name.empty() ? y_q->name : node->name;
@@ -63,8 +68,12 @@ int fold_qoperator(ir::Graph& graph, QuantizationSummary& summary) {
     if (conv) fused->attributes = attributes;
     // The DequantizeLinear nodes now read by nobody go too.
     for (ir::Node* dq : graph.topological_order())
-      if (dq->op_type == "DequantizeLinear" && dq->outputs[0]->consumers.empty() && !dq->outputs[0]->is_graph_output)
+      if (dq->op_type == "DequantizeLinear" && dq->outputs[0]->consumers.empty() &&
+          !dq->outputs[0]->is_graph_output)
         graph.remove_node(dq);
+    // Counted once, under the op it became.
+    if (--summary.quantized_nodes[conv ? "Conv" : "MatMul"] <= 0)
+      summary.quantized_nodes.erase(conv ? "Conv" : "MatMul");
     summary.quantized_nodes[op]++;
     ++folded;
   }

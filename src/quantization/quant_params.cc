@@ -46,8 +46,8 @@ QuantParams compute_params(float rmin, float rmax, QuantType type, bool symmetri
 namespace {
 
 template <typename Q>
-void quantize_slice(const float* in, Q* out, int64_t count, int64_t stride, float scale, int zero_point, int qmin,
-                    int qmax) {
+void quantize_slice(const float* in, Q* out, int64_t count, int64_t stride, float scale, int zero_point,
+                    int qmin, int qmax) {
   for (int64_t i = 0; i < count; ++i) {
     const double v = std::nearbyint(static_cast<double>(in[i * stride]) / scale) + zero_point;
     out[i * stride] = static_cast<Q>(std::clamp(v, static_cast<double>(qmin), static_cast<double>(qmax)));
@@ -93,14 +93,16 @@ QuantizedTensor quantize_weight(const Tensor& weight, int64_t axis, QuantType ty
       const int64_t offset = axis < 0 ? 0 : o * channels * inner + c * inner;
       const int64_t n = axis < 0 ? per_channel : inner;
       if (type == QuantType::kInt8)
-        quantize_slice(w + offset, result.data.data<int8_t>() + offset, n, 1, p.scale, p.zero_point, range.qmin,
-                       range.qmax);
+        quantize_slice(w + offset, result.data.data<int8_t>() + offset, n, 1, p.scale, p.zero_point,
+                       range.qmin, range.qmax);
       else
-        quantize_slice(w + offset, result.data.data<uint8_t>() + offset, n, 1, p.scale, p.zero_point, range.qmin,
-                       range.qmax);
+        quantize_slice(w + offset, result.data.data<uint8_t>() + offset, n, 1, p.scale, p.zero_point,
+                       range.qmin, range.qmax);
     }
-    if (type == QuantType::kInt8) result.zero_point.data<int8_t>()[c] = static_cast<int8_t>(p.zero_point);
-    else result.zero_point.data<uint8_t>()[c] = static_cast<uint8_t>(p.zero_point);
+    if (type == QuantType::kInt8)
+      result.zero_point.data<int8_t>()[c] = static_cast<int8_t>(p.zero_point);
+    else
+      result.zero_point.data<uint8_t>()[c] = static_cast<uint8_t>(p.zero_point);
   }
   return result;
 }
@@ -114,7 +116,8 @@ QuantizedBias quantize_bias(const Tensor& bias, float input_scale, const Tensor&
   const float* ws = weight_scale.data<float>();
   for (int64_t i = 0; i < weight_scale.size(); ++i) {
     float s = input_scale * ws[i];
-    if (!(s > 0)) s = 1.0f;  // only when a weight slice is all zeros: its bias then stays exact enough at scale 1
+    if (!(s > 0))
+      s = 1.0f;  // only when a weight slice is all zeros: its bias then stays exact enough at scale 1
     result.scale.data<float>()[i] = s;
   }
   const float* b = bias.data<float>();

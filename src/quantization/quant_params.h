@@ -1,5 +1,5 @@
-// The arithmetic of linear quantization as ONNX defines it (x = (q - zero_point) * scale): choosing a scale and
-// zero point for a float range, and quantizing constant weights and biases per tensor or per channel.
+// The arithmetic of linear quantization as ONNX defines it (x = (q - zero_point) * scale): choosing a scale
+// and zero point for a float range, and quantizing constant weights and biases per tensor or per channel.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +22,8 @@ struct QuantParams {
   float scale = 1.0f;
   int zero_point = 0;
 };
-// Parameters for values in [rmin, rmax]. The range is widened to include 0 (zero must be exact, for padding and
-// ReLU); symmetric ranges are centred on 0. A zero-width range gets scale 1.
+// Parameters for values in [rmin, rmax]. The range is widened to include 0 (zero must be exact, for padding
+// and ReLU); symmetric ranges are centred on 0. A zero-width range gets scale 1.
 QuantParams compute_params(float rmin, float rmax, QuantType type, bool symmetric, bool reduce_range);
 
 ElementType element_type_of(QuantType type);
@@ -37,8 +37,9 @@ struct QuantizedTensor {
 QuantizedTensor quantize_weight(const Tensor& weight, int64_t axis, QuantType type, bool symmetric,
                                 bool reduce_range);
 
-// A float bias quantized to int32 with scale input_scale * weight_scale[c] and zero point 0, the form QLinearConv
-// and ORT's QDQ Conv/Gemm fusions expect. Returns the int32 data and the float scale ([C] or scalar).
+// A float bias quantized to int32 with scale input_scale * weight_scale[c] and zero point 0, the form
+// QLinearConv and ORT's QDQ Conv/Gemm fusions expect. Returns the int32 data and the float scale ([C] or
+// scalar).
 struct QuantizedBias {
   Tensor data;
   Tensor scale;

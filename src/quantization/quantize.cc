@@ -1,4 +1,5 @@
-// The public quantization entry points (kestrel/quantization.h): load, choose nodes, (calibrate,) rewrite, save.
+// The public quantization entry points (kestrel/quantization.h): load, choose nodes, (calibrate,) rewrite,
+// save.
 #include <memory>
 
 #include "onnx/loader.h"
@@ -55,7 +56,8 @@ QuantizationSummary quantize_dynamic(const std::string& input_path, const std::s
 QuantizationSummary quantize_static(const std::string& input_path, const std::string& output_path,
                                     const CalibrationReader& reader, const QuantizationOptions& options) {
   check_common(options);
-  if (!reader) throw Error(ErrorCode::kInvalidArgument, "static quantization needs a calibration data reader");
+  if (!reader)
+    throw Error(ErrorCode::kInvalidArgument, "static quantization needs a calibration data reader");
   if (!(options.percentile > 0 && options.percentile <= 100))
     throw Error(ErrorCode::kInvalidArgument,
                 "percentile must be in (0, 100], got " + std::to_string(options.percentile));
@@ -66,7 +68,8 @@ QuantizationSummary quantize_static(const std::string& input_path, const std::st
   QuantizationSummary summary;
   std::unique_ptr<ir::Model> model = load(input_path, options.per_channel ? 13 : 10, summary);
   quantization::constants_to_initializers(*model->graph, quantization::op_types_to_quantize(options, false));
-  std::vector<NodePlan> plans = quantization::select_nodes(*model->graph, options, /*dynamic=*/false, summary);
+  std::vector<NodePlan> plans =
+      quantization::select_nodes(*model->graph, options, /*dynamic=*/false, summary);
   const std::vector<std::string> tensors = quantization::tensors_to_calibrate(plans);
   quantization::CalibrationResult calibration = quantization::calibrate(*model, tensors, reader, options);
   summary.calibration_batches = calibration.batches;

@@ -1,6 +1,6 @@
-// Quantizes real zoo models (dynamic and static) and checks the int8 model against the float one on inputs the
-// calibration did not see: cosine similarity >= 0.99 per float output and, for [batch, classes] outputs, the same
-// top-1 class (or one the float model scores within 1% of its logit range of its own top-1).
+// Quantizes real zoo models (dynamic and static) and checks the int8 model against the float one on inputs
+// the calibration did not see: cosine similarity >= 0.99 per float output and, for [batch, classes] outputs,
+// the same top-1 class (or one the float model scores within 1% of its logit range of its own top-1).
 // Calibration uses the zoo's input plus perturbed copies. Exits 77 (skipped) when the zoo folder is absent.
 //
 //   kestrel_quantize_zoo_tests ZOO_DIR [OUT_DIR] [MODEL...]
@@ -22,8 +22,8 @@ using namespace kestrel;
 
 namespace {
 
-// A copy of `feeds` with float inputs scaled by (1 + noise) and shifted by noise, and token ids (int64 inputs not
-// named like masks or token types) replaced at a few positions by other ids of the same input.
+// A copy of `feeds` with float inputs scaled by (1 + noise) and shifted by noise, and token ids (int64 inputs
+// not named like masks or token types) replaced at a few positions by other ids of the same input.
 Feeds perturbed(const Feeds& feeds, unsigned seed) {
   std::mt19937 rng(seed);
   Feeds out;
@@ -52,7 +52,8 @@ Feeds perturbed(const Feeds& feeds, unsigned seed) {
 struct Check {
   double min_cosine = 1;
   int top1_agree = 0, top1_total = 0;
-  int near_ties = 0;  // disagreements where the float model's own top-2 margin is within 1% of its logit range
+  int near_ties =
+      0;  // disagreements where the float model's own top-2 margin is within 1% of its logit range
 };
 
 Check compare(const std::string& fp32, const std::string& int8, const std::vector<Feeds>& held_out) {
@@ -110,8 +111,9 @@ int main(int argc, char** argv) {
     std::cout << "SKIPPED: zoo folder " << zoo << " is absent\n";
     return 77;
   }
-  const fs::path out_dir = argc > 2 ? fs::path(argv[2])
-                                    : fs::temp_directory_path() / ("kestrel_quantize_zoo_" + std::to_string(getpid()));
+  const fs::path out_dir =
+      argc > 2 ? fs::path(argv[2])
+               : fs::temp_directory_path() / ("kestrel_quantize_zoo_" + std::to_string(getpid()));
   fs::create_directories(out_dir);
   std::vector<std::string> names;
   for (int i = 3; i < argc; ++i) names.push_back(argv[i]);
@@ -148,12 +150,13 @@ int main(int argc, char** argv) {
       try {
         if (v.is_static) {
           size_t next = 0;
-          quantize_static(model.string(), quantized.string(),
-                          [&]() -> std::optional<Feeds> {
-                            if (next == calibration.size()) return std::nullopt;
-                            return calibration[next++];
-                          },
-                          v.options);
+          quantize_static(
+              model.string(), quantized.string(),
+              [&]() -> std::optional<Feeds> {
+                if (next == calibration.size()) return std::nullopt;
+                return calibration[next++];
+              },
+              v.options);
         } else {
           quantize_dynamic(model.string(), quantized.string(), v.options);
         }

@@ -1,5 +1,5 @@
-// Reading calibration batches (see calibration_data.h). .npz files are ZIP archives of .npy arrays: entries are
-// stored or deflated (np.savez_compressed), read with zlib.
+// Reading calibration batches (see calibration_data.h). .npz files are ZIP archives of .npy arrays: entries
+// are stored or deflated (np.savez_compressed), read with zlib.
 #include "calibration_data.h"
 
 #include <zlib.h>
@@ -20,14 +20,16 @@ namespace {
   throw Error(ErrorCode::kInvalidArgument, "'" + path + "' is not a readable .npz file: " + why);
 }
 
-uint32_t le32(const unsigned char* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
+uint32_t le32(const unsigned char* p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
 uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
 ElementType npy_type(const std::string& descr, const std::string& path) {
   static const std::vector<std::pair<std::string, ElementType>> types = {
-      {"f4", ElementType::kFloat}, {"f8", ElementType::kDouble}, {"f2", ElementType::kFloat16},
-      {"i8", ElementType::kInt64}, {"i4", ElementType::kInt32},  {"i2", ElementType::kInt16},
-      {"i1", ElementType::kInt8},  {"u1", ElementType::kUInt8},  {"u2", ElementType::kUInt16},
+      {"f4", ElementType::kFloat},  {"f8", ElementType::kDouble}, {"f2", ElementType::kFloat16},
+      {"i8", ElementType::kInt64},  {"i4", ElementType::kInt32},  {"i2", ElementType::kInt16},
+      {"i1", ElementType::kInt8},   {"u1", ElementType::kUInt8},  {"u2", ElementType::kUInt16},
       {"u4", ElementType::kUInt32}, {"u8", ElementType::kUInt64}, {"b1", ElementType::kBool}};
   if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '|'))
     for (const auto& [code, type] : types)
@@ -37,7 +39,8 @@ ElementType npy_type(const std::string& descr, const std::string& path) {
 
 // One .npy payload -> Tensor.
 Tensor parse_npy(const std::string& bytes, const std::string& path) {
-  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) bad_npz(path, "an entry is not a .npy array");
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    bad_npz(path, "an entry is not a .npy array");
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const int major = p[6];
   size_t header_len = major == 1 ? le16(p + 8) : le32(p + 8);
@@ -120,9 +123,12 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::string& path) {
     if (data + compressed_size > zip.size()) bad_npz(path, "truncated entry '" + name + "'");
     const std::string raw = zip.substr(data, compressed_size);
     std::string npy;
-    if (method == 0) npy = raw;
-    else if (method == 8) npy = inflate_raw(raw, size, path);
-    else bad_npz(path, "entry '" + name + "' uses ZIP method " + std::to_string(method));
+    if (method == 0)
+      npy = raw;
+    else if (method == 8)
+      npy = inflate_raw(raw, size, path);
+    else
+      bad_npz(path, "entry '" + name + "' uses ZIP method " + std::to_string(method));
     if (name.size() > 4 && name.substr(name.size() - 4) == ".npy") name.resize(name.size() - 4);
     arrays.emplace_back(name, parse_npy(npy, path));
     pos = data + compressed_size;
@@ -161,8 +167,9 @@ std::vector<Feeds> read_calibration_data(const Session& session, const std::stri
     if (!feeds.empty()) batches.push_back(std::move(feeds));
   }
   if (batches.empty())
-    throw Error(ErrorCode::kInvalidArgument, "calibration folder '" + dir +
-                                                 "' holds no test_data_set_*/input_*.pb, input_*.pb or .npz files");
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "calibration folder '" + dir + "' holds no test_data_set_*/input_*.pb, input_*.pb or .npz files");
   return batches;
 }
 

@@ -1,4 +1,5 @@
-// Calibration and report data for `kestrel quantize`: a folder of ONNX test-data sets or of NumPy .npz batches.
+// Calibration and report data for `kestrel quantize`: a folder of ONNX test-data sets or of NumPy .npz
+// batches.
 #pragma once
 
 #include <string>
@@ -14,8 +15,8 @@ namespace kestrel::cli {
 // Throws kInvalidArgument naming the folder when it holds none of these.
 std::vector<Feeds> read_calibration_data(const Session& session, const std::string& dir);
 
-// The arrays of one .npz file (name without ".npy" -> tensor). Supports the dtypes Kestrel runs (little endian,
-// C order).
+// The arrays of one .npz file (name without ".npy" -> tensor). Supports the dtypes Kestrel runs (little
+// endian, C order).
 std::vector<std::pair<std::string, Tensor>> read_npz(const std::string& path);
 
 }  // namespace kestrel::cli

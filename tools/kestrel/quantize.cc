@@ -1,5 +1,5 @@
-// kestrel quantize IN OUT --mode dynamic|static ...: writes an int8 model, optionally with a report comparing it
-// with the float model on the calibration data (accuracy per output, file size, latency).
+// kestrel quantize IN OUT --mode dynamic|static ...: writes an int8 model, optionally with a report comparing
+// it with the float model on the calibration data (accuracy per output, file size, latency).
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,8 +69,10 @@ void accumulate(OutputStats& s, const Tensor& ref, const Tensor& got) {
     const int64_t want = std::max_element(rr, rr + classes) - rr;
     const int64_t got = std::max_element(gr, gr + classes) - gr;
     const auto [lo, hi] = std::minmax_element(rr, rr + classes);
-    if (want == got) ++s.top1_agree;
-    else if (rr[want] - rr[got] <= 0.01f * (*hi - *lo)) ++s.near_ties;
+    if (want == got)
+      ++s.top1_agree;
+    else if (rr[want] - rr[got] <= 0.01f * (*hi - *lo))
+      ++s.near_ties;
     ++s.rows;
   }
 }
@@ -97,8 +99,10 @@ void print_report(const std::string& in_path, const std::string& out_path, const
     std::vector<Value> ref = fp32.run(feeds);
     std::vector<Value> got = int8.run(feeds);
     for (size_t i = 0; i < stats.size(); ++i) {
-      if (ref[i].is_tensor() && got[i].is_tensor()) accumulate(stats[i], ref[i].tensor(), got[i].tensor());
-      else stats[i].classifier = false;
+      if (ref[i].is_tensor() && got[i].is_tensor())
+        accumulate(stats[i], ref[i].tensor(), got[i].tensor());
+      else
+        stats[i].classifier = false;
     }
   }
   std::cout << "report on " << batches.size() << " batch" << (batches.size() == 1 ? "" : "es") << " ("
@@ -121,8 +125,9 @@ void print_report(const std::string& in_path, const std::string& out_path, const
               << "  " << top1.str() << "\n"
               << std::defaultfloat;
   }
-  std::cout << "  (max_rel_err: the largest absolute error divided by the largest |fp32 value| of the output; a\n"
-               "   near-tie is a top-1 change to a class the fp32 model scores within 1% of its logit range)\n";
+  std::cout
+      << "  (max_rel_err: the largest absolute error divided by the largest |fp32 value| of the output; a\n"
+         "   near-tie is a top-1 change to a class the fp32 model scores within 1% of its logit range)\n";
   const auto in_size = std::filesystem::file_size(in_path);
   const auto out_size = std::filesystem::file_size(out_path);
   const double p50_fp32 = median_ms(fp32, batches.front(), iterations);
@@ -139,8 +144,8 @@ void print_report(const std::string& in_path, const std::string& out_path, const
 
 int quantize_main(int argc, char** argv) {
   Args args(argc, argv,
-            {"--mode", "--calibration", "--method", "--format", "--weight-type", "--activation-type", "--op-types",
-             "--exclude-nodes", "--nodes", "--percentile", "--report-iterations"},
+            {"--mode", "--calibration", "--method", "--format", "--weight-type", "--activation-type",
+             "--op-types", "--exclude-nodes", "--nodes", "--percentile", "--report-iterations"},
             {"--per-channel", "--report", "--progress", "--reduce-range", "--symmetric-activations",
              "--asymmetric-weights", "--keep-first-layer", "--keep-last-layer", "--matmul-const-b-only",
              "--matmul-any-b"});
@@ -156,20 +161,28 @@ int quantize_main(int argc, char** argv) {
   options.reduce_range = args.has("--reduce-range");
   options.weight_type = parse_type("--weight-type", args.get("--weight-type", "s8"));
   if (args.has("--activation-type")) {
-    if (!is_static) throw UsageError("--activation-type applies to --mode static (dynamic activations are u8)");
+    if (!is_static)
+      throw UsageError("--activation-type applies to --mode static (dynamic activations are u8)");
     options.activation_type = parse_type("--activation-type", args.get("--activation-type"));
   }
   if (args.has("--format")) {
     const std::string f = args.get("--format");
-    if (f == "qdq") options.format = QuantFormat::kQDQ;
-    else if (f == "qoperator") options.format = QuantFormat::kQOperator;
-    else throw UsageError("--format must be qdq or qoperator, got '" + f + "'");
+    if (f == "qdq")
+      options.format = QuantFormat::kQDQ;
+    else if (f == "qoperator")
+      options.format = QuantFormat::kQOperator;
+    else
+      throw UsageError("--format must be qdq or qoperator, got '" + f + "'");
   }
   const std::string method = args.get("--method", "minmax");
-  if (method == "minmax") options.calibrate_method = CalibrationMethod::kMinMax;
-  else if (method == "entropy") options.calibrate_method = CalibrationMethod::kEntropy;
-  else if (method == "percentile") options.calibrate_method = CalibrationMethod::kPercentile;
-  else throw UsageError("--method must be minmax, entropy or percentile, got '" + method + "'");
+  if (method == "minmax")
+    options.calibrate_method = CalibrationMethod::kMinMax;
+  else if (method == "entropy")
+    options.calibrate_method = CalibrationMethod::kEntropy;
+  else if (method == "percentile")
+    options.calibrate_method = CalibrationMethod::kPercentile;
+  else
+    throw UsageError("--method must be minmax, entropy or percentile, got '" + method + "'");
   if (!is_static && args.has("--method")) throw UsageError("--method applies to --mode static");
   options.percentile = args.get_double("--percentile", options.percentile);
   options.op_types = split_list(args.all("--op-types"));
@@ -215,8 +228,8 @@ int quantize_main(int argc, char** argv) {
         const int width = 30;
         const int filled = static_cast<int>(width * done / static_cast<int>(batches.size()));
         std::cerr << "\rcalibrating [" << std::string(static_cast<size_t>(filled), '#')
-                  << std::string(static_cast<size_t>(width - filled), ' ') << "] " << done << "/" << batches.size()
-                  << std::flush;
+                  << std::string(static_cast<size_t>(width - filled), ' ') << "] " << done << "/"
+                  << batches.size() << std::flush;
         if (done == static_cast<int>(batches.size())) std::cerr << "\n";
       };
     summary = quantize_static(in_path, out_path, reader, options);
@@ -228,17 +241,19 @@ int quantize_main(int argc, char** argv) {
   std::cout << "wrote " << out_path << " (" << mode << ", " << std::fixed << std::setprecision(1) << seconds
             << " s)" << std::defaultfloat << "\n";
   if (summary.opset_after != summary.opset_before)
-    std::cout << "  ai.onnx opset raised from " << summary.opset_before << " to " << summary.opset_after << "\n";
+    std::cout << "  ai.onnx opset raised from " << summary.opset_before << " to " << summary.opset_after
+              << "\n";
   if (is_static)
-    std::cout << "  calibrated " << summary.calibrated_tensors << " tensors on " << summary.calibration_batches
-              << " batch" << (summary.calibration_batches == 1 ? "" : "es") << " (" << method << ")\n";
+    std::cout << "  calibrated " << summary.calibrated_tensors << " tensors on "
+              << summary.calibration_batches << " batch" << (summary.calibration_batches == 1 ? "" : "es")
+              << " (" << method << ")\n";
   std::cout << "  quantized:";
   if (summary.quantized_nodes.empty()) std::cout << " nothing";
   for (const auto& [op, count] : summary.quantized_nodes) std::cout << " " << op << " x" << count << ";";
   std::cout << "\n";
   for (const std::string& s : summary.skipped) std::cout << "  left in float: " << s << "\n";
-  if (args.has("--report")) print_report(in_path, out_path, batches, args.get_int("--report-iterations", 20),
-                                         data_source);
+  if (args.has("--report"))
+    print_report(in_path, out_path, batches, args.get_int("--report-iterations", 20), data_source);
   return 0;
 }
 

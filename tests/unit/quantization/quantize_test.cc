@@ -1,14 +1,13 @@
 // The quantizer end to end on small graphs built here: the structure of the written model (which ops, which
-// types) and its outputs against the float model. 8-bit tolerance: cosine similarity >= 0.999 and a largest error
-// within 3% of the largest |output| on the data the model was calibrated for (per-tensor int8 error is about
-// range/255 per value; these graphs stack at most three quantized layers).
-#include "kestrel/quantization.h"
-
+// types) and its outputs against the float model. 8-bit tolerance: cosine similarity >= 0.999 and a largest
+// error within 3% of the largest |output| on the data the model was calibrated for (per-tensor int8 error is
+// about range/255 per value; these graphs stack at most three quantized layers).
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "kestrel/quantization.h"
 #include "optimizer/optimizer_test_util.h"
 
 namespace kestrel::quantization_test {
@@ -20,9 +19,8 @@ using optimizer_test::random_tensor;
 class Quantize : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kestrel_quantize_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("kestrel_quantize_test_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override {
@@ -248,7 +246,8 @@ TEST_F(Quantize, StaticQdqWrapsEveryQuantizableOp) {
   EXPECT_EQ(b->type(), ElementType::kInt32);
   // The MaxPool output keeps its input's parameters (an int8 MaxPool needs no requantization).
   const Tensor* s_in = initializer(out(), "s_scale", holder);
-  const Tensor* s_out = holder->graph->find("p_scale") ? holder->graph->find("p_scale")->initializer.get() : nullptr;
+  const Tensor* s_out =
+      holder->graph->find("p_scale") ? holder->graph->find("p_scale")->initializer.get() : nullptr;
   ASSERT_TRUE(s_in && s_out);
   EXPECT_EQ(s_in->data<float>()[0], s_out->data<float>()[0]);
   for (unsigned seed : {1u, 3u}) expect_close(in, out(), cnn_feed(seed), 0.999, 0.05);
@@ -264,7 +263,8 @@ TEST_F(Quantize, StaticQOperatorUsesQLinearConv) {
   auto counts = ops(out());
   EXPECT_EQ(counts["QLinearConv"], 2);
   EXPECT_EQ(counts["Conv"], 0);
-  EXPECT_EQ(counts["Add"], 1);  // no standard QLinearAdd: stays float between DequantizeLinear and QuantizeLinear
+  EXPECT_EQ(counts["Add"],
+            1);  // no standard QLinearAdd: stays float between DequantizeLinear and QuantizeLinear
   EXPECT_EQ(counts["Gemm"], 1);
   expect_close(in, out(), cnn_feed(2), 0.999, 0.05);
 }
@@ -316,8 +316,10 @@ TEST_F(Quantize, CalibrationMethodsAndUnsignedTypes) {
     EXPECT_EQ(zp->type(), ElementType::kUInt8);
     // Clipped ranges trade the outliers for resolution. Entropy, fitted on 1024 values per tensor here, clips
     // hard (on real models it sees far more data): only a looser cosine bound holds on this toy network.
-    if (method == CalibrationMethod::kEntropy) expect_close(in, out(), cnn_feed(2), 0.97, 1.0);
-    else expect_close(in, out(), cnn_feed(2), 0.999, 0.05);
+    if (method == CalibrationMethod::kEntropy)
+      expect_close(in, out(), cnn_feed(2), 0.97, 1.0);
+    else
+      expect_close(in, out(), cnn_feed(2), 0.999, 0.05);
   }
 }
 
@@ -333,7 +335,8 @@ TEST_F(Quantize, PerChannelRaisesTheOpsetAndConvertsOlderOps) {
   const std::string in = write(m);
   QuantizationOptions o;
   o.per_channel = true;
-  QuantizationSummary s = quantize_static(in, out(), reader_of({{{"X", Value(random_tensor({1, 4, 1, 1}, 1))}}}), o);
+  QuantizationSummary s =
+      quantize_static(in, out(), reader_of({{{"X", Value(random_tensor({1, 4, 1, 1}, 1))}}}), o);
   EXPECT_EQ(s.opset_before, 11);
   EXPECT_EQ(s.opset_after, 13);
   auto model = onnx_format::load_model_file(out());
@@ -371,7 +374,8 @@ TEST_F(Quantize, GatherReadsAQuantizedTable) {
     Tensor ids(ElementType::kInt64, {2, 5});
     for (int64_t i = 0; i < 10; ++i) ids.data<int64_t>()[i] = (i * 7) % 50;
     // Every gathered value is within half a quantization step of the float one: the table lies in [-1, 1), a
-    // step is at most 1/127, and the gathered rows reach |y| > 0.9, so the error is below 0.5/127/0.9 of max |y|.
+    // step is at most 1/127, and the gathered rows reach |y| > 0.9, so the error is below 0.5/127/0.9 of max
+    // |y|.
     expect_close(in, out(), {{"ids", Value(ids)}}, 0.9999, 0.5 / 127 / 0.9);
   }
 }
