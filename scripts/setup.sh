@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   cmake g++ ninja-build pkg-config ccache
-  libprotobuf-dev protobuf-compiler libonnx-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev zlib1g-dev
   libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
   python3-dev pybind11-dev python3-numpy python3-pytest

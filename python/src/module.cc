@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kestrel/quantization.h"
 #include "kestrel/session.h"
 
 namespace py = pybind11;
@@ -559,6 +560,80 @@ py::list node_args(const std::vector<IoInfo>& ios) {
 
 }  // namespace
 
+// ---- quantization -------------------------------------------------------------------------------------------------
+
+// kestrel.quantization's options (a dict the Python layer has checked) -> QuantizationOptions.
+QuantizationOptions quantization_options(const py::dict& d) {
+  QuantizationOptions o;
+  auto type = [](const py::handle& v) {
+    return v.cast<std::string>() == "u8" ? QuantType::kUInt8 : QuantType::kInt8;
+  };
+  auto strings = [](const py::handle& v) { return v.cast<std::vector<std::string>>(); };
+  for (const auto& [key_handle, v] : d) {
+    const std::string key = key_handle.cast<std::string>();
+    if (v.is_none()) continue;
+    if (key == "weight_type") o.weight_type = type(v);
+    else if (key == "activation_type") o.activation_type = type(v);
+    else if (key == "format") o.format = v.cast<std::string>() == "qdq" ? QuantFormat::kQDQ : QuantFormat::kQOperator;
+    else if (key == "per_channel") o.per_channel = v.cast<bool>();
+    else if (key == "reduce_range") o.reduce_range = v.cast<bool>();
+    else if (key == "op_types") o.op_types = strings(v);
+    else if (key == "nodes_to_quantize") o.nodes_to_quantize = strings(v);
+    else if (key == "nodes_to_exclude") o.nodes_to_exclude = strings(v);
+    else if (key == "matmul_const_b_only") o.matmul_const_b_only = v.cast<bool>();
+    else if (key == "activation_symmetric") o.activation_symmetric = v.cast<bool>();
+    else if (key == "weight_symmetric") o.weight_symmetric = v.cast<bool>();
+    else if (key == "keep_first_layer_fp32") o.keep_first_layer_fp32 = v.cast<bool>();
+    else if (key == "keep_last_layer_fp32") o.keep_last_layer_fp32 = v.cast<bool>();
+    else if (key == "percentile") o.percentile = v.cast<double>();
+    else if (key == "histogram_bins") o.histogram_bins = v.cast<int>();
+    else if (key == "entropy_quantized_bins") o.entropy_quantized_bins = v.cast<int>();
+    else if (key == "calibrate_method") {
+      const std::string m = v.cast<std::string>();
+      o.calibrate_method = m == "entropy"      ? CalibrationMethod::kEntropy
+                           : m == "percentile" ? CalibrationMethod::kPercentile
+                                               : CalibrationMethod::kMinMax;
+    } else {
+      raise_code(ErrorCode::kInvalidArgument, "unknown quantization option '" + key + "'");
+    }
+  }
+  return o;
+}
+
+py::dict summary_dict(const QuantizationSummary& s) {
+  py::dict d;
+  d["quantized_nodes"] = s.quantized_nodes;
+  d["skipped"] = s.skipped;
+  d["opset_before"] = s.opset_before;
+  d["opset_after"] = s.opset_after;
+  d["calibration_batches"] = s.calibration_batches;
+  d["calibrated_tensors"] = s.calibrated_tensors;
+  return d;
+}
+
+// `next_feed()` returns a dict of input name -> array, or None at the end. The GIL stays held: the reader is
+// Python code called between calibration runs.
+py::dict quantize_model(const std::string& mode, const std::string& input, const std::string& output,
+                        const py::dict& options, py::object next_feed) {
+  const QuantizationOptions o = quantization_options(options);
+  if (mode == "dynamic") return summary_dict(quantize_dynamic(input, output, o));
+  CalibrationReader reader = [&]() -> std::optional<Feeds> {
+    py::object batch = next_feed();
+    if (batch.is_none()) return std::nullopt;
+    if (!py::isinstance<py::dict>(batch))
+      raise_code(ErrorCode::kInvalidArgument, "CalibrationDataReader.get_next() must return a dict or None, got " +
+                                                  py::str(batch.get_type()).cast<std::string>());
+    Feeds feeds;
+    for (const auto& [name, value] : batch.cast<py::dict>()) {
+      py::object keep;
+      Tensor t = tensor_from_array(py::array::ensure(value), keep);
+      feeds.emplace_back(name.cast<std::string>(), Value(t.clone()));  // the array may die before the run
+    }
+    return feeds;
+  };
+  return summary_dict(quantize_static(input, output, reader, o));
+}
+
 PYBIND11_MODULE(_kestrel, m) {
   m.doc() = "Kestrel's native layer; use the kestrel package, not this module";
 
@@ -587,6 +662,8 @@ PYBIND11_MODULE(_kestrel, m) {
   m.def("get_all_providers", &all_providers);
   m.def("get_available_providers", &available_providers);
   m.def("get_version_string", [] { return std::string(version_string()); });
+  m.def("quantize_model", &quantize_model, py::arg("mode"), py::arg("model_input"), py::arg("model_output"),
+        py::arg("options"), py::arg("next_feed") = py::none());
 
   py::class_<SessionOptions>(m, "SessionOptionsCore")
       .def(py::init<>())

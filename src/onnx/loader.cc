@@ -15,6 +15,7 @@
 #include "onnx/defs/schema.h"
 
 #include "onnx/onnx_pb.h"
+#include "onnx/version_converter/convert.h"
 #include "onnx/shape_inference/implementation.h"
 
 namespace kestrel::onnx_format {
@@ -607,6 +608,21 @@ std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base
   return model;
 }
 
+// Upgrades every node to `target` with ONNX's adapters (Squeeze/Split/ReduceSum axes to inputs, Softmax's axis
+// semantics, ...), so that ops added at the new version sit in a model whose other nodes mean what they meant.
+void raise_onnx_opset(onnx::ModelProto& mp, int target) {
+  int current = 0;
+  for (const auto& os : mp.opset_import())
+    if (canonical_domain(os.domain()).empty()) current = static_cast<int>(os.version());
+  if (current == 0 || current >= target) return;
+  try {
+    mp = onnx::version_conversion::ConvertVersion(mp, target);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kInvalidGraph, "raising the model's ai.onnx opset from " + std::to_string(current) +
+                                              " to " + std::to_string(target) + " failed: " + e.what());
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
@@ -625,6 +641,7 @@ std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const
                 "model is not a valid ONNX protobuf (truncated or corrupt, or nesting messages more than " +
                     std::to_string(kProtobufRecursionLimit) + " deep)");
   }
+  if (options.min_onnx_opset > 0) raise_onnx_opset(mp, options.min_onnx_opset);
   return convert(mp, base_dir, options);
 }
 

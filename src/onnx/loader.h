@@ -24,6 +24,9 @@ struct LoadOptions {
   // ORT's add_free_dimension_override_by_denotation. A fixed dim with another value, a negative value or a
   // denotation no input dim carries is an error.
   std::map<std::string, int64_t> dimension_overrides_by_denotation;
+  // When the model imports an older ai.onnx opset, ONNX's version converter rewrites it to this one first (the
+  // quantizer needs 10, 11 or 13 for the ops it adds). 0 keeps the model's opset.
+  int min_onnx_opset = 0;
 };
 
 // Loads a model file. External data is resolved relative to the file's folder and may not leave it.

@@ -46,6 +46,7 @@ int info_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
 int optimize_main(int argc, char** argv);
 int serve_main(int argc, char** argv);
+int quantize_main(int argc, char** argv);
 
 // Loads every --custom-ops LIB given (repeatable) into `options`.
 void add_custom_ops(const Args& args, SessionOptions& options);

@@ -14,6 +14,12 @@ void usage(std::ostream& out) {
          "  run MODEL [--inputs DIR] [--outputs DIR]        run a model once\n"
          "  info MODEL [--optimized] [--level L]             inputs, outputs, opsets, ops, parameters\n"
          "  optimize IN OUT [--level L]                      save the optimized graph as ONNX\n"
+         "  quantize IN OUT --mode dynamic|static [--calibration DIR] [--method minmax|entropy|percentile]\n"
+         "           [--per-channel] [--format qdq|qoperator] [--weight-type s8|u8] [--activation-type s8|u8]\n"
+         "           [--op-types A,B] [--exclude-nodes A,B] [--nodes A,B] [--keep-first-layer]\n"
+         "           [--keep-last-layer] [--reduce-range] [--symmetric-activations] [--asymmetric-weights]\n"
+         "           [--matmul-const-b-only | --matmul-any-b] [--percentile P] [--progress]\n"
+         "           [--report [--report-iterations N]]        int8 model (+ accuracy/size/latency report)\n"
          "  bench MODEL [--inputs DIR] [--shape NAME=D0,..] [--threads N] [--warmup N]\n"
          "              [--iterations N | --seconds S] [--json] [--profile FILE.json]   latency percentiles\n"
          "  serve --model-repository DIR | --model [NAME=]PATH [--http-port 8000] [--grpc-port 8001]\n"
@@ -45,6 +51,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return kestrel::cli::bench_main(argc - 1, argv + 1);
     if (command == "optimize") return kestrel::cli::optimize_main(argc - 1, argv + 1);
     if (command == "serve") return kestrel::cli::serve_main(argc - 1, argv + 1);
+    if (command == "quantize") return kestrel::cli::quantize_main(argc - 1, argv + 1);
     if (command == "--version" || command == "version") {
       std::cout << "kestrel " << kestrel::version_string() << "\n";
       return 0;

@@ -1,0 +1,402 @@
+// The quantizer end to end on small graphs built here: the structure of the written model (which ops, which
+// types) and its outputs against the float model. 8-bit tolerance: cosine similarity >= 0.999 and a largest
+// error within 3% of the largest |output| on the data the model was calibrated for (per-tensor int8 error is
+// about range/255 per value; these graphs stack at most three quantized layers).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kestrel/quantization.h"
+#include "optimizer/optimizer_test_util.h"
+
+namespace kestrel::quantization_test {
+namespace fs = std::filesystem;
+using optimizer_test::attr;
+using optimizer_test::ModelBuilder;
+using optimizer_test::random_tensor;
+
+class Quantize : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kestrel_quantize_test_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!std::getenv("KESTREL_KEEP_TEST_FILES")) fs::remove_all(dir_);
+  }
+
+  std::string write(const ModelBuilder& m) {
+    const std::string path = (dir_ / "model.onnx").string();
+    std::ofstream(path, std::ios::binary) << m.bytes();
+    return path;
+  }
+  std::string out() const { return (dir_ / "quantized.onnx").string(); }
+
+  static std::map<std::string, int> ops(const std::string& path) {
+    auto model = onnx_format::load_model_file(path);
+    std::map<std::string, int> counts;
+    for (const auto& n : model->graph->nodes()) counts[n->op_type]++;
+    return counts;
+  }
+  static const Tensor* initializer(const std::string& path, const std::string& name,
+                                   std::unique_ptr<ir::Model>& holder) {
+    holder = onnx_format::load_model_file(path);
+    const ir::Value* v = holder->graph->find(name);
+    return v && v->initializer ? v->initializer.get() : nullptr;
+  }
+
+  // Outputs of both models on `feeds`: cosine >= 0.999 (or `min_cosine`) and max error <= `rel` * max|ref|.
+  static void expect_close(const std::string& fp32, const std::string& int8, const Feeds& feeds,
+                           double min_cosine = 0.999, double rel = 0.03) {
+    Session a(fp32), b(int8);
+    const auto ref = a.run(feeds);
+    const auto got = b.run(feeds);
+    ASSERT_EQ(ref.size(), got.size());
+    for (size_t k = 0; k < ref.size(); ++k) {
+      const Tensor& r = ref[k].tensor();
+      const Tensor& g = got[k].tensor();
+      ASSERT_EQ(r.shape(), g.shape());
+      double dot = 0, nr = 0, ng = 0, max_err = 0, max_ref = 0;
+      for (int64_t i = 0; i < r.size(); ++i) {
+        const double x = r.data<float>()[i], y = g.data<float>()[i];
+        dot += x * y;
+        nr += x * x;
+        ng += y * y;
+        max_err = std::max(max_err, std::fabs(x - y));
+        max_ref = std::max(max_ref, std::fabs(x));
+      }
+      EXPECT_GE(dot / std::sqrt(nr * ng), min_cosine) << "output " << k;
+      EXPECT_LE(max_err, rel * max_ref) << "output " << k;
+    }
+  }
+
+  static CalibrationReader reader_of(const std::vector<Feeds>& batches) {
+    auto next = std::make_shared<size_t>(0);
+    return [batches, next]() -> std::optional<Feeds> {
+      if (*next == batches.size()) return std::nullopt;
+      return batches[(*next)++];
+    };
+  }
+
+  fs::path dir_;
+};
+
+// X [4, 16] -> MatMul W [16, 8] -> Add b -> Y
+ModelBuilder matmul_model() {
+  ModelBuilder m;
+  m.input("X", {4, 16});
+  m.random_initializer("W", {16, 8});
+  m.random_initializer("b", {8});
+  m.node("MatMul", {"X", "W"}, {"p"}).set_name("mm");
+  m.node("Add", {"p", "b"}, {"Y"});
+  m.output("Y");
+  return m;
+}
+
+// A small CNN: Conv+Relu, Conv (grouped), residual Add, MaxPool, GlobalAveragePool, Flatten, Gemm.
+ModelBuilder cnn_model(int opset = 13) {
+  ModelBuilder m(opset);
+  m.input("X", {1, 4, 8, 8});
+  m.random_initializer("W1", {8, 4, 3, 3}, -0.3f, 0.3f);
+  m.random_initializer("B1", {8}, -0.1f, 0.1f);
+  m.random_initializer("W2", {8, 4, 3, 3}, -0.3f, 0.3f);
+  m.random_initializer("B2", {8}, -0.1f, 0.1f);
+  m.random_initializer("Wfc", {5, 8}, -0.5f, 0.5f);
+  m.random_initializer("Bfc", {5}, -0.1f, 0.1f);
+  auto& c1 = m.node("Conv", {"X", "W1", "B1"}, {"c1"});
+  c1.set_name("conv1");
+  attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("Relu", {"c1"}, {"r1"});
+  auto& c2 = m.node("Conv", {"r1", "W2", "B2"}, {"c2"});
+  c2.set_name("conv2");
+  attr(c2, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  attr(c2, "group", int64_t{2});
+  m.node("Add", {"r1", "c2"}, {"s"}).set_name("add");
+  auto& mp = m.node("MaxPool", {"s"}, {"p"});
+  attr(mp, "kernel_shape", std::vector<int64_t>{2, 2});
+  attr(mp, "strides", std::vector<int64_t>{2, 2});
+  m.node("GlobalAveragePool", {"p"}, {"g"});
+  m.node("Flatten", {"g"}, {"f"});
+  auto& fc = m.node("Gemm", {"f", "Wfc", "Bfc"}, {"Y"});
+  fc.set_name("fc");
+  attr(fc, "transB", int64_t{1});
+  m.output("Y");
+  return m;
+}
+
+Feeds cnn_feed(unsigned seed) { return {{"X", Value(random_tensor({1, 4, 8, 8}, seed, -1, 1))}}; }
+std::vector<Feeds> cnn_batches() { return {cnn_feed(1), cnn_feed(2), cnn_feed(3), cnn_feed(4)}; }
+
+TEST_F(Quantize, DynamicMatMulBecomesMatMulInteger) {
+  const std::string in = write(matmul_model());
+  QuantizationSummary s = quantize_dynamic(in, out());
+  auto counts = ops(out());
+  EXPECT_EQ(counts["DynamicQuantizeLinear"], 1);
+  EXPECT_EQ(counts["MatMulInteger"], 1);
+  EXPECT_EQ(counts["MatMul"], 0);
+  EXPECT_EQ(s.quantized_nodes["MatMul"], 1);
+  EXPECT_EQ(s.opset_after, 13);
+  std::unique_ptr<ir::Model> holder;
+  const Tensor* w = initializer(out(), "W_quantized", holder);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->type(), ElementType::kInt8);
+  EXPECT_EQ(holder->graph->find("W"), nullptr);  // the float weight is gone
+  expect_close(in, out(), {{"X", Value(random_tensor({4, 16}, 7))}});
+}
+
+TEST_F(Quantize, DynamicPerChannelMatMulHasAZeroPointPerColumn) {
+  const std::string in = write(matmul_model());
+  QuantizationOptions o;
+  o.per_channel = true;
+  o.weight_type = QuantType::kUInt8;
+  quantize_dynamic(in, out(), o);
+  std::unique_ptr<ir::Model> holder;
+  const Tensor* zp = initializer(out(), "W_zero_point", holder);
+  ASSERT_NE(zp, nullptr);
+  EXPECT_EQ(zp->shape(), Shape({8}));
+  EXPECT_EQ(zp->type(), ElementType::kUInt8);
+  expect_close(in, out(), {{"X", Value(random_tensor({4, 16}, 8))}});
+}
+
+TEST_F(Quantize, MatMulConstBOnlyDecidesForActivationProducts) {
+  ModelBuilder m;
+  m.input("X", {3, 5});
+  m.input("Z", {5, 4});
+  m.node("MatMul", {"X", "Z"}, {"Y"});
+  m.output("Y");
+  const std::string in = write(m);
+  QuantizationSummary s = quantize_dynamic(in, out());  // default for dynamic: only constant B
+  EXPECT_EQ(ops(out())["MatMul"], 1);
+  ASSERT_EQ(s.skipped.size(), 1u);
+  EXPECT_NE(s.skipped[0].find("MatMulConstBOnly"), std::string::npos);
+  QuantizationOptions o;
+  o.matmul_const_b_only = false;
+  quantize_dynamic(in, out(), o);
+  auto counts = ops(out());
+  EXPECT_EQ(counts["DynamicQuantizeLinear"], 2);
+  EXPECT_EQ(counts["MatMulInteger"], 1);
+  expect_close(in, out(), {{"X", Value(random_tensor({3, 5}, 9))}, {"Z", Value(random_tensor({5, 4}, 10))}});
+}
+
+TEST_F(Quantize, DynamicGemmFoldsTransposeAlphaAndBeta) {
+  ModelBuilder m;
+  m.input("X", {2, 16});
+  m.random_initializer("W", {8, 16});
+  m.random_initializer("C", {8});
+  auto& g = m.node("Gemm", {"X", "W", "C"}, {"Y"});
+  attr(g, "transB", int64_t{1});
+  attr(g, "alpha", 0.5f);
+  attr(g, "beta", 2.0f);
+  m.output("Y");
+  const std::string in = write(m);
+  quantize_dynamic(in, out());
+  auto counts = ops(out());
+  EXPECT_EQ(counts["MatMulInteger"], 1);
+  EXPECT_EQ(counts["Gemm"], 0);
+  EXPECT_EQ(counts["Add"], 1);
+  expect_close(in, out(), {{"X", Value(random_tensor({2, 16}, 11))}});
+}
+
+TEST_F(Quantize, DynamicConvBecomesConvInteger) {
+  const std::string in = write(cnn_model());
+  for (bool per_channel : {false, true}) {
+    QuantizationOptions o;
+    o.per_channel = per_channel;
+    o.op_types = {"Conv"};
+    quantize_dynamic(in, out(), o);
+    auto counts = ops(out());
+    EXPECT_EQ(counts["ConvInteger"], 2);
+    EXPECT_EQ(counts["Conv"], 0);
+    EXPECT_EQ(counts["Gemm"], 1);  // not in op_types
+    expect_close(in, out(), cnn_feed(5));
+  }
+}
+
+TEST_F(Quantize, DynamicQdqFormKeepsFloatOps) {
+  const std::string in = write(cnn_model());
+  QuantizationOptions o;
+  o.format = QuantFormat::kQDQ;
+  quantize_dynamic(in, out(), o);
+  auto counts = ops(out());
+  EXPECT_EQ(counts["Conv"], 2);
+  EXPECT_EQ(counts["Gemm"], 1);
+  EXPECT_EQ(counts["DynamicQuantizeLinear"], 3);
+  EXPECT_EQ(counts["DequantizeLinear"], 6);  // an activation and a weight for each of the three
+  expect_close(in, out(), cnn_feed(6));
+}
+
+TEST_F(Quantize, StaticQdqWrapsEveryQuantizableOp) {
+  const std::string in = write(cnn_model());
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()));
+  EXPECT_EQ(s.calibration_batches, 4);
+  auto counts = ops(out());
+  EXPECT_EQ(counts["Relu"], 0);  // folded into the QuantizeLinear after conv1
+  EXPECT_EQ(counts["Conv"], 2);
+  EXPECT_EQ(counts["Add"], 1);
+  EXPECT_EQ(counts["MaxPool"], 1);
+  EXPECT_GE(counts["QuantizeLinear"], 5);
+  std::unique_ptr<ir::Model> holder;
+  const Tensor* w = initializer(out(), "W1_quantized", holder);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->type(), ElementType::kInt8);
+  const Tensor* b = initializer(out(), "B1_quantized", holder);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->type(), ElementType::kInt32);
+  // The MaxPool output keeps its input's parameters (an int8 MaxPool needs no requantization).
+  const Tensor* s_in = initializer(out(), "s_scale", holder);
+  const Tensor* s_out =
+      holder->graph->find("p_scale") ? holder->graph->find("p_scale")->initializer.get() : nullptr;
+  ASSERT_TRUE(s_in && s_out);
+  EXPECT_EQ(s_in->data<float>()[0], s_out->data<float>()[0]);
+  for (unsigned seed : {1u, 3u}) expect_close(in, out(), cnn_feed(seed), 0.999, 0.05);
+}
+
+TEST_F(Quantize, StaticQOperatorUsesQLinearConv) {
+  const std::string in = write(cnn_model());
+  QuantizationOptions o;
+  o.format = QuantFormat::kQOperator;
+  o.per_channel = true;
+  o.activation_type = QuantType::kUInt8;
+  quantize_static(in, out(), reader_of(cnn_batches()), o);
+  auto counts = ops(out());
+  EXPECT_EQ(counts["QLinearConv"], 2);
+  EXPECT_EQ(counts["Conv"], 0);
+  EXPECT_EQ(counts["Add"],
+            1);  // no standard QLinearAdd: stays float between DequantizeLinear and QuantizeLinear
+  EXPECT_EQ(counts["Gemm"], 1);
+  expect_close(in, out(), cnn_feed(2), 0.999, 0.05);
+}
+
+TEST_F(Quantize, StaticQOperatorMatMul) {
+  const std::string in = write(matmul_model());
+  QuantizationOptions o;
+  o.format = QuantFormat::kQOperator;
+  o.op_types = {"MatMul", "Add"};
+  std::vector<Feeds> batches;
+  for (unsigned seed = 1; seed <= 3; ++seed) batches.push_back({{"X", Value(random_tensor({4, 16}, seed))}});
+  quantize_static(in, out(), reader_of(batches), o);
+  auto counts = ops(out());
+  EXPECT_EQ(counts["QLinearMatMul"], 1);
+  EXPECT_EQ(counts["MatMul"], 0);
+  expect_close(in, out(), batches[1], 0.999, 0.05);
+}
+
+TEST_F(Quantize, ExcludedNodesAndFirstLastLayersStayFloat) {
+  const std::string in = write(cnn_model());
+  QuantizationOptions o;
+  o.nodes_to_exclude = {"conv2"};
+  o.keep_first_layer_fp32 = true;
+  o.keep_last_layer_fp32 = true;
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()), o);
+  std::unique_ptr<ir::Model> holder;
+  for (const char* w : {"W1", "W2", "Wfc"}) {
+    const Tensor* t = initializer(out(), w, holder);
+    ASSERT_NE(t, nullptr) << w;
+    EXPECT_EQ(t->type(), ElementType::kFloat) << w;
+  }
+  EXPECT_EQ(s.quantized_nodes.count("Conv"), 0u);
+  EXPECT_EQ(s.quantized_nodes["Add"], 1);
+  EXPECT_EQ(ops(out())["Relu"], 1);  // conv1 is float: nothing to fold the Relu into
+  expect_close(in, out(), cnn_feed(1), 0.999, 0.05);
+}
+
+TEST_F(Quantize, CalibrationMethodsAndUnsignedTypes) {
+  const std::string in = write(cnn_model());
+  for (CalibrationMethod method : {CalibrationMethod::kEntropy, CalibrationMethod::kPercentile}) {
+    QuantizationOptions o;
+    o.calibrate_method = method;
+    o.activation_type = QuantType::kUInt8;
+    o.weight_type = QuantType::kUInt8;
+    quantize_static(in, out(), reader_of(cnn_batches()), o);
+    std::unique_ptr<ir::Model> holder;
+    const Tensor* zp = initializer(out(), "W1_zero_point", holder);
+    ASSERT_NE(zp, nullptr);
+    EXPECT_EQ(zp->type(), ElementType::kUInt8);
+    // Clipped ranges trade the outliers for resolution. Entropy, fitted on 1024 values per tensor here, clips
+    // hard (on real models it sees far more data): only a looser cosine bound holds on this toy network.
+    if (method == CalibrationMethod::kEntropy)
+      expect_close(in, out(), cnn_feed(2), 0.97, 1.0);
+    else
+      expect_close(in, out(), cnn_feed(2), 0.999, 0.05);
+  }
+}
+
+TEST_F(Quantize, PerChannelRaisesTheOpsetAndConvertsOlderOps) {
+  // Opset 11: Squeeze takes its axes as an attribute; at 13 they become an input.
+  ModelBuilder m(11);
+  m.input("X", {1, 4, 1, 1});
+  m.random_initializer("W", {6, 4, 1, 1});
+  m.node("Conv", {"X", "W"}, {"c"});
+  auto& sq = m.node("Squeeze", {"c"}, {"Y"});
+  attr(sq, "axes", std::vector<int64_t>{2, 3});
+  m.output("Y");
+  const std::string in = write(m);
+  QuantizationOptions o;
+  o.per_channel = true;
+  QuantizationSummary s =
+      quantize_static(in, out(), reader_of({{{"X", Value(random_tensor({1, 4, 1, 1}, 1))}}}), o);
+  EXPECT_EQ(s.opset_before, 11);
+  EXPECT_EQ(s.opset_after, 13);
+  auto model = onnx_format::load_model_file(out());
+  for (const auto& n : model->graph->nodes()) {
+    if (n->op_type == "Squeeze") {
+      EXPECT_EQ(n->inputs.size(), 2u);
+    }
+  }
+  expect_close(in, out(), {{"X", Value(random_tensor({1, 4, 1, 1}, 1))}}, 0.999, 0.05);
+}
+
+TEST_F(Quantize, GatherReadsAQuantizedTable) {
+  ModelBuilder m;
+  m.input("ids", {2, 5}, onnx::TensorProto::INT64);
+  m.random_initializer("table", {50, 16});
+  m.node("Gather", {"table", "ids"}, {"Y"});
+  m.output("Y");
+  const std::string in = write(m);
+  for (bool is_static : {false, true}) {
+    QuantizationSummary s;
+    if (is_static) {
+      Tensor ids(ElementType::kInt64, {2, 5});
+      s = quantize_static(in, out(), reader_of({{{"ids", Value(ids)}}}));
+    } else {
+      s = quantize_dynamic(in, out());
+    }
+    EXPECT_EQ(s.quantized_nodes["Gather"], 1);
+    auto counts = ops(out());
+    EXPECT_EQ(counts["Gather"], 1);
+    EXPECT_EQ(counts["DequantizeLinear"], 1);
+    std::unique_ptr<ir::Model> holder;
+    const Tensor* t = initializer(out(), "table_quantized", holder);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->type(), ElementType::kInt8);
+    Tensor ids(ElementType::kInt64, {2, 5});
+    for (int64_t i = 0; i < 10; ++i) ids.data<int64_t>()[i] = (i * 7) % 50;
+    // Every gathered value is within half a quantization step of the float one: the table lies in [-1, 1), a
+    // step is at most 1/127, and the gathered rows reach |y| > 0.9, so the error is below 0.5/127/0.9 of max
+    // |y|.
+    expect_close(in, out(), {{"ids", Value(ids)}}, 0.9999, 0.5 / 127 / 0.9);
+  }
+}
+
+TEST_F(Quantize, BadRequestsAreRejectedWithAMessage) {
+  const std::string in = write(cnn_model());
+  QuantizationOptions o;
+  o.op_types = {"Softmax"};
+  try {
+    quantize_dynamic(in, out(), o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("Softmax"), std::string::npos);
+  }
+  EXPECT_THROW(quantize_static(in, out(), reader_of({})), Error);  // no calibration data
+  QuantizationOptions both;
+  both.nodes_to_quantize = {"conv1"};
+  both.nodes_to_exclude = {"conv1"};
+  EXPECT_THROW(quantize_dynamic(in, out(), both), Error);
+  EXPECT_THROW(quantize_dynamic((dir_ / "missing.onnx").string(), out()), Error);
+}
+
+}  // namespace kestrel::quantization_test
