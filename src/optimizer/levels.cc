@@ -24,6 +24,7 @@ int fuse_matmul_scale(ir::Graph& graph);
 int fuse_matmul_bias(ir::Graph& graph);
 int fuse_matmul_activation(ir::Graph& graph);
 int fuse_conv_activation(ir::Graph& graph);
+int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -48,6 +49,7 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_bias", 2, fuse_matmul_bias},
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
+      {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
   };
   return kRules;
 }

@@ -1,0 +1,68 @@
+// Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
+// (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed, then one pass for
+// the scales and the bias. Bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+#include "providers/cpu/dnnl/int8_mat_mul.h"
+#include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/quantize_simd.h"
+
+namespace kestrel::cpu {
+namespace {
+
+class DnnlDynamicQuantizeMatMul final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    if (info.has_input(3) && !info.constant_input(3)) return nullptr;
+    const Tensor* b = info.constant_input(1);
+    const Tensor* b_scale = info.constant_input(2);
+    if (!b || !b_scale || b_scale->type() != ElementType::kFloat || b->rank() != 2) return nullptr;
+    const bool scalar = b_scale->size() == 1 && b_scale->rank() <= 1;
+    if (!scalar && !(b_scale->rank() == 1 && b_scale->dim(0) == b->dim(1))) return nullptr;
+    auto weights = Int8PackedWeights::from_constants(b, info.has_input(3) ? info.constant_input(3) : nullptr);
+    if (!weights) return nullptr;
+    return std::make_unique<DnnlDynamicQuantizeMatMul>(info, std::move(weights), *b_scale);
+  }
+  DnnlDynamicQuantizeMatMul(const KernelInfo& info, std::unique_ptr<Int8PackedWeights> weights,
+                            const Tensor& b_scale)
+      : reference_(fast::reference_kernel(info)), weights_(std::move(weights)) {
+    const float* s = b_scale.data<float>();
+    for (int64_t n = 0; n < weights_->N(); ++n) b_scale_.push_back(s[b_scale.size() == 1 ? 0 : n]);
+  }
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& A = ctx.input(0);
+    const Tensor* bias = ctx.optional_input(4);
+    const int64_t K = weights_->K(), N = weights_->N();
+    if (A.type() != ElementType::kFloat || A.rank() == 0 || A.dim(A.rank() - 1) != K ||
+        (bias && (bias->type() != ElementType::kFloat || bias->rank() != 1 || bias->dim(0) != N)))
+      return reference_->compute(ctx);  // it reports what is wrong
+    const int64_t rows = dims_product(A.shape(), 0, A.rank() - 1);
+    Shape out = A.shape();
+    out.back() = N;
+    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, out);
+    const int threads = ctx.intra_op_threads();
+    uint8_t* q = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(A.size()) + 1));
+    const fast::DynamicQuantParams p = fast::dynamic_quantize(A.data<float>(), A.size(), q, threads);
+    int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(rows * N) * 4 + 4));
+    weights_->multiply(q, rows, acc, dnnl_backend::threads_for(rows * N * K, threads));
+    const int32_t za = p.zero_point;
+    weights_->remove_zero_points(acc, rows, [za](int64_t) { return za; },
+                                 weights_->has_zero_points() ? row_sums_u8(q, rows, K) : nullptr);
+    std::vector<float> scales(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
+    const float* b = bias ? bias->data<float>() : nullptr;
+    float* y = Y.data<float>();
+    for (int64_t r = 0; r < rows; ++r) fast::scale_and_bias(acc + r * N, N, scales.data(), b, y + r * N);
+  }
+
+ private:
+  std::unique_ptr<Kernel> reference_;
+  std::unique_ptr<Int8PackedWeights> weights_;
+  std::vector<float> b_scale_;  // per column
+};
+
+}  // namespace
+
+KESTREL_FAST_KERNEL(DynamicQuantizeMatMul, "ai.kestrel", 1, 1000, "float, uint8, int8 -> float", 10,
+                    &DnnlDynamicQuantizeMatMul::create);
+
+}  // namespace kestrel::cpu

@@ -1,0 +1,81 @@
+// Fast QLinearConv (opset 10) for constant 2-D weights without a weight zero point (or 128 for uint8
+// weights), per-tensor or per-channel weight scales, constant int32 bias: the int8 convolution of
+// int8_conv.h, then bias and requantization per output channel (vectorised, in the reference's order:
+// saturate(round(float(acc + bias) * x_scale * w_scale / y_scale + y_zero_point))). Other cases keep the
+// reference kernel.
+#include "providers/cpu/dnnl/int8_conv.h"
+#include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/quantize_simd.h"
+
+namespace kestrel::cpu {
+namespace {
+
+class DnnlQLinearConv final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    const Tensor* w_scale = info.constant_input(4);
+    if (!w_scale || w_scale->type() != ElementType::kFloat) return nullptr;
+    if (info.has_input(8) && !info.constant_input(8)) return nullptr;
+    auto conv = Int8PackedConv::from_constants(info, 3, 5);
+    if (!conv) return nullptr;
+    const int64_t M = conv->out_channels();
+    if (!(w_scale->size() == 1 && w_scale->rank() <= 1) && !(w_scale->rank() == 1 && w_scale->dim(0) == M))
+      return nullptr;
+    const Tensor* bias = info.has_input(8) ? info.constant_input(8) : nullptr;
+    if (bias && (bias->type() != ElementType::kInt32 || bias->rank() != 1 || bias->dim(0) != M)) return nullptr;
+    return std::make_unique<DnnlQLinearConv>(info, std::move(conv), *w_scale, bias);
+  }
+  DnnlQLinearConv(const KernelInfo& info, std::unique_ptr<Int8PackedConv> conv, const Tensor& w_scale,
+                  const Tensor* bias)
+      : reference_(fast::reference_kernel(info)), conv_(std::move(conv)) {
+    const int64_t M = conv_->out_channels();
+    for (int64_t m = 0; m < M; ++m) {
+      w_scale_.push_back(w_scale.data<float>()[w_scale.size() == 1 ? 0 : m]);
+      bias_.push_back(bias ? bias->data<int32_t>()[m] : 0);
+    }
+  }
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& X = ctx.input(0);
+    const Tensor& x_scale = ctx.input(1);
+    const Tensor& y_scale = ctx.input(6);
+    const Tensor* y_zp = ctx.optional_input(7);
+    const ElementType out_type = y_zp ? y_zp->type() : X.type();
+    const bool params_ok = x_scale.type() == ElementType::kFloat && x_scale.size() == 1 && x_scale.rank() <= 1 &&
+                           y_scale.type() == ElementType::kFloat && y_scale.size() == 1 && y_scale.rank() <= 1 &&
+                           (!y_zp || (y_zp->size() == 1 && y_zp->rank() <= 1)) &&
+                           (out_type == ElementType::kUInt8 || out_type == ElementType::kInt8);
+    Shape out;
+    const int32_t* acc = nullptr;
+    if (!params_ok || !conv_->accumulate(ctx, X, ctx.optional_input(2), out, acc)) return reference_->compute(ctx);
+    const int64_t N = out[0], M = out[1], P = out[2] * out[3];
+    // NCHW int32 planes with the bias added, then one vectorised requantization per plane.
+    int32_t* planes = static_cast<int32_t*>(dnnl_backend::thread_scratch(1, static_cast<size_t>(N * M * P) * 4));
+    nhwc_to_nchw(acc, N, P, M, planes, [&](int32_t v, int64_t m) { return v + bias_[static_cast<size_t>(m)]; });
+    Tensor& Y = ctx.allocate_output(0, out_type, out);
+    const float sx = *x_scale.data<float>(), sy = *y_scale.data<float>();
+    float zy = 0;
+    if (y_zp) zy = out_type == ElementType::kUInt8 ? *y_zp->data<uint8_t>() : *y_zp->data<int8_t>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t m = 0; m < M; ++m) {
+        const float scale = sx * w_scale_[static_cast<size_t>(m)] / sy;  // the reference's order
+        const int64_t at = (n * M + m) * P;
+        if (out_type == ElementType::kUInt8)
+          fast::requantize(planes + at, P, scale, zy, false, Y.data<uint8_t>() + at);
+        else
+          fast::requantize(planes + at, P, scale, zy, false, Y.data<int8_t>() + at);
+      }
+  }
+
+ private:
+  std::unique_ptr<Kernel> reference_;
+  std::unique_ptr<Int8PackedConv> conv_;
+  std::vector<float> w_scale_;
+  std::vector<int32_t> bias_;
+};
+
+}  // namespace
+
+KESTREL_FAST_KERNEL(QLinearConv, "", 10, 1000, "uint8, int8", 10, &DnnlQLinearConv::create);
+
+}  // namespace kestrel::cpu
