@@ -6,6 +6,8 @@
 // W must be a constant [K, N] uint8/int8 matrix, w_zp (if any) a constant, w_scale a constant float scalar or
 // [N], bias a constant float [N]. The fused op quantizes X itself, so a DynamicQuantizeLinear shared by
 // several layers (Q, K and V of attention) stays for the layers not fused and goes when none reads it.
+// An activation reading the result alone (Relu, Gelu, ...; match_activation_chain) joins the fused op as its
+// `activation`, also on a DynamicQuantizeMatMul fused in an earlier round.
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -21,11 +23,31 @@ bool scalar_or_row(const ir::Value* v, int64_t n) {
   return (t->size() == 1 && t->rank() <= 1) || (t->rank() == 1 && t->dim(0) == n);
 }
 
+// Folds the activation reading `node`'s output alone into it; false when there is none.
+bool absorb_activation(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& reads) {
+  if (!node->outputs[0] || !attr_string(node, "activation", "").empty()) return false;
+  std::string name;
+  std::vector<float> params;
+  std::vector<ir::Node*> act_nodes;
+  ir::Value* out = match_activation_chain(node->outputs[0], reads, act_nodes, name, params);
+  if (!out) return false;
+  set_attr(node, make_string_attr("activation", name));
+  if (!params.empty()) set_attr(node, make_floats_attr("activation_params", params));
+  ir::Value* product = node->outputs[0];
+  remove_nodes(graph, act_nodes);
+  product->producer = nullptr;
+  node->outputs[0] = out;
+  out->producer = node;
+  return true;
+}
+
 }  // namespace
 
 int fuse_dynamic_quantize_matmul(ir::Graph& graph) {
   const auto reads = subgraph_reads(graph);
   int fired = 0;
+  for (ir::Node* dqmm : anchors_of(graph, {"DynamicQuantizeMatMul"}))
+    if (dqmm->domain == kKestrelDomain && absorb_activation(graph, dqmm, reads)) ++fired;
   for (ir::Node* mmi : anchors_of(graph, {"MatMulInteger"})) {
     if (!is_op(mmi, "MatMulInteger") || mmi->inputs.size() < 3 || !mmi->outputs[0]) continue;
     ir::Node* dql = producer_op(mmi->inputs[0], "DynamicQuantizeLinear");
@@ -72,7 +94,7 @@ int fuse_dynamic_quantize_matmul(ir::Graph& graph) {
     if (!dql_used) remove_nodes(graph, {dql});
     std::vector<ir::Value*> inputs{x, w, w_scale, w_zp, bias};
     while (!inputs.back()) inputs.pop_back();  // omitted trailing inputs
-    add_node(graph, "DynamicQuantizeMatMul", kKestrelDomain, inputs, {y}, name);
+    absorb_activation(graph, add_node(graph, "DynamicQuantizeMatMul", kKestrelDomain, inputs, {y}, name), reads);
     ++fired;
   }
   if (fired) graph.remove_unused_values();

@@ -149,3 +149,27 @@ TEST(FuseDynamicQuantizeMatMul, LeavesAccumulatorReadElsewhere) {
 
 }  // namespace
 }  // namespace kestrel::optimizer_test
+
+namespace kestrel::optimizer_test {
+namespace {
+
+TEST(FuseDynamicQuantizeMatMul, ActivationJoins) {
+  ModelBuilder m;
+  m.input("X", {-1, 5, 24});
+  m.node("DynamicQuantizeLinear", {"X"}, {"d_q", "d_s", "d_z"});
+  Layer l;
+  l.output = "h";
+  add_layer(m, l, 24, 10, "d");
+  m.node("Relu", {"h"}, {"Y"});
+  m.output("Y");
+  auto model = load(m.bytes());
+  EXPECT_EQ(optimizer::fuse_dynamic_quantize_matmul(*model->graph), 1);
+  ASSERT_EQ(model->graph->nodes().size(), 1u);
+  const ir::Attribute* act = model->graph->nodes().front()->attribute("activation");
+  ASSERT_NE(act, nullptr);
+  EXPECT_EQ(act->s, "Relu");
+  expect_same_outputs(m.bytes(), feeds(), GraphOptimizationLevel::kExtended, 0, 0);
+}
+
+}  // namespace
+}  // namespace kestrel::optimizer_test

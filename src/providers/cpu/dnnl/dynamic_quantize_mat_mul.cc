@@ -1,7 +1,9 @@
 // Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
 // (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed, then one pass for
-// the scales and the bias. Bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+// the scales and the bias, and the activation as a oneDNN eltwise primitive over the output (the reference's
+// loop for HardSigmoid). Without activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
 #include "providers/cpu/dnnl/int8_mat_mul.h"
+#include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
 
@@ -23,7 +25,8 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
   }
   DnnlDynamicQuantizeMatMul(const KernelInfo& info, std::unique_ptr<Int8PackedWeights> weights,
                             const Tensor& b_scale)
-      : reference_(fast::reference_kernel(info)), weights_(std::move(weights)) {
+      : reference_(fast::reference_kernel(info)), weights_(std::move(weights)), act_(FusedActivation::parse(info)) {
+    use_eltwise_ = dnnl_backend::single_eltwise(act_, alg_, alpha_, beta_);
     const float* s = b_scale.data<float>();
     for (int64_t n = 0; n < weights_->N(); ++n) b_scale_.push_back(s[b_scale.size() == 1 ? 0 : n]);
   }
@@ -52,12 +55,39 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const float* b = bias ? bias->data<float>() : nullptr;
     float* y = Y.data<float>();
     for (int64_t r = 0; r < rows; ++r) fast::scale_and_bias(acc + r * N, N, scales.data(), b, y + r * N);
+    if (act_.kind == FusedActivation::Kind::kNone || Y.size() == 0) return;
+    if (!use_eltwise_) return act_.apply(y, Y.size());
+    namespace dn = dnnl_backend;
+    const int team = dn::threads_for(Y.size() * 16, threads);
+    dn::ThreadScope scope(team);
+    const auto plan = activations_.get({Y.size(), team}, [&] {
+      const dnnl::memory::desc md({Y.size()}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+      const dnnl::eltwise_forward::primitive_desc pd(
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg_, md, alpha_, beta_),
+          dn::user_scratchpad_attr(), dn::engine());
+      auto p = std::make_shared<ActivationPlan>();
+      p->eltwise = dnnl::eltwise_forward(pd);
+      p->md = md;
+      p->scratchpad = pd.scratchpad_desc();
+      return std::shared_ptr<const ActivationPlan>(std::move(p));
+    });
+    const dnnl::memory m(plan->md, dn::engine(), y);
+    dn::execute(plan->eltwise, plan->scratchpad, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
   }
 
  private:
   std::unique_ptr<Kernel> reference_;
   std::unique_ptr<Int8PackedWeights> weights_;
   std::vector<float> b_scale_;  // per column
+  FusedActivation act_;
+  bool use_eltwise_ = false;
+  dnnl::algorithm alg_ = dnnl::algorithm::eltwise_relu;
+  float alpha_ = 0, beta_ = 0;
+  struct ActivationPlan {
+    dnnl::primitive eltwise;
+    dnnl::memory::desc md, scratchpad;
+  };
+  mutable dnnl_backend::PrimitiveCache<std::pair<int64_t, int>, ActivationPlan> activations_;
 };
 
 }  // namespace

@@ -20,13 +20,15 @@ bool has_avx512() {
   return yes;
 }
 
-// Splits [0, n) into chunks of at least 64 KiB of floats and runs fn(begin, end, chunk index) on up to
-// `threads` threads; returns the number of chunks.
+// Splits [0, n) into chunks of 64 KiB of floats and runs fn(begin, end, chunk index) on up to `threads`
+// threads; returns the number of chunks. Arrays under a million elements stay on the calling thread: these
+// loops stream memory at a few GB/s, and a fork/join can cost more than the whole loop on a busy machine.
 constexpr int64_t kChunk = 16384;
+constexpr int64_t kParallelFrom = int64_t{1} << 20;
 template <typename Fn>
 int64_t for_chunks(int64_t n, int threads, const Fn& fn) {
   const int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
-  const int team = static_cast<int>(std::min<int64_t>(threads, chunks));
+  const int team = n < kParallelFrom ? 1 : static_cast<int>(std::min<int64_t>(threads, chunks));
 #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
   for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk), c);
   return chunks;

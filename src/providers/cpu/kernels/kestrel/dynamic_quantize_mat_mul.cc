@@ -3,7 +3,9 @@
 // [..., K]; B a uint8/int8 [K, N] matrix; b_scale float, one value or [N]; b_zero_point (optional) B's type,
 // one value or [N]; bias (optional) float [N]. Made by the optimizer from the graph dynamic quantization
 // writes (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul by the scales -> Add of the bias), and
-// computes exactly what that graph computes.
+// computes exactly what that graph computes. Attributes `activation` / `activation_params` (as FusedMatMul's)
+// apply an activation last.
+#include "providers/cpu/kernels/kestrel/fused_activation.h"
 #include "providers/cpu/kernels/onnx/matrix_multiply.h"
 #include "providers/cpu/kernels/onnx/quantize.h"
 
@@ -12,7 +14,7 @@ namespace {
 
 class DynamicQuantizeMatMul final : public Kernel {
  public:
-  explicit DynamicQuantizeMatMul(const KernelInfo&) {}
+  explicit DynamicQuantizeMatMul(const KernelInfo& info) : act_(FusedActivation::parse(info)) {}
 
   void compute(KernelContext& ctx) const override {
     const Tensor& A = ctx.input(0);
@@ -56,7 +58,11 @@ class DynamicQuantizeMatMul final : public Kernel {
       const float v = static_cast<float>(acc[static_cast<size_t>(i)]) * scale;
       y[i] = bias ? v + bias->data<float>()[n] : v;
     }
+    act_.apply(y, Y.size());
   }
+
+ private:
+  FusedActivation act_;
 };
 
 }  // namespace

@@ -182,6 +182,22 @@ TEST(FastInt8, DynamicQuantizeMatMulPerTensor) { dynamic_quantize_mat_mul({5, 37
 TEST(FastInt8, DynamicQuantizeMatMulPerColumnWithBias) { dynamic_quantize_mat_mul({2, 9, 64}, 33, kS8, true, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulZeroPoints) { dynamic_quantize_mat_mul({1, 7, 30}, 12, kU8, true, true, true); }
 TEST(FastInt8, DynamicQuantizeMatMulBertShapes) { dynamic_quantize_mat_mul({1, 128, 256}, 256, kS8, false, false, true); }
+TEST(FastInt8, DynamicQuantizeMatMulActivations) {
+  // The eltwise primitive's Gelu (a polynomial erf) is not bit-identical to std::erf: compared with a
+  // tolerance; Relu is exact; HardSigmoid takes the reference's loop.
+  for (const char* act : {"Gelu", "Relu", "HardSigmoid"}) {
+    SCOPED_TRACE(act);
+    const std::vector<NodeInput> in{{"A", random_of(kF, {2, 7, 40}, 1)},
+                                    {"B", random_of(kS8, {40, 21}, 2), true},
+                                    {"b_scale", positive_scales({21}, 3), true},
+                                    {"b_zp", Tensor()},
+                                    {"bias", random_of(kF, {21}, 5), true}};
+    const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
+    const std::string bytes = testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
+    EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
+    testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
+  }
+}
 TEST(FastInt8, DynamicQuantizeMatMulAllZeroInput) {
   std::vector<NodeInput> in{{"A", Tensor(kF, {3, 16})},
                             {"B", random_of(kS8, {16, 5}, 2), true},
