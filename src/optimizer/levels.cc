@@ -25,6 +25,8 @@ int fuse_matmul_bias(ir::Graph& graph);
 int fuse_matmul_activation(ir::Graph& graph);
 int fuse_conv_activation(ir::Graph& graph);
 int fuse_dynamic_quantize_matmul(ir::Graph& graph);
+int fuse_qdq_conv(ir::Graph& graph);
+int fuse_qdq_matmul(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -41,6 +43,9 @@ const std::vector<Rule>& rules() {
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},
       {"eliminate_dead_nodes", 1, eliminate_dead_nodes},
       // Extended (2): fusions into ai.kestrel ops (docs/optimizer.md) or standard ops where they exist.
+      // The QDQ groups first, before the float fusions below take their Conv/MatMul apart.
+      {"fuse_qdq_conv", 2, fuse_qdq_conv},
+      {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
       {"fuse_gelu", 2, fuse_gelu},
       {"fuse_layer_norm", 2, fuse_layer_norm},
       {"fuse_skip_layer_norm", 2, fuse_skip_layer_norm},
