@@ -27,6 +27,7 @@ int fuse_conv_activation(ir::Graph& graph);
 int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
+int eliminate_relu_before_quantize(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -46,6 +47,7 @@ const std::vector<Rule>& rules() {
       // The QDQ groups first, before the float fusions below take their Conv/MatMul apart.
       {"fuse_qdq_conv", 2, fuse_qdq_conv},
       {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
+      {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_gelu", 2, fuse_gelu},
       {"fuse_layer_norm", 2, fuse_layer_norm},
       {"fuse_skip_layer_norm", 2, fuse_skip_layer_norm},

@@ -51,24 +51,30 @@ Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
       weights_.data());
 }
 
-std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& padded, const Window3& g, int threads) const {
-  Shape key = padded;
-  key.push_back(threads);
+std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, const Run& run, int threads,
+                                                         bool s8) const {
+  Shape key = x_shape;
+  for (int64_t v : {run.window.pad_begin[1], run.window.pad_begin[2], run.window.pad_end[1], run.window.pad_end[2],
+                    int64_t{threads}, int64_t{s8}})
+    key.push_back(v);
   return plans_.get(key, [&] {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
     dn::ThreadScope scope(threads);
+    const Window3& g = run.window;
+    const int64_t N = x_shape[0], C = x_shape[1];
+    const int64_t Hp = x_shape[2] + g.pad_begin[1] + g.pad_end[1], Wp = x_shape[3] + g.pad_begin[2] + g.pad_end[2];
     dnnl::memory::dims strides, dilates, no_pad{0, 0};
     for (size_t i = 1; i < 3; ++i) {  // Window3 keeps 2-D windows in its last two slots
       strides.push_back(g.stride[i]);
       dilates.push_back(g.dilation[i] - 1);
     }
-    const Shape ys{padded[0], M_, g.out_dims()[0], g.out_dims()[1]};
+    const dnnl::memory::desc padded({N, C, Hp, Wp}, dt::u8, tag::nhwc);
     const dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        dnnl::memory::desc(dn::to_dims(padded), dt::u8, tag::nhwc), dnnl::memory::desc(weights_dims_, dt::s8, tag::any),
-        dnnl::memory::desc(), dnnl::memory::desc(dn::to_dims(ys), dt::s32, tag::nhwc), strides, dilates, no_pad, no_pad);
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, padded,
+        dnnl::memory::desc(weights_dims_, dt::s8, tag::any), dnnl::memory::desc(),
+        dnnl::memory::desc(dn::to_dims(run.out), dt::s32, tag::nhwc), strides, dilates, no_pad, no_pad);
     const dnnl::convolution_forward::primitive_desc pd(desc, dn::user_scratchpad_attr(), dn::engine());
     auto p = std::make_shared<Int8ConvPlan>();
     p->conv = dnnl::convolution_forward(pd);
@@ -76,61 +82,75 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& padded, co
     p->src = pd.src_desc();
     p->weights = pd.weights_desc();
     p->dst = pd.dst_desc();
+    // NCHW input -> the inside of the padded NHWC buffer (strides of the whole buffer); NHWC sums -> NCHW.
+    const dt x_type = s8 ? dt::s8 : dt::u8;
+    p->src_user = dnnl::memory::desc(dn::to_dims(x_shape), x_type, tag::nchw);
+    p->src_window = dnnl::memory::desc(dn::to_dims(x_shape), x_type, dnnl::memory::dims{Hp * Wp * C, 1, Wp * C, C});
+    p->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->src_user, dn::engine(), p->src_window));
+    p->dst_user = dnnl::memory::desc(dn::to_dims(run.out), dt::s32, tag::nchw);
+    p->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->dst, dn::engine(), p->dst_user));
     return std::shared_ptr<const Int8ConvPlan>(std::move(p));
   });
 }
 
-bool Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point,
-                                Shape& out_shape, const int32_t*& acc) const {
-  namespace dn = dnnl_backend;
+bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Run& run) const {
   const bool s8 = X.type() == ElementType::kInt8;
   if ((!s8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0) return false;
   if (x_zero_point && (x_zero_point->type() != X.type() || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
     return false;
   if (X.dim(1) != w_shape_[1] * group_) return false;
   const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_shape_, group_, false);
-  const Window3 g = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
-  const int64_t N = X.dim(0), C = X.dim(1), H = X.dim(2), W = X.dim(3);
-  const int64_t Ho = g.out_dims()[0], Wo = g.out_dims()[1];
-  if (Ho <= 0 || Wo <= 0) return false;
-  int32_t zx = s8 ? 128 : 0;
-  if (x_zero_point) zx += s8 ? x_zero_point->data<int8_t>()[0] : x_zero_point->data<uint8_t>()[0];
-  // The zero-point-padded NHWC copy (the sign flip of s8 inputs folded in).
-  const int64_t pt = g.pad_begin[1], pl = g.pad_begin[2];
-  const int64_t Hp = H + pt + g.pad_end[1], Wp = W + pl + g.pad_end[2];
-  const Shape padded{N, C, Hp, Wp};
-  uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, static_cast<size_t>(N * Hp * Wp * C)));
-  std::memset(buf, zx, static_cast<size_t>(N * Hp * Wp * C));
-  const uint8_t flip = s8 ? 0x80 : 0;
-  const uint8_t* x = static_cast<const uint8_t*>(X.raw_data());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t h = 0; h < H; ++h) {
-      uint8_t* row = buf + ((n * Hp + h + pt) * Wp + pl) * C;
-      for (int64_t c = 0; c < C; ++c) {
-        const uint8_t* src = x + ((n * C + c) * H + h) * W;
-        for (int64_t w = 0; w < W; ++w) row[w * C + c] = src[w] ^ flip;
-      }
-    }
-  const int64_t M = M_;
-  int32_t* out = static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(N * Ho * Wo * M) * 4));
-  const int threads = dn::threads_for(N * Ho * Wo * (static_cast<int64_t>(weights_.size())), ctx.intra_op_threads());
-  {
-    dn::ThreadScope scope(threads);
-    const auto p = plan(padded, g, threads);
-    auto& eng = dn::engine();
-    dn::execute(p->conv, p->scratchpad,
-                {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
-                 {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
-                 {DNNL_ARG_DST, dnnl::memory(p->dst, eng, out)}});
-  }
-  if (zx != 0) {
-    const int64_t pixels = N * Ho * Wo;
-    for (int64_t i = 0; i < pixels; ++i)
-      for (int64_t m = 0; m < M; ++m) out[i * M + m] -= zx * weight_sums_[static_cast<size_t>(m)];
-  }
-  out_shape = {N, M, Ho, Wo};
-  acc = out;
+  run.window = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
+  const std::vector<int64_t> out = run.window.out_dims();
+  if (out[0] <= 0 || out[1] <= 0) return false;
+  run.out = {X.dim(0), M_, out[0], out[1]};
+  run.x_zero_point = s8 ? 128 : 0;
+  if (x_zero_point) run.x_zero_point += s8 ? x_zero_point->data<int8_t>()[0] : x_zero_point->data<uint8_t>()[0];
   return true;
+}
+
+void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const {
+  namespace dn = dnnl_backend;
+  const bool s8 = X.type() == ElementType::kInt8;
+  const Window3& g = run.window;
+  const int64_t N = X.dim(0), C = X.dim(1);
+  const int64_t Hp = X.dim(2) + g.pad_begin[1] + g.pad_end[1], Wp = X.dim(3) + g.pad_begin[2] + g.pad_end[2];
+  const size_t bytes = static_cast<size_t>(N * Hp * Wp * C);
+  const int64_t out_size = shape_size(run.out);
+  const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
+  dn::ThreadScope scope(threads);
+  const auto p = plan(X.shape(), run, threads, s8);
+  auto& eng = dn::engine();
+  auto& stream = dn::thread_stream();
+  // The padded buffer: the zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards),
+  // then the input inside.
+  uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
+  std::memset(buf, s8 ? (run.x_zero_point ^ 0x80) : run.x_zero_point, bytes);
+  {
+    dn::ThreadScope reorder_team(dn::threads_for(X.size(), threads));
+    dnnl::memory src(p->src_user, eng, const_cast<void*>(X.raw_data()));
+    dnnl::memory window(p->src_window, eng, buf + (g.pad_begin[1] * Wp + g.pad_begin[2]) * C);
+    p->src_reorder.execute(stream, src, window);
+    stream.wait();
+  }
+  if (s8) {  // a + 128, eight bytes at a time
+    const size_t words = (bytes + 7) / 8;
+    for (size_t i = 0; i < words; ++i) {
+      uint64_t w;
+      std::memcpy(&w, buf + i * 8, 8);
+      w ^= 0x8080808080808080ull;
+      std::memcpy(buf + i * 8, &w, 8);
+    }
+  }
+  int32_t* nhwc = static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
+  dn::execute(p->conv, p->scratchpad,
+              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
+               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
+               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
+  dn::ThreadScope reorder_team(dn::threads_for(out_size * 4, threads));
+  dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
+  p->dst_reorder.execute(stream, from, to);
+  stream.wait();
 }
 
 }  // namespace kestrel::cpu

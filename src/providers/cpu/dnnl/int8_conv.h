@@ -1,8 +1,9 @@
 // The int8 2-D convolution behind the fast ConvInteger and QLinearConv kernels: u8 activations (s8 ones
 // flipped to u8, their zero point moving by +128) times constant s8 weights (u8 ones shifted by -128 once)
-// into exact int32 sums on oneDNN's VNNI path. The input is copied once into a zero-point-padded NHWC buffer
-// (the layout oneDNN's int8 kernels read), so the convolution itself needs no padding and the activation zero
-// point comes off as one constant per output channel: sum (x - zx) w = sum x w - zx sum w. Weights with a
+// into exact int32 sums on oneDNN's VNNI path. The input is reordered once (oneDNN) into a zero-point-padded
+// NHWC buffer (the layout oneDNN's int8 kernels read), so the convolution itself needs no padding and the
+// activation zero point comes off as one constant per output channel: sum (x - zx) w = sum x w - zx sum w;
+// the NHWC sums are reordered back to NCHW by oneDNN too. Weights with a
 // zero point other than 0 (after the shift) would need per-window input sums: those nodes keep the reference
 // kernel, as do CPUs without AVX512-VNNI (see int8_mat_mul.h).
 #pragma once
@@ -19,7 +20,8 @@ namespace kestrel::cpu {
 
 struct Int8ConvPlan {
   dnnl::primitive conv;
-  dnnl::memory::desc scratchpad, src, weights, dst;
+  dnnl::reorder src_reorder, dst_reorder;
+  dnnl::memory::desc scratchpad, src, weights, dst, src_user, src_window, dst_user;
 };
 
 class Int8PackedConv {
@@ -33,14 +35,22 @@ class Int8PackedConv {
 
   int64_t out_channels() const { return M_; }
 
-  // The sums acc[N, Ho, Wo, M] (NHWC, scratch slot 2) of (x - x_zero_point) * (w - w_zero_point) over each
-  // window, padding counted as x_zero_point. False (nothing computed) when X or its zero point is not a case
-  // this path takes; the caller then runs the reference kernel, which reports errors.
-  bool accumulate(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Shape& out_shape,
-                  const int32_t*& acc) const;
+  // What one input shape makes of the convolution.
+  struct Run {
+    Shape out;               // [N, M, Ho, Wo]
+    Window3 window;
+    int32_t x_zero_point = 0;  // after the +128 of s8 inputs
+  };
+  // False when X or its zero point is not a case this path takes; the caller then runs the reference kernel,
+  // which reports errors.
+  bool prepare(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Run& run) const;
+  // y[N, M, Ho, Wo] = sum over each window of x * (w - w_zero_point), padding counted as x's zero point: the
+  // exact result is y - run.x_zero_point * weight_sum(m).
+  void accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const;
+  int32_t weight_sum(int64_t m) const { return weight_sums_[static_cast<size_t>(m)]; }
 
  private:
-  std::shared_ptr<const Int8ConvPlan> plan(const Shape& padded, const Window3& g, int threads) const;
+  std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8) const;
 
   WindowAttrs attrs_;
   int64_t group_;
@@ -52,17 +62,5 @@ class Int8PackedConv {
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
   mutable dnnl_backend::PrimitiveCache<Shape, Int8ConvPlan> plans_;
 };
-
-// Writes the NHWC sums acc[N, P, M] as NCHW y[N, M, P] through fn(acc value, m) -> output value.
-template <typename T, typename Fn>
-void nhwc_to_nchw(const int32_t* acc, int64_t N, int64_t P, int64_t M, T* y, const Fn& fn) {
-  constexpr int64_t kBlock = 64;  // pixels per pass, so the block's rows of acc stay in cache
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t p0 = 0; p0 < P; p0 += kBlock) {
-      const int64_t p1 = std::min(P, p0 + kBlock);
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t p = p0; p < p1; ++p) y[(n * M + m) * P + p] = fn(acc[(n * P + p) * M + m], m);
-    }
-}
 
 }  // namespace kestrel::cpu

@@ -45,25 +45,25 @@ class DnnlQLinearConv final : public Kernel {
                            y_scale.type() == ElementType::kFloat && y_scale.size() == 1 && y_scale.rank() <= 1 &&
                            (!y_zp || (y_zp->size() == 1 && y_zp->rank() <= 1)) &&
                            (out_type == ElementType::kUInt8 || out_type == ElementType::kInt8);
-    Shape out;
-    const int32_t* acc = nullptr;
-    if (!params_ok || !conv_->accumulate(ctx, X, ctx.optional_input(2), out, acc)) return reference_->compute(ctx);
-    const int64_t N = out[0], M = out[1], P = out[2] * out[3];
-    // NCHW int32 planes with the bias added, then one vectorised requantization per plane.
+    Int8PackedConv::Run run;
+    if (!params_ok || !conv_->prepare(ctx, X, ctx.optional_input(2), run)) return reference_->compute(ctx);
+    const int64_t N = run.out[0], M = run.out[1], P = run.out[2] * run.out[3];
     int32_t* planes = static_cast<int32_t*>(dnnl_backend::thread_scratch(1, static_cast<size_t>(N * M * P) * 4));
-    nhwc_to_nchw(acc, N, P, M, planes, [&](int32_t v, int64_t m) { return v + bias_[static_cast<size_t>(m)]; });
-    Tensor& Y = ctx.allocate_output(0, out_type, out);
+    conv_->accumulate(ctx, X, run, planes);
+    Tensor& Y = ctx.allocate_output(0, out_type, run.out);
     const float sx = *x_scale.data<float>(), sy = *y_scale.data<float>();
     float zy = 0;
     if (y_zp) zy = out_type == ElementType::kUInt8 ? *y_zp->data<uint8_t>() : *y_zp->data<int8_t>();
     for (int64_t n = 0; n < N; ++n)
       for (int64_t m = 0; m < M; ++m) {
+        // The bias and the activation zero point's share in one offset per channel.
+        const int32_t offset = bias_[static_cast<size_t>(m)] - run.x_zero_point * conv_->weight_sum(m);
         const float scale = sx * w_scale_[static_cast<size_t>(m)] / sy;  // the reference's order
         const int64_t at = (n * M + m) * P;
         if (out_type == ElementType::kUInt8)
-          fast::requantize(planes + at, P, scale, zy, false, Y.data<uint8_t>() + at);
+          fast::requantize(planes + at, P, scale, zy, false, offset, Y.data<uint8_t>() + at);
         else
-          fast::requantize(planes + at, P, scale, zy, false, Y.data<int8_t>() + at);
+          fast::requantize(planes + at, P, scale, zy, false, offset, Y.data<int8_t>() + at);
       }
   }
 

@@ -26,9 +26,11 @@ void dequantize(const int8_t* x, int64_t n, int32_t zero_point, float scale, flo
 void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, uint8_t* y);
 void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, int8_t* y);
 
-// The same with one scale for all n elements.
-void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, uint8_t* y);
-void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int8_t* y);
+// The same with one scale for all n elements and `offset` added to each sum first (in int32).
+void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
+                uint8_t* y);
+void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
+                int8_t* y);
 
 // y[i] = float(acc[i]) * scales[i] (+ bias[i] when bias is not null), rounded after each operation as the
 // separate Mul and Add nodes it replaces would (no fused multiply-add).
