@@ -1,7 +1,10 @@
 // u8 x s8 -> s32 2-D convolution on oneDNN over a zero-point-padded NHWC copy of the input (see int8_conv.h).
 #include "providers/cpu/dnnl/int8_conv.h"
 
+#include <bit>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "providers/cpu/dnnl/int8_mat_mul.h"
 
@@ -52,12 +55,15 @@ Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
 }
 
 std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, const Run& run, int threads,
-                                                         bool s8) const {
+                                                         bool s8, ElementType out_type, int32_t y_zero_point,
+                                                         const float* scales) const {
   Shape key = x_shape;
+  if (out_type != ElementType::kInt32)
+    for (int64_t m = 0; m < M_; ++m) key.push_back(std::bit_cast<int32_t>(scales[m]));
   for (int64_t v : {run.window.pad_begin[1], run.window.pad_begin[2], run.window.pad_end[1], run.window.pad_end[2],
-                    int64_t{threads}, int64_t{s8}})
+                    int64_t{threads}, int64_t{s8}, static_cast<int64_t>(out_type), int64_t{y_zero_point}})
     key.push_back(v);
-  return plans_.get(key, [&] {
+  return plans_.get(key, [&]() -> std::shared_ptr<const Int8ConvPlan> {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
@@ -71,11 +77,31 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
       dilates.push_back(g.dilation[i] - 1);
     }
     const dnnl::memory::desc padded({N, C, Hp, Wp}, dt::u8, tag::nhwc);
+    const bool quantized = out_type != ElementType::kInt32;
+    const dt y_type = out_type == ElementType::kUInt8 ? dt::u8 : out_type == ElementType::kInt8 ? dt::s8 : dt::s32;
+    dnnl::primitive_attr attr = dn::user_scratchpad_attr();
+    if (quantized) {
+      // Per output channel, fixed at creation (oneDNN 2.6 convolutions take no run-time scales): the plan is
+      // keyed by them, and models' scales are constants.
+      attr.set_output_scales(2, std::vector<float>(scales, scales + M_));
+      dnnl::post_ops po;  // + y_zero_point before rounding (set at creation: the plan is keyed by it)
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(y_zero_point));
+      attr.set_post_ops(po);
+    }
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, padded,
-        dnnl::memory::desc(weights_dims_, dt::s8, tag::any), dnnl::memory::desc(),
-        dnnl::memory::desc(dn::to_dims(run.out), dt::s32, tag::nhwc), strides, dilates, no_pad, no_pad);
-    const dnnl::convolution_forward::primitive_desc pd(desc, dn::user_scratchpad_attr(), dn::engine());
+        dnnl::memory::desc(weights_dims_, dt::s8, tag::any),
+        quantized ? dnnl::memory::desc({M_}, dt::s32, tag::a) : dnnl::memory::desc(),
+        dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nhwc), strides, dilates, no_pad, no_pad);
+    std::optional<dnnl::convolution_forward::primitive_desc> made;
+    try {
+      made.emplace(desc, attr, dn::engine());
+    } catch (const dnnl::error&) {
+      if (quantized) return nullptr;  // no kernel at all for these attributes
+      throw;
+    }
+    const auto& pd = *made;
+    if (quantized && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
     auto p = std::make_shared<Int8ConvPlan>();
     p->conv = dnnl::convolution_forward(pd);
     p->scratchpad = pd.scratchpad_desc();
@@ -87,7 +113,7 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
     p->src_user = dnnl::memory::desc(dn::to_dims(x_shape), x_type, tag::nchw);
     p->src_window = dnnl::memory::desc(dn::to_dims(x_shape), x_type, dnnl::memory::dims{Hp * Wp * C, 1, Wp * C, C});
     p->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->src_user, dn::engine(), p->src_window));
-    p->dst_user = dnnl::memory::desc(dn::to_dims(run.out), dt::s32, tag::nchw);
+    p->dst_user = dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nchw);
     p->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->dst, dn::engine(), p->dst_user));
     return std::shared_ptr<const Int8ConvPlan>(std::move(p));
   });
@@ -109,28 +135,23 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
   return true;
 }
 
-void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const {
+uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const {
   namespace dn = dnnl_backend;
   const bool s8 = X.type() == ElementType::kInt8;
   const Window3& g = run.window;
   const int64_t N = X.dim(0), C = X.dim(1);
   const int64_t Hp = X.dim(2) + g.pad_begin[1] + g.pad_end[1], Wp = X.dim(3) + g.pad_begin[2] + g.pad_end[2];
   const size_t bytes = static_cast<size_t>(N * Hp * Wp * C);
-  const int64_t out_size = shape_size(run.out);
-  const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
-  dn::ThreadScope scope(threads);
-  const auto p = plan(X.shape(), run, threads, s8);
   auto& eng = dn::engine();
   auto& stream = dn::thread_stream();
-  // The padded buffer: the zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards),
-  // then the input inside.
+  // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.
   uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
   std::memset(buf, s8 ? (run.x_zero_point ^ 0x80) : run.x_zero_point, bytes);
   {
     dn::ThreadScope reorder_team(dn::threads_for(X.size(), threads));
-    dnnl::memory src(p->src_user, eng, const_cast<void*>(X.raw_data()));
-    dnnl::memory window(p->src_window, eng, buf + (g.pad_begin[1] * Wp + g.pad_begin[2]) * C);
-    p->src_reorder.execute(stream, src, window);
+    dnnl::memory src(p.src_user, eng, const_cast<void*>(X.raw_data()));
+    dnnl::memory window(p.src_window, eng, buf + (g.pad_begin[1] * Wp + g.pad_begin[2]) * C);
+    p.src_reorder.execute(stream, src, window);
     stream.wait();
   }
   if (s8) {  // a + 128, eight bytes at a time
@@ -142,6 +163,17 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
       std::memcpy(buf + i * 8, &w, 8);
     }
   }
+  return buf;
+}
+
+void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const {
+  namespace dn = dnnl_backend;
+  const int64_t out_size = shape_size(run.out);
+  const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
+  dn::ThreadScope scope(threads);
+  const auto p = plan(X.shape(), run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
+  uint8_t* buf = padded_input(X, run, *p, threads);
+  auto& eng = dn::engine();
   int32_t* nhwc = static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   dn::execute(p->conv, p->scratchpad,
               {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
@@ -149,8 +181,34 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
                {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
   dn::ThreadScope reorder_team(dn::threads_for(out_size * 4, threads));
   dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
-  p->dst_reorder.execute(stream, from, to);
-  stream.wait();
+  p->dst_reorder.execute(dn::thread_stream(), from, to);
+  dn::thread_stream().wait();
+}
+
+bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run,
+                                          const float* scales, const int32_t* offsets, int32_t y_zero_point,
+                                          ElementType out_type, void* y) const {
+  namespace dn = dnnl_backend;
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const int64_t out_size = shape_size(run.out);
+  const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
+  dn::ThreadScope scope(threads);
+  const auto p = plan(X.shape(), run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
+  if (!p) return false;
+  uint8_t* buf = padded_input(X, run, *p, threads);
+  auto& eng = dn::engine();
+  void* nhwc = dn::thread_scratch(2, static_cast<size_t>(out_size));
+  dn::execute(p->conv, p->scratchpad,
+              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
+               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
+               {DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({M_}, dt::s32, tag::a), eng, const_cast<int32_t*>(offsets))},
+               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
+  dn::ThreadScope reorder_team(dn::threads_for(out_size, threads));
+  dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
+  p->dst_reorder.execute(dn::thread_stream(), from, to);
+  dn::thread_stream().wait();
+  return true;
 }
 
 }  // namespace kestrel::cpu

@@ -48,9 +48,19 @@ class Int8PackedConv {
   // exact result is y - run.x_zero_point * weight_sum(m).
   void accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const;
   int32_t weight_sum(int64_t m) const { return weight_sums_[static_cast<size_t>(m)]; }
+  // QLinearConv's requantization inside the primitive: y[N, M, Ho, Wo] (uint8/int8 `out_type`) =
+  // saturate(round(float(sum + offsets[m]) * scales[m] + y_zero_point)), sum as in accumulate(). False, with
+  // nothing written, when oneDNN has only its reference kernel for it (the caller then uses accumulate()).
+  bool accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run, const float* scales,
+                            const int32_t* offsets, int32_t y_zero_point, ElementType out_type, void* y) const;
 
  private:
-  std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8) const;
+  // `out_type` kInt32: plain sums; uint8/int8: requantized inside with `scales` and `y_zero_point` (null when
+  // that has no fast kernel).
+  std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8,
+                                           ElementType out_type, int32_t y_zero_point, const float* scales) const;
+  // The zero-point-padded NHWC copy of X (scratch slot 0).
+  uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
 
   WindowAttrs attrs_;
   int64_t group_;

@@ -1,8 +1,8 @@
 // Fast QLinearConv (opset 10) for constant 2-D weights without a weight zero point (or 128 for uint8
 // weights), per-tensor or per-channel weight scales, constant int32 bias: the int8 convolution of
-// int8_conv.h, then bias and requantization per output channel (vectorised, in the reference's order:
-// saturate(round(float(acc + bias) * x_scale * w_scale / y_scale + y_zero_point))). Other cases keep the
-// reference kernel.
+// int8_conv.h with bias and requantization per output channel inside the oneDNN primitive (else in a
+// vectorised pass afterwards), in the reference's order: saturate(round(float(acc + bias) * (x_scale *
+// w_scale / y_scale) + y_zero_point)). Other cases keep the reference kernel.
 #include "providers/cpu/dnnl/int8_conv.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
@@ -48,22 +48,28 @@ class DnnlQLinearConv final : public Kernel {
     Int8PackedConv::Run run;
     if (!params_ok || !conv_->prepare(ctx, X, ctx.optional_input(2), run)) return reference_->compute(ctx);
     const int64_t N = run.out[0], M = run.out[1], P = run.out[2] * run.out[3];
+    const float sx = *x_scale.data<float>(), sy = *y_scale.data<float>();
+    const int32_t zy = !y_zp ? 0 : out_type == ElementType::kUInt8 ? *y_zp->data<uint8_t>() : *y_zp->data<int8_t>();
+    // Per output channel: the bias and the activation zero point's share as one offset, and the scale in the
+    // reference's order.
+    std::vector<int32_t> offsets(static_cast<size_t>(M));
+    std::vector<float> scales(static_cast<size_t>(M));
+    for (int64_t m = 0; m < M; ++m) {
+      offsets[static_cast<size_t>(m)] = bias_[static_cast<size_t>(m)] - run.x_zero_point * conv_->weight_sum(m);
+      scales[static_cast<size_t>(m)] = sx * w_scale_[static_cast<size_t>(m)] / sy;
+    }
+    Tensor& Y = ctx.allocate_output(0, out_type, run.out);
+    if (conv_->accumulate_quantized(ctx, X, run, scales.data(), offsets.data(), zy, out_type, Y.raw_data())) return;
     int32_t* planes = static_cast<int32_t*>(dnnl_backend::thread_scratch(1, static_cast<size_t>(N * M * P) * 4));
     conv_->accumulate(ctx, X, run, planes);
-    Tensor& Y = ctx.allocate_output(0, out_type, run.out);
-    const float sx = *x_scale.data<float>(), sy = *y_scale.data<float>();
-    float zy = 0;
-    if (y_zp) zy = out_type == ElementType::kUInt8 ? *y_zp->data<uint8_t>() : *y_zp->data<int8_t>();
     for (int64_t n = 0; n < N; ++n)
       for (int64_t m = 0; m < M; ++m) {
-        // The bias and the activation zero point's share in one offset per channel.
-        const int32_t offset = bias_[static_cast<size_t>(m)] - run.x_zero_point * conv_->weight_sum(m);
-        const float scale = sx * w_scale_[static_cast<size_t>(m)] / sy;  // the reference's order
         const int64_t at = (n * M + m) * P;
+        const size_t c = static_cast<size_t>(m);
         if (out_type == ElementType::kUInt8)
-          fast::requantize(planes + at, P, scale, zy, false, offset, Y.data<uint8_t>() + at);
+          fast::requantize(planes + at, P, scales[c], static_cast<float>(zy), false, offsets[c], Y.data<uint8_t>() + at);
         else
-          fast::requantize(planes + at, P, scale, zy, false, offset, Y.data<int8_t>() + at);
+          fast::requantize(planes + at, P, scales[c], static_cast<float>(zy), false, offsets[c], Y.data<int8_t>() + at);
       }
   }
 
