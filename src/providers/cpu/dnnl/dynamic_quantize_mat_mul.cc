@@ -48,13 +48,20 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(rows * N) * 4 + 4));
     weights_->multiply(q, rows, acc, dnnl_backend::threads_for(rows * N * K, threads));
     const int32_t za = p.zero_point;
-    weights_->remove_zero_points(acc, rows, [za](int64_t) { return za; },
-                                 weights_->has_zero_points() ? row_sums_u8(q, rows, K) : nullptr);
+    // Without weight zero points the activation's share, -za * column sum, rides along in the scaling pass.
+    std::vector<int32_t> offsets;
+    if (weights_->has_zero_points()) {
+      weights_->remove_zero_points(acc, rows, [za](int64_t) { return za; }, row_sums_u8(q, rows, K));
+    } else if (za != 0) {
+      offsets.resize(static_cast<size_t>(N));
+      for (int64_t n = 0; n < N; ++n) offsets[static_cast<size_t>(n)] = -za * weights_->column_sum(n);
+    }
     std::vector<float> scales(static_cast<size_t>(N));
     for (int64_t n = 0; n < N; ++n) scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
     const float* b = bias ? bias->data<float>() : nullptr;
+    const int32_t* off = offsets.empty() ? nullptr : offsets.data();
     float* y = Y.data<float>();
-    for (int64_t r = 0; r < rows; ++r) fast::scale_and_bias(acc + r * N, N, scales.data(), b, y + r * N);
+    for (int64_t r = 0; r < rows; ++r) fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
     if (act_.kind == FusedActivation::Kind::kNone || Y.size() == 0) return;
     if (!use_eltwise_) return act_.apply(y, Y.size());
     namespace dn = dnnl_backend;

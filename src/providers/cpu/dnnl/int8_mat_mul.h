@@ -42,6 +42,7 @@ class Int8PackedWeights {
   // Zero point of column n after the shift to s8.
   int32_t zero_point(int64_t n) const { return zero_points_.size() == 1 ? zero_points_[0] : zero_points_[n]; }
   bool has_zero_points() const { return any_zero_point_; }
+  int32_t column_sum(int64_t n) const { return column_sums_[static_cast<size_t>(n)]; }
 
   // acc[rows, N] = a[rows, K] (u8) x weights (s8), exact int32; `threads` is the OpenMP team for oneDNN.
   void multiply(const uint8_t* a, int64_t rows, int32_t* acc, int threads) const;

@@ -147,12 +147,15 @@ void requantize_any(const int32_t* acc, int64_t n, const float* scales, float ze
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_and_bias_avx512(const int32_t* acc, int64_t n,
+                                                                       const int32_t* offsets,
                                                                        const float* scales, const float* bias,
                                                                        float* y) {
   constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, acc + i)),
+    __m512i sums = _mm512_maskz_loadu_epi32(m, acc + i);
+    if (offsets) sums = _mm512_add_epi32(sums, _mm512_maskz_loadu_epi32(m, offsets + i));
+    __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums),
                                    _mm512_maskz_loadu_ps(m, scales + i), kNear);
     if (bias) r = _mm512_add_round_ps(r, _mm512_maskz_loadu_ps(m, bias + i), kNear);
     _mm512_mask_storeu_ps(y + i, m, r);
@@ -228,10 +231,11 @@ void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bo
   requantize_any<int8_t, true>(acc, n, &scale, zero_point, round_first, y, offset);
 }
 
-void scale_and_bias(const int32_t* acc, int64_t n, const float* scales, const float* bias, float* y) {
-  if (has_avx512()) return scale_and_bias_avx512(acc, n, scales, bias, y);
+void scale_and_bias(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, const float* bias,
+                    float* y) {
+  if (has_avx512()) return scale_and_bias_avx512(acc, n, offsets, scales, bias, y);
   for (int64_t i = 0; i < n; ++i) {
-    const float v = static_cast<float>(acc[i]) * scales[i];
+    const float v = static_cast<float>(acc[i] + (offsets ? offsets[i] : 0)) * scales[i];
     y[i] = bias ? v + bias[i] : v;
   }
 }

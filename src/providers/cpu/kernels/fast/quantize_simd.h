@@ -32,9 +32,11 @@ void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bo
 void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
                 int8_t* y);
 
-// y[i] = float(acc[i]) * scales[i] (+ bias[i] when bias is not null), rounded after each operation as the
-// separate Mul and Add nodes it replaces would (no fused multiply-add).
-void scale_and_bias(const int32_t* acc, int64_t n, const float* scales, const float* bias, float* y);
+// y[i] = float(acc[i] + offsets[i]) * scales[i] (+ bias[i] when bias is not null), rounded after each
+// operation as the separate Mul and Add nodes it replaces would (no fused multiply-add); the int32 offsets
+// (a zero point's share of the sums) are skipped when null.
+void scale_and_bias(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, const float* bias,
+                    float* y);
 
 // DynamicQuantizeLinear's parameters for the range [lo, hi] (lo <= 0 <= hi): scale = (hi - lo) / 255,
 // zero_point = saturate(round(-lo / scale)); a zero range gives scale 0 and zero point 0.
