@@ -27,7 +27,12 @@ class DnnlQLinearConv final : public Kernel {
   }
   DnnlQLinearConv(const KernelInfo& info, std::unique_ptr<Int8PackedConv> conv, const Tensor& w_scale,
                   const Tensor* bias)
-      : reference_(fast::reference_kernel(info)), conv_(std::move(conv)) {
+      : reference_(fast::reference_kernel(info)),
+        conv_(std::move(conv)),
+        // oneDNN 2.6 fixes a convolution's scales and output zero point when the primitive is made, so they are
+        // only moved inside for constant ones (a primitive per distinct run-time value would pile up).
+        requantize_inside_(info.constant_input(1) && info.constant_input(6) &&
+                           (!info.has_input(7) || info.constant_input(7))) {
     const int64_t M = conv_->out_channels();
     for (int64_t m = 0; m < M; ++m) {
       w_scale_.push_back(w_scale.data<float>()[w_scale.size() == 1 ? 0 : m]);
@@ -59,7 +64,9 @@ class DnnlQLinearConv final : public Kernel {
       scales[static_cast<size_t>(m)] = sx * w_scale_[static_cast<size_t>(m)] / sy;
     }
     Tensor& Y = ctx.allocate_output(0, out_type, run.out);
-    if (conv_->accumulate_quantized(ctx, X, run, scales.data(), offsets.data(), zy, out_type, Y.raw_data())) return;
+    if (requantize_inside_ &&
+        conv_->accumulate_quantized(ctx, X, run, scales.data(), offsets.data(), zy, out_type, Y.raw_data()))
+      return;
     int32_t* planes = static_cast<int32_t*>(dnnl_backend::thread_scratch(1, static_cast<size_t>(N * M * P) * 4));
     conv_->accumulate(ctx, X, run, planes);
     for (int64_t n = 0; n < N; ++n)
@@ -78,6 +85,7 @@ class DnnlQLinearConv final : public Kernel {
   std::unique_ptr<Int8PackedConv> conv_;
   std::vector<float> w_scale_;
   std::vector<int32_t> bias_;
+  bool requantize_inside_;
 };
 
 }  // namespace

@@ -251,14 +251,15 @@ TEST(FastInt8, ConvIntegerWeightZeroPointKeepsReference) {
 
 void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias) {
   const int64_t M = c.w[0];
+  // Constant scales and output zero point: requantized inside the oneDNN primitive (see QLinearConvRuntimeScales).
   std::vector<NodeInput> in{{"X", random_of(c.xt, c.x, 1)},
-                            {"x_scale", scalar_of(kF, 0.05)},
+                            {"x_scale", scalar_of(kF, 0.05), true},
                             {"x_zp", scalar_of(c.xt, c.xt == kU8 ? 120 : 4)},
                             {"W", random_of(c.wt, c.w, 2), true},
                             {"w_scale", per_channel ? positive_scales({M}, 3) : scalar_of(kF, 0.01), true},
                             {"w_zp", c.wt == kU8 ? scalar_of(kU8, 128) : scalar_of(kS8, 0), true},
-                            {"y_scale", scalar_of(kF, 0.9)},
-                            {"y_zp", scalar_of(yt, yt == kU8 ? 90 : -10)}};
+                            {"y_scale", scalar_of(kF, 0.9), true},
+                            {"y_zp", scalar_of(yt, yt == kU8 ? 90 : -10), true}};
   if (bias) {
     Tensor b(ElementType::kInt32, {M});
     for (int64_t m = 0; m < M; ++m) b.data<int32_t>()[m] = static_cast<int32_t>(m * 997 % 4001) - 2000;
@@ -273,6 +274,18 @@ TEST(FastInt8, QLinearConvPerChannelWithBias) {
 }
 TEST(FastInt8, QLinearConvSignedDepthwise) {
   q_linear_conv({{1, 24, 10, 10}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true);
+}
+TEST(FastInt8, QLinearConvRuntimeScales) {
+  // Scales fed at run time: requantized after the convolution instead of inside it.
+  const ConvCase c{{1, 6, 7, 7}, {5, 6, 3, 3}, kU8, kS8, 1, {1, 1, 1, 1}};
+  Tensor b(ElementType::kInt32, {5});
+  for (int64_t m = 0; m < 5; ++m) b.data<int32_t>()[m] = static_cast<int32_t>(m * 300) - 700;
+  compare("QLinearConv",
+          {{"X", random_of(kU8, c.x, 1)}, {"x_scale", scalar_of(kF, 0.05)}, {"x_zp", scalar_of(kU8, 120)},
+           {"W", random_of(kS8, c.w, 2), true}, {"w_scale", positive_scales({5}, 3), true},
+           {"w_zp", scalar_of(kS8, 0), true}, {"y_scale", scalar_of(kF, 0.7)}, {"y_zp", scalar_of(kU8, 90)},
+           {"B", b, true}},
+          10, kVnni, conv_attrs(c));
 }
 TEST(FastInt8, QLinearConvU8Weights) { q_linear_conv({{1, 4, 6, 6}, {3, 4, 1, 1}, kU8, kU8}, kU8, true, true); }
 
