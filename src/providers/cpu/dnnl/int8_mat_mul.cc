@@ -82,6 +82,40 @@ void Int8PackedWeights::multiply(const uint8_t* a, int64_t rows, int32_t* acc, i
                {DNNL_ARG_DST, dnnl::memory(p->dst, eng, acc)}});
 }
 
+void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
+                                         const int32_t* row_sums) const {
+  // In uint32, wrapping: the result is exact modulo 2^32, so exact wherever the true value fits int32, and
+  // the loops vectorise. The activation's share per column is made once while the zero point stays the same.
+  std::vector<uint32_t> column_share(static_cast<size_t>(N_));
+  int64_t share_of = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t z = za(r);
+    uint32_t* y = reinterpret_cast<uint32_t*>(acc + r * N_);
+    if (z != 0) {
+      if (r == 0 || z != share_of) {
+        for (int64_t n = 0; n < N_; ++n)
+          column_share[static_cast<size_t>(n)] = static_cast<uint32_t>(z * column_sums_[static_cast<size_t>(n)]);
+        share_of = z;
+      }
+      const uint32_t* c = column_share.data();
+#pragma omp simd
+      for (int64_t n = 0; n < N_; ++n) y[n] -= c[n];
+    }
+    if (any_zero_point_) {
+      const uint32_t f = static_cast<uint32_t>(K_ * z - row_sums[r]);
+      const uint32_t* zb = reinterpret_cast<const uint32_t*>(zero_points_.data());
+      if (zero_points_.size() == 1) {
+        const uint32_t add = zb[0] * f;
+#pragma omp simd
+        for (int64_t n = 0; n < N_; ++n) y[n] += add;
+      } else {
+#pragma omp simd
+        for (int64_t n = 0; n < N_; ++n) y[n] += zb[n] * f;
+      }
+    }
+  }
+}
+
 bool prepare_activations(const Tensor& A, const Tensor* zero_point, const Int8PackedWeights& weights,
                          Int8Activations& out) {
   const bool s8 = A.type() == ElementType::kInt8;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -49,20 +50,8 @@ class Int8PackedWeights {
 
   // Removes the zero points from acc[rows, N]: za(r) is row r's activation zero point (after any +128 shift),
   // row_sums the activations' row sums (only read when the weights have a zero point).
-  template <typename RowZeroPoint>
-  void remove_zero_points(int32_t* acc, int64_t rows, const RowZeroPoint& za, const int32_t* row_sums) const {
-    // In int64, so that no intermediate overflows where the exact result fits int32.
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t z = za(r);
-      int32_t* y = acc + r * N_;
-      if (z != 0)
-        for (int64_t n = 0; n < N_; ++n) y[n] = static_cast<int32_t>(y[n] - z * column_sums_[static_cast<size_t>(n)]);
-      if (any_zero_point_) {
-        const int64_t k_z_minus_sum = K_ * z - row_sums[r];
-        for (int64_t n = 0; n < N_; ++n) y[n] = static_cast<int32_t>(y[n] + zero_point(n) * k_z_minus_sum);
-      }
-    }
-  }
+  void remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
+                          const int32_t* row_sums) const;
 
  private:
   std::shared_ptr<const Int8MatMulPlan> plan(int64_t rows, int threads) const;
