@@ -1,11 +1,15 @@
 // Multi-head self-attention as exported from BERT-style encoders, fused into one ai.kestrel Attention:
-//   q|k|v = X @ Wq|Wk|Wv + bq|bk|bv            (MatMul + Add, or FusedMatMul with a bias)
+//   q|k|v = X @ Wq|Wk|Wv + bq|bk|bv            (MatMul + Add, or FusedMatMul with a bias, or the int8
+//                                               DynamicQuantizeMatMul with a bias: then the packed projection
+//                                               is one DynamicQuantizeMatMul with per-column scales)
 //   Q = Transpose(0,2,1,3)(Reshape(q, [0,0,H,d]))   Kt = Transpose(0,2,3,1)(Reshape(k, ..))   V like Q
 //   P = Softmax(-1)(MatMul(Q, Kt) / s  [+ mask])     (Div or Mul by a scalar)
 //   Y = Reshape(Transpose(0,2,1,3)(MatMul(P, V)), [0,0,H*d] or [0,0,-1])
 //   becomes   QKV = FusedMatMul(X, [Wq|Wk|Wv], [bq|bk|bv]);  Y = Attention(QKV, -, -, mask; num_heads=H, scale=1/s)
 // Every intermediate must be read inside the pattern only; weights and biases constant float; the Reshape
 // targets constants whose leading dims are 0 (copy) or X's own fixed dims.
+#include <cstring>
+
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -16,9 +20,12 @@ using Reads = std::unordered_set<const ir::Value*>;
 
 struct Projection {
   ir::Value* x = nullptr;
-  const Tensor* w = nullptr;  // [hidden, E]
+  const Tensor* w = nullptr;  // [hidden, E]: float, or uint8/int8 for a DynamicQuantizeMatMul
   const Tensor* b = nullptr;  // [E]
+  const Tensor* w_scale = nullptr;       // DynamicQuantizeMatMul: one value or [E]
+  const Tensor* w_zero_point = nullptr;  // DynamicQuantizeMatMul, when it has one
   std::vector<ir::Node*> nodes;
+  bool quantized() const { return w_scale != nullptr; }
 };
 
 struct Match {
@@ -45,6 +52,20 @@ std::optional<Projection> projection(ir::Value* v, const Reads& reads) {
     p.w = constant_of(n->inputs[1]);
     p.b = constant_of(n->inputs[2]);
     p.nodes = {n};
+  } else if (n->domain == kKestrelDomain && n->op_type == "DynamicQuantizeMatMul") {
+    if (n->inputs.size() != 5 || !n->inputs[4] || !attr_string(n, "activation", "").empty()) return std::nullopt;
+    p.x = n->inputs[0];
+    p.w = constant_of(n->inputs[1]);
+    p.w_scale = constant_of(n->inputs[2]);
+    p.w_zero_point = n->inputs[3] ? constant_of(n->inputs[3]) : nullptr;
+    if (!p.w || !p.w_scale || (n->inputs[3] && !p.w_zero_point)) return std::nullopt;
+    if (p.w->rank() != 2 || p.w_scale->type() != ElementType::kFloat ||
+        (p.w_scale->size() != 1 && p.w_scale->size() != p.w->dim(1)) ||
+        (p.w_zero_point && (p.w_zero_point->type() != p.w->type() ||
+                            (p.w_zero_point->size() != 1 && p.w_zero_point->size() != p.w->dim(1)))))
+      return std::nullopt;
+    p.b = constant_of(n->inputs[4]);
+    p.nodes = {n};
   } else if (is_op(n, "Add") && n->inputs.size() == 2) {
     for (int side = 0; side < 2; ++side) {
       if (producer_op(n->inputs[side], "MatMul")) {
@@ -61,8 +82,11 @@ std::optional<Projection> projection(ir::Value* v, const Reads& reads) {
   } else {
     return std::nullopt;
   }
-  if (!p.w || !p.b || p.w->type() != ElementType::kFloat || p.b->type() != ElementType::kFloat || p.w->rank() != 2 ||
-      p.b->rank() != 1 || p.b->dim(0) != p.w->dim(1))
+  if (!p.w || !p.b) return std::nullopt;
+  const bool w_type_ok = p.quantized() ? (p.w->type() == ElementType::kUInt8 || p.w->type() == ElementType::kInt8)
+                                       : p.w->type() == ElementType::kFloat;
+  if (!w_type_ok || p.b->type() != ElementType::kFloat || p.w->rank() != 2 || p.b->rank() != 1 ||
+      p.b->dim(0) != p.w->dim(1))
     return std::nullopt;
   return p;
 }
@@ -169,17 +193,38 @@ int fuse_attention(ir::Graph& graph) {
     if (k->w->shape() != q->w->shape() || v->w->shape() != q->w->shape()) continue;
     if (element_type_of(q->x) != ElementType::kFloat || (mask && element_type_of(mask) != ElementType::kFloat))
       continue;
-    // Q, K, V weights side by side: W [hidden, 3E], bias [3E].
+    // Q, K, V weights side by side: W [hidden, 3E], bias [3E] (and for int8 weights, scales and zero points
+    // per column [3E]; a projection without zero point contributes zeros).
+    const Projection* ps[3] = {&*q, &*k, &*v};
+    const bool quantized = q->quantized();
+    bool same_kind = true, any_zero_point = false;
+    for (const Projection* p : ps) {
+      same_kind = same_kind && p->quantized() == quantized && p->w->type() == q->w->type();
+      any_zero_point = any_zero_point || p->w_zero_point;
+    }
+    if (!same_kind) continue;
     const int64_t hidden = q->w->dim(0);
-    Tensor w(ElementType::kFloat, {hidden, 3 * E});
+    const size_t width = static_cast<size_t>(q->w->bytes() / q->w->size());
+    Tensor w(q->w->type(), {hidden, 3 * E});
     Tensor b(ElementType::kFloat, {3 * E});
-    const Tensor* ws[3] = {q->w, k->w, v->w};
-    const Tensor* bs[3] = {q->b, k->b, v->b};
+    Tensor w_scale(ElementType::kFloat, {3 * E});
+    Tensor w_zero_point(q->w->type(), {3 * E});  // zero-filled
     for (int64_t part = 0; part < 3; ++part) {
+      const Projection& p = *ps[part];
+      const char* from = static_cast<const char*>(p.w->raw_data());
+      char* to = static_cast<char*>(w.raw_data());
       for (int64_t r = 0; r < hidden; ++r)
-        for (int64_t c = 0; c < E; ++c)
-          w.data<float>()[r * 3 * E + part * E + c] = ws[part]->data<float>()[r * E + c];
-      for (int64_t c = 0; c < E; ++c) b.data<float>()[part * E + c] = bs[part]->data<float>()[c];
+        std::memcpy(to + (r * 3 * E + part * E) * width, from + r * E * width, static_cast<size_t>(E) * width);
+      for (int64_t c = 0; c < E; ++c) {
+        b.data<float>()[part * E + c] = p.b->data<float>()[c];
+        if (!quantized) continue;
+        w_scale.data<float>()[part * E + c] = p.w_scale->data<float>()[p.w_scale->size() == 1 ? 0 : c];
+        if (p.w_zero_point)
+          std::memcpy(static_cast<char*>(w_zero_point.raw_data()) + (part * E + c) * width,
+                      static_cast<const char*>(p.w_zero_point->raw_data()) +
+                          (p.w_zero_point->size() == 1 ? 0 : c) * width,
+                      width);
+      }
     }
     ir::Value* x = q->x;
     ir::Value* y = merge_r->outputs[0];
@@ -189,14 +234,22 @@ int fuse_attention(ir::Graph& graph) {
     ir::Value* wv = add_constant(graph, y->name + "_qkv_weight", std::move(w));
     ir::Value* bv = add_constant(graph, y->name + "_qkv_bias", std::move(b));
     remove_nodes(graph, m.nodes);
-    // The packed projection stays a FusedMatMul (the fast matmul kernels take it); Attention reads its output.
+    // The packed projection stays a FusedMatMul or DynamicQuantizeMatMul (the fast matmul kernels take it);
+    // Attention reads its output.
     TypeInfo qkv_type = TypeInfo::tensor(ElementType::kFloat);
     if (x->type.shape && x->type.shape->size() == 3) {
       qkv_type.shape = *x->type.shape;
       qkv_type.shape->back() = Dim{3 * E, ""};
     }
     ir::Value* qkv = add_intermediate(graph, y->name + "_qkv", qkv_type);
-    add_node(graph, "FusedMatMul", kKestrelDomain, {x, wv, bv}, {qkv}, name + "_qkv");
+    if (quantized) {
+      ir::Value* sv = add_constant(graph, y->name + "_qkv_weight_scale", std::move(w_scale));
+      ir::Value* zv =
+          any_zero_point ? add_constant(graph, y->name + "_qkv_weight_zero_point", std::move(w_zero_point)) : nullptr;
+      add_node(graph, "DynamicQuantizeMatMul", kKestrelDomain, {x, wv, sv, zv, bv}, {qkv}, name + "_qkv");
+    } else {
+      add_node(graph, "FusedMatMul", kKestrelDomain, {x, wv, bv}, {qkv}, name + "_qkv");
+    }
     std::vector<ir::Value*> inputs = {qkv};
     if (mask) inputs = {qkv, nullptr, nullptr, mask};
     ir::Node* att = add_node(graph, "Attention", kKestrelDomain, inputs, {y}, name);

@@ -24,6 +24,10 @@ int fuse_matmul_scale(ir::Graph& graph);
 int fuse_matmul_bias(ir::Graph& graph);
 int fuse_matmul_activation(ir::Graph& graph);
 int fuse_conv_activation(ir::Graph& graph);
+int fuse_dynamic_quantize_matmul(ir::Graph& graph);
+int fuse_qdq_conv(ir::Graph& graph);
+int fuse_qdq_matmul(ir::Graph& graph);
+int eliminate_relu_before_quantize(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -40,6 +44,10 @@ const std::vector<Rule>& rules() {
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},
       {"eliminate_dead_nodes", 1, eliminate_dead_nodes},
       // Extended (2): fusions into ai.kestrel ops (docs/optimizer.md) or standard ops where they exist.
+      // The QDQ groups first, before the float fusions below take their Conv/MatMul apart.
+      {"fuse_qdq_conv", 2, fuse_qdq_conv},
+      {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
+      {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_gelu", 2, fuse_gelu},
       {"fuse_layer_norm", 2, fuse_layer_norm},
       {"fuse_skip_layer_norm", 2, fuse_skip_layer_norm},
@@ -48,6 +56,7 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_bias", 2, fuse_matmul_bias},
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
+      {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
   };
   return kRules;
 }

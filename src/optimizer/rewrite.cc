@@ -484,3 +484,40 @@ ir::Value* match_activation_chain(ir::Value* v, const std::unordered_set<const i
 }
 
 }  // namespace kestrel::optimizer
+
+namespace kestrel::optimizer {
+std::optional<Dequantized> dequantized(const ir::Value* v, bool per_axis_ok) {
+  ir::Node* dq = producer_op(v, "DequantizeLinear");
+  if (!dq || dq->inputs.size() < 2 || dq->outputs.size() != 1 || dq->attributes.count("block_size")) return std::nullopt;
+  Dequantized d;
+  d.node = dq;
+  d.x = dq->inputs[0];
+  d.scale = dq->inputs[1];
+  d.zero_point = dq->inputs.size() > 2 ? dq->inputs[2] : nullptr;
+  const ElementType xt = element_type_of(d.x);
+  if (xt != ElementType::kUInt8 && xt != ElementType::kInt8) return std::nullopt;
+  const Tensor* s = constant_of(d.scale);
+  if (!s || s->type() != ElementType::kFloat) return std::nullopt;
+  const Tensor* z = d.zero_point ? constant_of(d.zero_point) : nullptr;
+  if (d.zero_point && (!z || z->type() != xt || z->size() != s->size())) return std::nullopt;
+  if (s->size() == 1 && s->rank() <= 1) return d;
+  const int rank = known_rank(d.x);
+  if (!per_axis_ok || s->rank() != 1 || dq->opset < 13 || rank < 1) return std::nullopt;
+  d.axis = attr_int(dq, "axis", 1);
+  if (d.axis < 0) d.axis += rank;
+  if (d.axis < 0 || d.axis >= rank) return std::nullopt;
+  return d;
+}
+
+ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementType type) {
+  if (zero_point) return zero_point;
+  Tensor zero(type, {});  // zero-filled
+  return add_constant(graph, "zero_point", std::move(zero));
+}
+
+void remove_if_unused(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& sub_reads) {
+  for (const ir::Value* out : node->outputs)
+    if (out && (!out->consumers.empty() || out->is_graph_output || sub_reads.count(out))) return;
+  remove_nodes(graph, {node});
+}
+}  // namespace kestrel::optimizer

@@ -131,3 +131,22 @@ namespace kestrel::optimizer {
 ir::Value* match_activation_chain(ir::Value* v, const std::unordered_set<const ir::Value*>& reads,
                                   std::vector<ir::Node*>& nodes, std::string& name, std::vector<float>& params);
 }  // namespace kestrel::optimizer
+
+namespace kestrel::optimizer {
+// A DequantizeLinear (QDQ format) feeding a fused int8 op: its uint8/int8 input, constant float scale, constant
+// zero point (null when omitted, meaning 0), and the axis a 1-D scale runs along (-1 for a single value).
+struct Dequantized {
+  ir::Node* node = nullptr;
+  ir::Value* x = nullptr;
+  ir::Value* scale = nullptr;
+  ir::Value* zero_point = nullptr;
+  int64_t axis = -1;
+};
+// `v` as the output of such a DequantizeLinear with constant parameters (per tensor, or per axis when
+// `per_axis_ok`), of an 8-bit x whose rank is known; nullopt otherwise.
+std::optional<Dequantized> dequantized(const ir::Value* v, bool per_axis_ok);
+// `zero_point`, or a new constant 0 of `type` when it is null (QLinear* ops take their zero points as inputs).
+ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementType type);
+// Removes `node` when none of its outputs is read, is a graph output or is read by a subgraph.
+void remove_if_unused(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& sub_reads);
+}  // namespace kestrel::optimizer

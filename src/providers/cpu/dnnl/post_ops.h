@@ -47,4 +47,28 @@ inline void append_activation(dnnl::post_ops& po, const FusedActivation& act) {
   }
 }
 
+// The activation as one oneDNN eltwise algorithm with its alpha and beta (for a standalone eltwise
+// primitive); false for those that need two (HardSigmoid) or none.
+inline bool single_eltwise(const FusedActivation& act, dnnl::algorithm& alg, float& alpha, float& beta) {
+  using K = FusedActivation::Kind;
+  using A = dnnl::algorithm;
+  alpha = 0.0f;
+  beta = 0.0f;
+  switch (act.kind) {
+    case K::kRelu: alg = A::eltwise_relu; return true;
+    case K::kLeakyRelu: alg = A::eltwise_relu; alpha = act.a; return true;
+    case K::kSigmoid: alg = A::eltwise_logistic; return true;
+    case K::kTanh: alg = A::eltwise_tanh; return true;
+    case K::kClip: alg = A::eltwise_clip; alpha = act.a; beta = act.b; return true;
+    case K::kHardSwish: alg = A::eltwise_hardswish; return true;
+    case K::kSilu: alg = A::eltwise_swish; alpha = 1.0f; return true;
+    case K::kGelu: alg = A::eltwise_gelu_erf; return true;
+    case K::kGeluTanh: alg = A::eltwise_gelu_tanh; return true;
+    case K::kNone:
+    case K::kHardSigmoid:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace kestrel::cpu::dnnl_backend

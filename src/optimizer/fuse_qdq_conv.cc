@@ -1,0 +1,112 @@
+// A quantized convolution in QDQ format:
+//   DequantizeLinear(xq, xs, xz) ─┐
+//   DequantizeLinear(wq, ws, wz) ─┼─ Conv [-> Relu] -> QuantizeLinear(ys, yz) -> yq
+//   [DequantizeLinear(bq int32, bs)] ┘
+// becomes
+//   QLinearConv(xq, xs, xz, wq, ws, wz, ys, yz[, bq]) -> yq
+// so the convolution runs on int8 data and the int8 output feeds the next quantized op directly. All scales and
+// zero points must be constants: x's and y's per tensor, w's per tensor or per output channel (axis 0); the bias
+// (if any) an int32 constant whose scale is xs·ws, as quantizers write it. A Relu between the Conv and the
+// QuantizeLinear goes too when yz is the type's lowest value (the quantization already clamps there). The
+// integer convolution may round a value that lies within float error of a rounding tie the other way: outputs
+// can differ from the QDQ graph's by one quantization step.
+#include <cmath>
+
+#include "optimizer/optimizer.h"
+#include "optimizer/rewrite.h"
+
+namespace kestrel::optimizer {
+namespace {
+
+float scale_at(const Tensor& s, int64_t i) { return s.data<float>()[s.size() == 1 ? 0 : i]; }
+
+// The lowest value of yz's type (0 for uint8, -128 for int8; an omitted zero point is uint8 0).
+bool is_lowest_zero_point(const ir::Value* zp) {
+  if (!zp) return true;
+  const Tensor* t = constant_of(zp);
+  if (!t || t->size() != 1) return false;
+  if (t->type() == ElementType::kUInt8) return t->data<uint8_t>()[0] == 0;
+  if (t->type() == ElementType::kInt8) return t->data<int8_t>()[0] == -128;
+  return false;
+}
+
+}  // namespace
+
+int fuse_qdq_conv(ir::Graph& graph) {
+  const auto reads = subgraph_reads(graph);
+  int fired = 0;
+  for (ir::Node* conv : anchors_of(graph, {"Conv"})) {
+    if (!is_op(conv, "Conv") || conv->inputs.size() < 2 || !conv->outputs[0]) continue;
+    const auto x = dequantized(conv->inputs[0], false);
+    const auto w = dequantized(conv->inputs[1], true);
+    if (!x || !w || (w->axis != -1 && w->axis != 0)) continue;
+    const Tensor* wt = constant_of(w->x);
+    if (!wt || wt->rank() != 4) continue;
+    const int64_t M = wt->dim(0);
+    const Tensor* ws = constant_of(w->scale);
+    if (ws->size() != 1 && ws->size() != M) continue;
+    const float xs = constant_of(x->scale)->data<float>()[0];
+    // The bias: int32 with scale xs·ws per channel.
+    ir::Value* bias = nullptr;
+    ir::Node* bias_dq = nullptr;
+    if (conv->inputs.size() > 2 && conv->inputs[2]) {
+      ir::Node* dq = producer_op(conv->inputs[2], "DequantizeLinear");
+      const Tensor* bq = dq ? constant_of(dq->inputs[0]) : nullptr;
+      const Tensor* bs = dq && dq->inputs.size() > 1 ? constant_of(dq->inputs[1]) : nullptr;
+      const Tensor* bz = dq && dq->inputs.size() > 2 && dq->inputs[2] ? constant_of(dq->inputs[2]) : nullptr;
+      if (!bq || bq->type() != ElementType::kInt32 || bq->rank() != 1 || bq->dim(0) != M || !bs ||
+          bs->type() != ElementType::kFloat || (bs->size() != 1 && bs->size() != M))
+        continue;
+      if (dq->inputs.size() > 2 && dq->inputs[2] && (!bz || bz->type() != ElementType::kInt32)) continue;
+      bool scale_ok = true;
+      for (int64_t m = 0; m < M; ++m) {
+        if (bz && bz->data<int32_t>()[bz->size() == 1 ? 0 : m] != 0) scale_ok = false;
+        const double want = static_cast<double>(xs) * scale_at(*ws, m);
+        if (std::fabs(scale_at(*bs, m) - want) > 1e-5 * std::fabs(want)) scale_ok = false;
+      }
+      if (!scale_ok) continue;
+      bias = dq->inputs[0];
+      bias_dq = dq;
+    }
+    // Conv [-> Relu] -> QuantizeLinear, each read by the next alone.
+    ir::Node* next = sole_consumer(conv->outputs[0], reads);
+    ir::Node* relu = is_op(next, "Relu") ? next : nullptr;
+    ir::Node* q = relu ? sole_consumer(relu->outputs[0], reads) : next;
+    if (!is_op(q, "QuantizeLinear") || q->inputs.size() < 2 || q->attributes.count("saturate") ||
+        q->attributes.count("block_size"))
+      continue;
+    const Tensor* ys = constant_of(q->inputs[1]);
+    ir::Value* yz = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
+    const Tensor* yzt = yz ? constant_of(yz) : nullptr;
+    if (!ys || ys->type() != ElementType::kFloat || ys->size() != 1 || (yz && (!yzt || yzt->size() != 1)))
+      continue;
+    if (yzt && yzt->type() != ElementType::kUInt8 && yzt->type() != ElementType::kInt8) continue;
+    if (relu && !is_lowest_zero_point(yz)) continue;
+
+    const std::vector<ir::Value*> inputs{x->x,
+                                         x->scale,
+                                         zero_point_or_zero(graph, x->zero_point, element_type_of(x->x)),
+                                         w->x,
+                                         w->scale,
+                                         zero_point_or_zero(graph, w->zero_point, wt->type()),
+                                         q->inputs[1],
+                                         zero_point_or_zero(graph, yz, ElementType::kUInt8)};
+    ir::Value* yq = q->outputs[0];
+    const auto attributes = conv->attributes;
+    const std::string name = conv->name;
+    std::vector<ir::Node*> gone{conv, q};
+    if (relu) gone.push_back(relu);
+    remove_nodes(graph, gone);
+    for (ir::Node* dq : {x->node, w->node, bias_dq})
+      if (dq) remove_if_unused(graph, dq, reads);
+    std::vector<ir::Value*> all = inputs;
+    if (bias) all.push_back(bias);
+    ir::Node* fused = add_node(graph, "QLinearConv", "", all, {yq}, name);
+    fused->attributes = attributes;
+    ++fired;
+  }
+  if (fired) graph.remove_unused_values();
+  return fired;
+}
+
+}  // namespace kestrel::optimizer

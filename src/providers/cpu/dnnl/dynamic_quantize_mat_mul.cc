@@ -1,0 +1,105 @@
+// Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
+// (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed, then one pass for
+// the scales and the bias, and the activation as a oneDNN eltwise primitive over the output (the reference's
+// loop for HardSigmoid). Without activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+#include "providers/cpu/dnnl/int8_mat_mul.h"
+#include "providers/cpu/dnnl/post_ops.h"
+#include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/quantize_simd.h"
+
+namespace kestrel::cpu {
+namespace {
+
+class DnnlDynamicQuantizeMatMul final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    if (info.has_input(3) && !info.constant_input(3)) return nullptr;
+    const Tensor* b = info.constant_input(1);
+    const Tensor* b_scale = info.constant_input(2);
+    if (!b || !b_scale || b_scale->type() != ElementType::kFloat || b->rank() != 2) return nullptr;
+    const bool scalar = b_scale->size() == 1 && b_scale->rank() <= 1;
+    if (!scalar && !(b_scale->rank() == 1 && b_scale->dim(0) == b->dim(1))) return nullptr;
+    auto weights = Int8PackedWeights::from_constants(b, info.has_input(3) ? info.constant_input(3) : nullptr);
+    if (!weights) return nullptr;
+    return std::make_unique<DnnlDynamicQuantizeMatMul>(info, std::move(weights), *b_scale);
+  }
+  DnnlDynamicQuantizeMatMul(const KernelInfo& info, std::unique_ptr<Int8PackedWeights> weights,
+                            const Tensor& b_scale)
+      : reference_(fast::reference_kernel(info)), weights_(std::move(weights)), act_(FusedActivation::parse(info)) {
+    use_eltwise_ = dnnl_backend::single_eltwise(act_, alg_, alpha_, beta_);
+    const float* s = b_scale.data<float>();
+    for (int64_t n = 0; n < weights_->N(); ++n) b_scale_.push_back(s[b_scale.size() == 1 ? 0 : n]);
+  }
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& A = ctx.input(0);
+    const Tensor* bias = ctx.optional_input(4);
+    const int64_t K = weights_->K(), N = weights_->N();
+    if (A.type() != ElementType::kFloat || A.rank() == 0 || A.dim(A.rank() - 1) != K ||
+        (bias && (bias->type() != ElementType::kFloat || bias->rank() != 1 || bias->dim(0) != N)))
+      return reference_->compute(ctx);  // it reports what is wrong
+    const int64_t rows = dims_product(A.shape(), 0, A.rank() - 1);
+    Shape out = A.shape();
+    out.back() = N;
+    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, out);
+    const int threads = ctx.intra_op_threads();
+    uint8_t* q = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(A.size()) + 1));
+    const fast::DynamicQuantParams p = fast::dynamic_quantize(A.data<float>(), A.size(), q, threads);
+    int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(rows * N) * 4 + 4));
+    weights_->multiply(q, rows, acc, dnnl_backend::threads_for(rows * N * K, threads));
+    const int32_t za = p.zero_point;
+    // Without weight zero points the activation's share, -za * column sum, rides along in the scaling pass.
+    std::vector<int32_t> offsets;
+    if (weights_->has_zero_points()) {
+      weights_->remove_zero_points(acc, rows, [za](int64_t) { return za; }, row_sums_u8(q, rows, K));
+    } else if (za != 0) {
+      offsets.resize(static_cast<size_t>(N));
+      for (int64_t n = 0; n < N; ++n) offsets[static_cast<size_t>(n)] = -za * weights_->column_sum(n);
+    }
+    std::vector<float> scales(static_cast<size_t>(N));
+    for (int64_t n = 0; n < N; ++n) scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
+    const float* b = bias ? bias->data<float>() : nullptr;
+    const int32_t* off = offsets.empty() ? nullptr : offsets.data();
+    float* y = Y.data<float>();
+    for (int64_t r = 0; r < rows; ++r) fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
+    if (act_.kind == FusedActivation::Kind::kNone || Y.size() == 0) return;
+    if (!use_eltwise_) return act_.apply(y, Y.size());
+    namespace dn = dnnl_backend;
+    const int team = dn::threads_for(Y.size() * 16, threads);
+    dn::ThreadScope scope(team);
+    const auto plan = activations_.get({Y.size(), team}, [&] {
+      const dnnl::memory::desc md({Y.size()}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+      const dnnl::eltwise_forward::primitive_desc pd(
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg_, md, alpha_, beta_),
+          dn::user_scratchpad_attr(), dn::engine());
+      auto p = std::make_shared<ActivationPlan>();
+      p->eltwise = dnnl::eltwise_forward(pd);
+      p->md = md;
+      p->scratchpad = pd.scratchpad_desc();
+      return std::shared_ptr<const ActivationPlan>(std::move(p));
+    });
+    const dnnl::memory m(plan->md, dn::engine(), y);
+    dn::execute(plan->eltwise, plan->scratchpad, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+  }
+
+ private:
+  std::unique_ptr<Kernel> reference_;
+  std::unique_ptr<Int8PackedWeights> weights_;
+  std::vector<float> b_scale_;  // per column
+  FusedActivation act_;
+  bool use_eltwise_ = false;
+  dnnl::algorithm alg_ = dnnl::algorithm::eltwise_relu;
+  float alpha_ = 0, beta_ = 0;
+  struct ActivationPlan {
+    dnnl::primitive eltwise;
+    dnnl::memory::desc md, scratchpad;
+  };
+  mutable dnnl_backend::PrimitiveCache<std::pair<int64_t, int>, ActivationPlan> activations_;
+};
+
+}  // namespace
+
+KESTREL_FAST_KERNEL(DynamicQuantizeMatMul, "ai.kestrel", 1, 1000, "float, uint8, int8 -> float", 10,
+                    &DnnlDynamicQuantizeMatMul::create);
+
+}  // namespace kestrel::cpu

@@ -1,0 +1,214 @@
+// u8 x s8 -> s32 2-D convolution on oneDNN over a zero-point-padded NHWC copy of the input (see int8_conv.h).
+#include "providers/cpu/dnnl/int8_conv.h"
+
+#include <bit>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "providers/cpu/dnnl/int8_mat_mul.h"
+
+namespace kestrel::cpu {
+
+std::unique_ptr<Int8PackedConv> Int8PackedConv::from_constants(const KernelInfo& info, size_t w_index,
+                                                               size_t w_zero_point_index) {
+  const Tensor* w = info.constant_input(w_index);
+  const Tensor* w_zero_point = info.has_input(w_zero_point_index) ? info.constant_input(w_zero_point_index) : nullptr;
+  if (!int8_vnni_available() || !w || w->rank() != 4 || w->size() == 0) return nullptr;
+  const bool u8 = w->type() == ElementType::kUInt8;
+  if (!u8 && w->type() != ElementType::kInt8) return nullptr;
+  if (info.has_input(w_zero_point_index) && !w_zero_point) return nullptr;  // a run-time zero point
+  if (w_zero_point) {
+    if (w_zero_point->type() != w->type()) return nullptr;
+    for (int64_t i = 0; i < w_zero_point->size(); ++i) {
+      const int32_t z = u8 ? w_zero_point->data<uint8_t>()[i] - 128 : w_zero_point->data<int8_t>()[i];
+      if (z != 0) return nullptr;
+    }
+  } else if (u8) {
+    return nullptr;  // u8 weights with zero point 0 would have zero point -128 after the shift
+  }
+  const int64_t group = info.attr_int("group", 1);
+  if (group <= 0 || w->dim(0) % group != 0) return nullptr;  // the reference reports it
+  return std::make_unique<Int8PackedConv>(info, *w);
+}
+
+Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
+    : attrs_(WindowAttrs::parse(info, false)), group_(info.attr_int("group", 1)), M_(w.dim(0)), w_shape_(w.shape()) {
+  weights_.resize(static_cast<size_t>(w.size()));
+  if (w.type() == ElementType::kUInt8)
+    for (size_t i = 0; i < weights_.size(); ++i) weights_[i] = static_cast<int8_t>(w.data<uint8_t>()[i] - 128);
+  else
+    std::memcpy(weights_.data(), w.data<int8_t>(), weights_.size());
+  const int64_t per_channel = w.size() / M_;
+  weight_sums_.assign(static_cast<size_t>(M_), 0);
+  for (int64_t m = 0; m < M_; ++m)
+    for (int64_t i = 0; i < per_channel; ++i) weight_sums_[static_cast<size_t>(m)] += weights_[static_cast<size_t>(m * per_channel + i)];
+  Shape wd = w_shape_;
+  if (group_ > 1) {
+    wd[0] /= group_;
+    wd.insert(wd.begin(), group_);
+  }
+  weights_dims_ = dnnl_backend::to_dims(wd);
+  packed_ = std::make_unique<dnnl_backend::PackedWeights>(
+      dnnl::memory::desc(weights_dims_, dnnl::memory::data_type::s8, dnnl_backend::plain_tag(wd.size())),
+      weights_.data());
+}
+
+std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, const Run& run, int threads,
+                                                         bool s8, ElementType out_type, int32_t y_zero_point,
+                                                         const float* scales) const {
+  Shape key = x_shape;
+  if (out_type != ElementType::kInt32)
+    for (int64_t m = 0; m < M_; ++m) key.push_back(std::bit_cast<int32_t>(scales[m]));
+  for (int64_t v : {run.window.pad_begin[1], run.window.pad_begin[2], run.window.pad_end[1], run.window.pad_end[2],
+                    int64_t{threads}, int64_t{s8}, static_cast<int64_t>(out_type), int64_t{y_zero_point}})
+    key.push_back(v);
+  return plans_.get(key, [&]() -> std::shared_ptr<const Int8ConvPlan> {
+    namespace dn = dnnl_backend;
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+    dn::ThreadScope scope(threads);
+    const Window3& g = run.window;
+    const int64_t N = x_shape[0], C = x_shape[1];
+    const int64_t Hp = x_shape[2] + g.pad_begin[1] + g.pad_end[1], Wp = x_shape[3] + g.pad_begin[2] + g.pad_end[2];
+    dnnl::memory::dims strides, dilates, no_pad{0, 0};
+    for (size_t i = 1; i < 3; ++i) {  // Window3 keeps 2-D windows in its last two slots
+      strides.push_back(g.stride[i]);
+      dilates.push_back(g.dilation[i] - 1);
+    }
+    const dnnl::memory::desc padded({N, C, Hp, Wp}, dt::u8, tag::nhwc);
+    const bool quantized = out_type != ElementType::kInt32;
+    const dt y_type = out_type == ElementType::kUInt8 ? dt::u8 : out_type == ElementType::kInt8 ? dt::s8 : dt::s32;
+    dnnl::primitive_attr attr = dn::user_scratchpad_attr();
+    if (quantized) {
+      // Per output channel, fixed at creation (oneDNN 2.6 convolutions take no run-time scales): the plan is
+      // keyed by them, and models' scales are constants.
+      attr.set_output_scales(2, std::vector<float>(scales, scales + M_));
+      dnnl::post_ops po;  // + y_zero_point before rounding (set at creation: the plan is keyed by it)
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(y_zero_point));
+      attr.set_post_ops(po);
+    }
+    const dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, padded,
+        dnnl::memory::desc(weights_dims_, dt::s8, tag::any),
+        quantized ? dnnl::memory::desc({M_}, dt::s32, tag::a) : dnnl::memory::desc(),
+        dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nhwc), strides, dilates, no_pad, no_pad);
+    std::optional<dnnl::convolution_forward::primitive_desc> made;
+    try {
+      made.emplace(desc, attr, dn::engine());
+    } catch (const dnnl::error&) {
+      if (quantized) return nullptr;  // no kernel at all for these attributes
+      throw;
+    }
+    const auto& pd = *made;
+    if (quantized && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
+    auto p = std::make_shared<Int8ConvPlan>();
+    p->conv = dnnl::convolution_forward(pd);
+    p->scratchpad = pd.scratchpad_desc();
+    p->src = pd.src_desc();
+    p->weights = pd.weights_desc();
+    p->dst = pd.dst_desc();
+    // NCHW input -> the inside of the padded NHWC buffer (strides of the whole buffer); NHWC sums -> NCHW.
+    const dt x_type = s8 ? dt::s8 : dt::u8;
+    p->src_user = dnnl::memory::desc(dn::to_dims(x_shape), x_type, tag::nchw);
+    p->src_window = dnnl::memory::desc(dn::to_dims(x_shape), x_type, dnnl::memory::dims{Hp * Wp * C, 1, Wp * C, C});
+    p->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->src_user, dn::engine(), p->src_window));
+    p->dst_user = dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nchw);
+    p->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->dst, dn::engine(), p->dst_user));
+    return std::shared_ptr<const Int8ConvPlan>(std::move(p));
+  });
+}
+
+bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Run& run) const {
+  const bool s8 = X.type() == ElementType::kInt8;
+  if ((!s8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0) return false;
+  if (x_zero_point && (x_zero_point->type() != X.type() || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
+    return false;
+  if (X.dim(1) != w_shape_[1] * group_) return false;
+  const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_shape_, group_, false);
+  run.window = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
+  const std::vector<int64_t> out = run.window.out_dims();
+  if (out[0] <= 0 || out[1] <= 0) return false;
+  run.out = {X.dim(0), M_, out[0], out[1]};
+  run.x_zero_point = s8 ? 128 : 0;
+  if (x_zero_point) run.x_zero_point += s8 ? x_zero_point->data<int8_t>()[0] : x_zero_point->data<uint8_t>()[0];
+  return true;
+}
+
+uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const {
+  namespace dn = dnnl_backend;
+  const bool s8 = X.type() == ElementType::kInt8;
+  const Window3& g = run.window;
+  const int64_t N = X.dim(0), C = X.dim(1);
+  const int64_t Hp = X.dim(2) + g.pad_begin[1] + g.pad_end[1], Wp = X.dim(3) + g.pad_begin[2] + g.pad_end[2];
+  const size_t bytes = static_cast<size_t>(N * Hp * Wp * C);
+  auto& eng = dn::engine();
+  auto& stream = dn::thread_stream();
+  // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.
+  uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
+  std::memset(buf, s8 ? (run.x_zero_point ^ 0x80) : run.x_zero_point, bytes);
+  {
+    dn::ThreadScope reorder_team(dn::threads_for(X.size(), threads));
+    dnnl::memory src(p.src_user, eng, const_cast<void*>(X.raw_data()));
+    dnnl::memory window(p.src_window, eng, buf + (g.pad_begin[1] * Wp + g.pad_begin[2]) * C);
+    p.src_reorder.execute(stream, src, window);
+    stream.wait();
+  }
+  if (s8) {  // a + 128, eight bytes at a time
+    const size_t words = (bytes + 7) / 8;
+    for (size_t i = 0; i < words; ++i) {
+      uint64_t w;
+      std::memcpy(&w, buf + i * 8, 8);
+      w ^= 0x8080808080808080ull;
+      std::memcpy(buf + i * 8, &w, 8);
+    }
+  }
+  return buf;
+}
+
+void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const {
+  namespace dn = dnnl_backend;
+  const int64_t out_size = shape_size(run.out);
+  const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
+  dn::ThreadScope scope(threads);
+  const auto p = plan(X.shape(), run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
+  uint8_t* buf = padded_input(X, run, *p, threads);
+  auto& eng = dn::engine();
+  int32_t* nhwc = static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
+  dn::execute(p->conv, p->scratchpad,
+              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
+               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
+               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
+  dn::ThreadScope reorder_team(dn::threads_for(out_size * 4, threads));
+  dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
+  p->dst_reorder.execute(dn::thread_stream(), from, to);
+  dn::thread_stream().wait();
+}
+
+bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run,
+                                          const float* scales, const int32_t* offsets, int32_t y_zero_point,
+                                          ElementType out_type, void* y) const {
+  namespace dn = dnnl_backend;
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const int64_t out_size = shape_size(run.out);
+  const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
+  dn::ThreadScope scope(threads);
+  const auto p = plan(X.shape(), run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
+  if (!p) return false;
+  uint8_t* buf = padded_input(X, run, *p, threads);
+  auto& eng = dn::engine();
+  void* nhwc = dn::thread_scratch(2, static_cast<size_t>(out_size));
+  dn::execute(p->conv, p->scratchpad,
+              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
+               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
+               {DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({M_}, dt::s32, tag::a), eng, const_cast<int32_t*>(offsets))},
+               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
+  dn::ThreadScope reorder_team(dn::threads_for(out_size, threads));
+  dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
+  p->dst_reorder.execute(dn::thread_stream(), from, to);
+  dn::thread_stream().wait();
+  return true;
+}
+
+}  // namespace kestrel::cpu

@@ -1,0 +1,76 @@
+// The int8 2-D convolution behind the fast ConvInteger and QLinearConv kernels: u8 activations (s8 ones
+// flipped to u8, their zero point moving by +128) times constant s8 weights (u8 ones shifted by -128 once)
+// into exact int32 sums on oneDNN's VNNI path. The input is reordered once (oneDNN) into a zero-point-padded
+// NHWC buffer (the layout oneDNN's int8 kernels read), so the convolution itself needs no padding and the
+// activation zero point comes off as one constant per output channel: sum (x - zx) w = sum x w - zx sum w;
+// the NHWC sums are reordered back to NCHW by oneDNN too. Weights with a
+// zero point other than 0 (after the shift) would need per-window input sums: those nodes keep the reference
+// kernel, as do CPUs without AVX512-VNNI (see int8_mat_mul.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "providers/cpu/dnnl/dnnl_common.h"
+#include "providers/cpu/kernels/onnx/conv.h"
+#include "providers/cpu/kernels/onnx/nn_types.h"
+
+namespace kestrel::cpu {
+
+struct Int8ConvPlan {
+  dnnl::primitive conv;
+  dnnl::reorder src_reorder, dst_reorder;
+  dnnl::memory::desc scratchpad, src, weights, dst, src_user, src_window, dst_user;
+};
+
+class Int8PackedConv {
+ public:
+  // nullptr when the node is not a case this path takes: weights not a constant non-empty 4-D uint8/int8
+  // tensor, a weight zero point that is not a constant equal to 0 (s8) or 128 (u8) everywhere, no VNNI.
+  // `w_index` and `w_zero_point_index` are the node's input slots of the weights and their zero point.
+  static std::unique_ptr<Int8PackedConv> from_constants(const KernelInfo& info, size_t w_index,
+                                                        size_t w_zero_point_index);
+  Int8PackedConv(const KernelInfo& info, const Tensor& w);
+
+  int64_t out_channels() const { return M_; }
+
+  // What one input shape makes of the convolution.
+  struct Run {
+    Shape out;               // [N, M, Ho, Wo]
+    Window3 window;
+    int32_t x_zero_point = 0;  // after the +128 of s8 inputs
+  };
+  // False when X or its zero point is not a case this path takes; the caller then runs the reference kernel,
+  // which reports errors.
+  bool prepare(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Run& run) const;
+  // y[N, M, Ho, Wo] = sum over each window of x * (w - w_zero_point), padding counted as x's zero point: the
+  // exact result is y - run.x_zero_point * weight_sum(m).
+  void accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const;
+  int32_t weight_sum(int64_t m) const { return weight_sums_[static_cast<size_t>(m)]; }
+  // QLinearConv's requantization inside the primitive: y[N, M, Ho, Wo] (uint8/int8 `out_type`) =
+  // saturate(round(float(sum + offsets[m]) * scales[m] + y_zero_point)), sum as in accumulate(). False, with
+  // nothing written, when oneDNN has only its reference kernel for it (the caller then uses accumulate()).
+  bool accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run, const float* scales,
+                            const int32_t* offsets, int32_t y_zero_point, ElementType out_type, void* y) const;
+
+ private:
+  // `out_type` kInt32: plain sums; uint8/int8: requantized inside with `scales` and `y_zero_point` (null when
+  // that has no fast kernel).
+  std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8,
+                                           ElementType out_type, int32_t y_zero_point, const float* scales) const;
+  // The zero-point-padded NHWC copy of X (scratch slot 0).
+  uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
+
+  WindowAttrs attrs_;
+  int64_t group_;
+  int64_t M_ = 0;
+  Shape w_shape_;
+  std::vector<int8_t> weights_;       // [M, C/group, kh, kw], s8
+  std::vector<int32_t> weight_sums_;  // per output channel
+  dnnl::memory::dims weights_dims_;
+  std::unique_ptr<dnnl_backend::PackedWeights> packed_;
+  mutable dnnl_backend::PrimitiveCache<Shape, Int8ConvPlan> plans_;
+};
+
+}  // namespace kestrel::cpu

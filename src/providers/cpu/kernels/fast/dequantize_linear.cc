@@ -1,0 +1,67 @@
+// Fast DequantizeLinear (opsets 10, 13+; uint8/int8 input): per-tensor parameters, or per-axis ones over
+// contiguous runs of at least one vector, on the loops of quantize_simd.h. Other cases (int32 input, short
+// per-axis runs, invalid parameters, which it reports) go to the reference kernel.
+#include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/quantize_simd.h"
+
+namespace kestrel::cpu::fast {
+namespace {
+
+class FastDequantizeLinear final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    if (info.has_attr("block_size")) return nullptr;  // a later opset's option
+    return std::make_unique<FastDequantizeLinear>(info);
+  }
+  explicit FastDequantizeLinear(const KernelInfo& info)
+      : reference_(reference_kernel(info)), per_axis_(info.opset() >= 13), axis_(info.attr_int("axis", 1)) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& X = ctx.input(0);
+    const Tensor& S = ctx.input(1);
+    const Tensor* Z = ctx.optional_input(2);
+    if ((X.type() != ElementType::kUInt8 && X.type() != ElementType::kInt8) || S.type() != ElementType::kFloat ||
+        (Z && Z->type() != X.type()))
+      return reference_->compute(ctx);
+    const bool per_tensor = S.size() == 1 && S.rank() <= 1 && (!Z || (Z->size() == 1 && Z->rank() <= 1));
+    int64_t blocks = 1, inner = X.size(), axis_dim = 1;
+    if (!per_tensor) {
+      if (!per_axis_ || X.rank() == 0) return reference_->compute(ctx);
+      const int64_t axis = axis_ < 0 ? axis_ + static_cast<int64_t>(X.rank()) : axis_;
+      if (axis < 0 || axis >= static_cast<int64_t>(X.rank())) return reference_->compute(ctx);
+      axis_dim = X.dim(static_cast<size_t>(axis));
+      inner = dims_product(X.shape(), static_cast<size_t>(axis) + 1, X.rank());
+      const bool shapes_ok =
+          S.rank() == 1 && S.dim(0) == axis_dim && (!Z || (Z->rank() == 1 && Z->dim(0) == axis_dim));
+      if (!shapes_ok || inner < 16) return reference_->compute(ctx);
+      blocks = inner == 0 ? 0 : X.size() / inner;
+    }
+    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, X.shape());
+    float* y = Y.data<float>();
+    const float* s = S.data<float>();
+    const int threads = ctx.intra_op_threads();
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t p = per_tensor ? 0 : b % axis_dim;
+      if (X.type() == ElementType::kUInt8)
+        dequantize(X.data<uint8_t>() + b * inner, inner, Z ? Z->data<uint8_t>()[p] : 0, s[p], y + b * inner,
+                   threads);
+      else
+        dequantize(X.data<int8_t>() + b * inner, inner, Z ? Z->data<int8_t>()[p] : 0, s[p], y + b * inner,
+                   threads);
+    }
+  }
+
+ private:
+  std::unique_ptr<Kernel> reference_;
+  bool per_axis_;
+  int64_t axis_;
+};
+
+}  // namespace
+}  // namespace kestrel::cpu::fast
+
+namespace kestrel::cpu {
+KESTREL_FAST_KERNEL(DequantizeLinear, "", 10, 12, "uint8, int8 -> float", 10, &fast::FastDequantizeLinear::create);
+KESTREL_FAST_KERNEL(DequantizeLinear, "", 13, 1000, "uint8, int8 -> float", 10,
+                    &fast::FastDequantizeLinear::create);
+}  // namespace kestrel::cpu

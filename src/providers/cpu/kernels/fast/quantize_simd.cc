@@ -1,0 +1,261 @@
+// AVX-512 and scalar loops of linear (de)quantization (see quantize_simd.h).
+#include "providers/cpu/kernels/fast/quantize_simd.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "providers/cpu/kernels/onnx/quantize.h"
+
+namespace kestrel::cpu::fast {
+namespace {
+
+bool has_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return yes;
+}
+
+// Splits [0, n) into chunks of 64 KiB of floats and runs fn(begin, end, chunk index) on up to `threads`
+// threads; returns the number of chunks. Arrays under a million elements stay on the calling thread: these
+// loops stream memory at a few GB/s, and a fork/join can cost more than the whole loop on a busy machine.
+constexpr int64_t kChunk = 16384;
+constexpr int64_t kParallelFrom = int64_t{1} << 20;
+template <typename Fn>
+int64_t for_chunks(int64_t n, int threads, const Fn& fn) {
+  const int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
+  const int team = n < kParallelFrom ? 1 : static_cast<int>(std::min<int64_t>(threads, chunks));
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+  for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk), c);
+  return chunks;
+}
+
+inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void range_avx512(const float* x, int64_t n, float& lo,
+                                                              float& hi) {
+  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);  // masked-off lanes read 0, inside the range already
+    // min/max return the second operand when either is NaN: a NaN element leaves the running value alone.
+    vlo = _mm512_min_ps(v, vlo);
+    vhi = _mm512_max_ps(v, vhi);
+  }
+  // (GCC 12's _mm512_reduce_min_ps trips -Werror=uninitialized inside its header: reduce by hand.)
+  float los[16], his[16];
+  _mm512_storeu_ps(los, vlo);
+  _mm512_storeu_ps(his, vhi);
+  for (int i = 0; i < 16; ++i) {
+    lo = std::min(lo, los[i]);
+    hi = std::max(hi, his[i]);
+  }
+}
+
+void range_scalar(const float* x, int64_t n, float& lo, float& hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+}
+
+template <typename Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_avx512(const float* x, int64_t n, float scale,
+                                                                 float zero_point, Q* y) {
+  const __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps(zero_point);
+  const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
+  const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    __m512 r = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), vs),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_add_ps(r, vz);
+    r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);  // max(NaN, lo) is lo, as in saturate_round
+    const __m512i q = _mm512_cvtps_epi32(r);
+    if constexpr (std::is_same_v<Q, uint8_t>)
+      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtusepi32_epi8(q));
+    else
+      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtsepi32_epi8(q));
+  }
+}
+
+template <typename Q>
+void quantize_scalar(const float* x, int64_t n, float scale, float zero_point, Q* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = saturate_round<Q>(std::nearbyint(x[i] / scale) + zero_point);
+}
+
+template <typename Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void dequantize_avx512(const Q* x, int64_t n, int32_t zero_point,
+                                                                   float scale, float* y) {
+  const __m512 vs = _mm512_set1_ps(scale);
+  const __m512i vz = _mm512_set1_epi32(zero_point);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m128i raw = _mm_maskz_loadu_epi8(m, x + i);
+    const __m512i wide = std::is_same_v<Q, uint8_t> ? _mm512_cvtepu8_epi32(raw) : _mm512_cvtepi8_epi32(raw);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(wide, vz)), vs));
+  }
+}
+
+template <typename Q>
+void dequantize_scalar(const Q* x, int64_t n, int32_t zero_point, float scale, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero_point) * scale;
+}
+
+// `scales` holds n values, or one when kOneScale.
+template <typename Q, bool kOneScale>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(const int32_t* acc, int64_t n, const float* scales,
+                                                                   float zero_point, bool round_first, int32_t offset, Q* y) {
+  const __m512i voff = _mm512_set1_epi32(offset);
+  constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512 vz = _mm512_set1_ps(zero_point);
+  const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
+  const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    // Explicitly rounded operations: the compiler may not contract them into one fused multiply-add.
+    const __m512 vscale = kOneScale ? _mm512_set1_ps(scales[0]) : _mm512_maskz_loadu_ps(m, scales + i);
+    const __m512i sums = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), voff);
+    __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums), vscale, kNear);
+    if (round_first)
+      r = _mm512_add_round_ps(_mm512_roundscale_ps(r, kNear), vz, kNear);
+    else
+      r = _mm512_roundscale_ps(_mm512_add_round_ps(r, vz, kNear), kNear);
+    r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
+    const __m512i q = _mm512_cvtps_epi32(r);
+    if constexpr (std::is_same_v<Q, uint8_t>)
+      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtusepi32_epi8(q));
+    else
+      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtsepi32_epi8(q));
+  }
+}
+
+template <typename Q, bool kOneScale = false>
+void requantize_any(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, Q* y,
+                    int32_t offset = 0) {
+  if (has_avx512()) return requantize_avx512<Q, kOneScale>(acc, n, scales, zero_point, round_first, offset, y);
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>(acc[i] + offset) * scales[kOneScale ? 0 : i];
+    y[i] = round_first ? saturate_round<Q>(std::nearbyint(v) + zero_point) : saturate_round<Q>(v + zero_point);
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_and_bias_avx512(const int32_t* acc, int64_t n,
+                                                                       const int32_t* offsets,
+                                                                       const float* scales, const float* bias,
+                                                                       float* y) {
+  constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    __m512i sums = _mm512_maskz_loadu_epi32(m, acc + i);
+    if (offsets) sums = _mm512_add_epi32(sums, _mm512_maskz_loadu_epi32(m, offsets + i));
+    __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums),
+                                   _mm512_maskz_loadu_ps(m, scales + i), kNear);
+    if (bias) r = _mm512_add_round_ps(r, _mm512_maskz_loadu_ps(m, bias + i), kNear);
+    _mm512_mask_storeu_ps(y + i, m, r);
+  }
+}
+
+template <typename Q>
+void quantize_any(const float* x, int64_t n, float scale, float zero_point, Q* y, int threads) {
+  for_chunks(n, threads, [&](int64_t b, int64_t e, int64_t) {
+    if (has_avx512())
+      quantize_avx512<Q>(x + b, e - b, scale, zero_point, y + b);
+    else
+      quantize_scalar<Q>(x + b, e - b, scale, zero_point, y + b);
+  });
+}
+
+template <typename Q>
+void dequantize_any(const Q* x, int64_t n, int32_t zero_point, float scale, float* y, int threads) {
+  for_chunks(n, threads, [&](int64_t b, int64_t e, int64_t) {
+    if (has_avx512())
+      dequantize_avx512<Q>(x + b, e - b, zero_point, scale, y + b);
+    else
+      dequantize_scalar<Q>(x + b, e - b, zero_point, scale, y + b);
+  });
+}
+
+}  // namespace
+
+void range_with_zero(const float* x, int64_t n, float& lo, float& hi, int threads) {
+  const int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
+  std::vector<float> los(static_cast<size_t>(chunks), 0.0f), his(static_cast<size_t>(chunks), 0.0f);
+  for_chunks(n, threads, [&](int64_t b, int64_t e, int64_t c) {
+    float l = 0, h = 0;
+    if (has_avx512())
+      range_avx512(x + b, e - b, l, h);
+    else
+      range_scalar(x + b, e - b, l, h);
+    los[static_cast<size_t>(c)] = l;
+    his[static_cast<size_t>(c)] = h;
+  });
+  lo = *std::min_element(los.begin(), los.end());
+  hi = *std::max_element(his.begin(), his.end());
+}
+
+void quantize(const float* x, int64_t n, float scale, float zero_point, uint8_t* y, int threads) {
+  quantize_any(x, n, scale, zero_point, y, threads);
+}
+void quantize(const float* x, int64_t n, float scale, float zero_point, int8_t* y, int threads) {
+  quantize_any(x, n, scale, zero_point, y, threads);
+}
+void dequantize(const uint8_t* x, int64_t n, int32_t zero_point, float scale, float* y, int threads) {
+  dequantize_any(x, n, zero_point, scale, y, threads);
+}
+void dequantize(const int8_t* x, int64_t n, int32_t zero_point, float scale, float* y, int threads) {
+  dequantize_any(x, n, zero_point, scale, y, threads);
+}
+
+void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first,
+                uint8_t* y) {
+  requantize_any(acc, n, scales, zero_point, round_first, y);
+}
+void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first,
+                int8_t* y) {
+  requantize_any(acc, n, scales, zero_point, round_first, y);
+}
+
+void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
+                uint8_t* y) {
+  requantize_any<uint8_t, true>(acc, n, &scale, zero_point, round_first, y, offset);
+}
+void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
+                int8_t* y) {
+  requantize_any<int8_t, true>(acc, n, &scale, zero_point, round_first, y, offset);
+}
+
+void scale_and_bias(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, const float* bias,
+                    float* y) {
+  if (has_avx512()) return scale_and_bias_avx512(acc, n, offsets, scales, bias, y);
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>(acc[i] + (offsets ? offsets[i] : 0)) * scales[i];
+    y[i] = bias ? v + bias[i] : v;
+  }
+}
+
+DynamicQuantParams dynamic_quant_params(float lo, float hi) {
+  DynamicQuantParams p;
+  p.scale = (hi - lo) / 255.0f;
+  p.zero_point = p.scale > 0 ? saturate_round<uint8_t>(0.0f - lo / p.scale) : 0;
+  return p;
+}
+
+DynamicQuantParams dynamic_quantize(const float* x, int64_t n, uint8_t* y, int threads) {
+  float lo = 0, hi = 0;
+  range_with_zero(x, n, lo, hi, threads);
+  const DynamicQuantParams p = dynamic_quant_params(lo, hi);
+  if (p.scale > 0)
+    quantize(x, n, p.scale, static_cast<float>(p.zero_point), y, threads);
+  else
+    std::fill(y, y + n, p.zero_point);
+  return p;
+}
+
+}  // namespace kestrel::cpu::fast
