@@ -52,4 +52,42 @@ inline float exp_fast(float x) {
   return x != x ? x : y;
 }
 
+// 16 floats as one value: one zmm register with AVX-512, two ymm with AVX2, four xmm otherwise (GCC lowers
+// the operations to whatever the enclosing function is compiled for). Vec16 is passed by reference only: a
+// vector argument's ABI differs between those instruction sets.
+typedef float Vec16 __attribute__((vector_size(64)));
+typedef int32_t Int16 __attribute__((vector_size(64)));
+
+inline __attribute__((always_inline)) void load16(Vec16& v, const float* p) {
+  __builtin_memcpy(&v, p, sizeof v);
+}
+inline __attribute__((always_inline)) void store16(float* p, const Vec16& v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+// exp_fast on 16 lanes at once, in place: the same range reduction, polynomial and special cases.
+inline __attribute__((always_inline)) void exp_fast16(Vec16& x) {
+  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+  Vec16 xc = x > hi ? Vec16{} + hi : x;
+  xc = xc < lo ? Vec16{} + lo : xc;
+  // n = floor(xc log2(e) + 1/2): truncation, then one down where it rounded up (negative values).
+  const Vec16 t = xc * 1.44269504088896341f + 0.5f;
+  Vec16 n = __builtin_convertvector(__builtin_convertvector(t, Int16), Vec16);
+  n = n > t ? n - 1.0f : n;
+  Vec16 r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  Vec16 p = Vec16{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const Int16 bits = (__builtin_convertvector(n, Int16) + 127) << 23;
+  Vec16 y = p * (Vec16)bits;  // a vector cast keeps the bits
+  y = x < lo ? Vec16{} : y;
+  y = x > hi ? Vec16{} + INFINITY : y;
+  x = x != x ? x : y;
+}
+
 }  // namespace kestrel::cpu::fast
