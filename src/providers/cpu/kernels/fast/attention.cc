@@ -33,60 +33,66 @@ struct AttentionProblem {
   int64_t mask_stride[4] = {0, 0, 0, 0};  // for [batch, head, query, key]
 };
 
-// C[MR, 16*NV] = A[MR, K] B[K, 16*NV]: A read one element at a time (broadcast), B and C whole vectors.
+// C[MR, 16*NV] = A[MR, K] B[K, 16*NV], row r scaled by row_scale[r]: A read one element at a time
+// (broadcast), B and C whole vectors.
 template <int MR, int NV>
 inline __attribute__((always_inline)) void tile(int64_t K, const float* a, int64_t lda, const float* b,
-                                                int64_t ldb, float* c, int64_t ldc) {
+                                                int64_t ldb, float* c, int64_t ldc, const float* row_scale) {
   Vec16 acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v] = Vec16{};
   for (int64_t k = 0; k < K; ++k) {
-    Vec16 bv[NV];
+    // MR broadcasts, then each vector of B loaded once into one register and used MR times.
+    Vec16 av[MR];
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + k * ldb + v * kLanes, sizeof(Vec16));
+    for (int r = 0; r < MR; ++r) av[r] = Vec16{} + a[r * lda + k];
+    const float* bk = b + k * ldb;
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const float s = a[r * lda + k];
+    for (int v = 0; v < NV; ++v) {
+      const Vec16 bv = *reinterpret_cast<const fast::UnalignedVec16*>(bk + v * kLanes);
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[r][v] += bv[v] * s;
+      for (int r = 0; r < MR; ++r) acc[r][v] += bv * av[r];
     }
   }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) std::memcpy(c + r * ldc + v * kLanes, &acc[r][v], sizeof(Vec16));
+    for (int v = 0; v < NV; ++v) fast::store16(c + r * ldc + v * kLanes, acc[r][v] * row_scale[r]);
 }
 
 // Columns [0, 16*vectors) of rows [0, MR) in tiles of NV vectors, then the remaining vectors.
 template <int MR, int NV>
 inline __attribute__((always_inline)) void tile_row(int64_t vectors, int64_t K, const float* a, int64_t lda,
-                                                    const float* b, int64_t ldb, float* c, int64_t ldc) {
+                                                    const float* b, int64_t ldb, float* c, int64_t ldc,
+                                                    const float* row_scale) {
   int64_t v = 0;
-  for (; v + NV <= vectors; v += NV) tile<MR, NV>(K, a, lda, b + v * kLanes, ldb, c + v * kLanes, ldc);
-  for (; v < vectors; ++v) tile<MR, 1>(K, a, lda, b + v * kLanes, ldb, c + v * kLanes, ldc);
+  for (; v + NV <= vectors; v += NV)
+    tile<MR, NV>(K, a, lda, b + v * kLanes, ldb, c + v * kLanes, ldc, row_scale);
+  for (; v < vectors; ++v) tile<MR, 1>(K, a, lda, b + v * kLanes, ldb, c + v * kLanes, ldc, row_scale);
 }
 
-// C[rows, 16*vectors] = A[rows, K] B[K, 16*vectors] for rows <= MR.
+// C[rows, 16*vectors] = A[rows, K] B[K, 16*vectors] (row r scaled by row_scale[r]) for rows <= MR.
 template <int MR, int NV>
 inline __attribute__((always_inline)) void small_gemm(int64_t rows, int64_t vectors, int64_t K,
                                                       const float* a, int64_t lda, const float* b,
-                                                      int64_t ldb, float* c, int64_t ldc) {
+                                                      int64_t ldb, float* c, int64_t ldc,
+                                                      const float* row_scale) {
   static_assert(MR >= 1 && MR <= 4, "row tails below are spelled out up to 4");
   if constexpr (MR >= 4)
-    if (rows == 4) return tile_row<4, NV>(vectors, K, a, lda, b, ldb, c, ldc);
+    if (rows == 4) return tile_row<4, NV>(vectors, K, a, lda, b, ldb, c, ldc, row_scale);
   if constexpr (MR >= 3)
-    if (rows == 3) return tile_row<3, NV>(vectors, K, a, lda, b, ldb, c, ldc);
+    if (rows == 3) return tile_row<3, NV>(vectors, K, a, lda, b, ldb, c, ldc, row_scale);
   if constexpr (MR >= 2)
-    if (rows == 2) return tile_row<2, NV>(vectors, K, a, lda, b, ldb, c, ldc);
-  tile_row<1, NV>(vectors, K, a, lda, b, ldb, c, ldc);
+    if (rows == 2) return tile_row<2, NV>(vectors, K, a, lda, b, ldb, c, ldc, row_scale);
+  tile_row<1, NV>(vectors, K, a, lda, b, ldb, c, ldc, row_scale);
 }
 
-// row[0, S) = exp(scale * row + mask - max), row[S, Sp) = 0; returns the sum. mask (key stride mask_key) may
-// be null. A row whose every entry is -inf gives NaN, as Softmax does.
-inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, int64_t Sp, float scale,
-                                                        const float* mask, int64_t mask_key) {
+// row[0, S) = exp(row + mask - max), row[S, Sp) = 0; returns the sum. mask (key stride mask_key) may be null.
+// A row whose every entry is -inf gives NaN, as Softmax does.
+inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, int64_t Sp, const float* mask,
+                                                        int64_t mask_key) {
   using fast::load16;
   using fast::store16;
   int64_t s = 0;
@@ -95,18 +101,11 @@ inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, i
     for (; s + kLanes <= S; s += kLanes) {
       load16(x, row + s);
       load16(m, mask + s);
-      store16(row + s, x * scale + m);
+      store16(row + s, x + m);
     }
-    for (; s < S; ++s) row[s] = row[s] * scale + mask[s];
-  } else if (mask && mask_key != 0) {
-    for (; s < S; ++s) row[s] = row[s] * scale + mask[s * mask_key];
-  } else {
-    const float add = mask ? mask[0] : 0.0f;
-    for (; s + kLanes <= S; s += kLanes) {
-      load16(x, row + s);
-      store16(row + s, x * scale + add);
-    }
-    for (; s < S; ++s) row[s] = row[s] * scale + add;
+    for (; s < S; ++s) row[s] += mask[s];
+  } else if (mask) {
+    for (; s < S; ++s) row[s] += mask[s * mask_key];
   }
   std::fill(row + S, row + Sp, -INFINITY);  // padding: exp gives 0
   Vec16 mx = Vec16{} - INFINITY;
@@ -162,36 +161,46 @@ inline __attribute__((always_inline)) void attend_item(const AttentionProblem& p
   const float* q = p.qkv + b * S * p.qkv_row + h * d;
   const float* k = q + p.y_row;
   const float* v = q + 2 * p.y_row;
-  float* kt = thread_floats(0, d * Sp);      // K^T [d, Sp], zero beyond S
+  // V is copied into dense rows: in place its rows are 3E apart, which for BERT's sizes maps them onto a few
+  // cache sets. Y is written in place when a head's columns are whole vectors.
+  const bool whole_vectors = d == dp;
+  // K^T [d, Sp] (zero beyond S) with one spare vector per row: a row length of a power of two would put the
+  // column being written onto a few cache sets.
+  const int64_t kt_row = Sp + kLanes;
+  float* kt = thread_floats(0, d * kt_row);
   float* vp = thread_floats(1, S * dp);      // V [S, dp], zero beyond d
   float* probs = thread_floats(2, MR * Sp);  // scores, then unnormalised probabilities, of MR rows
-  float* out = thread_floats(3, MR * dp);    // P V of MR rows
-  for (int64_t j = 0; j < d; ++j) {
-    float* dst = kt + j * Sp;
-    for (int64_t s = 0; s < S; ++s) dst[s] = k[s * p.qkv_row + j];
-    std::fill(dst + S, dst + Sp, 0.0f);
+  float* out = whole_vectors ? nullptr : thread_floats(3, MR * dp);  // P V of MR rows
+  // K's rows are read in order (each is a few cache lines) and scattered into K^T's columns.
+  for (int64_t s = 0; s < S; ++s) {
+    const float* src = k + s * p.qkv_row;
+    for (int64_t j = 0; j < d; ++j) kt[j * kt_row + s] = src[j];
   }
+  if (Sp > S)
+    for (int64_t j = 0; j < d; ++j) std::fill(kt + j * kt_row + S, kt + j * kt_row + Sp, 0.0f);
   for (int64_t s = 0; s < S; ++s) {
     std::memcpy(vp + s * dp, v + s * p.qkv_row, static_cast<size_t>(d) * sizeof(float));
     std::fill(vp + s * dp + d, vp + (s + 1) * dp, 0.0f);
   }
   const float* mask_bh = p.mask ? p.mask + b * p.mask_stride[0] + h * p.mask_stride[1] : nullptr;
   const int64_t mask_key = p.mask_stride[3];
+  float scale[MR];
+  for (int r = 0; r < MR; ++r) scale[r] = p.scale;
   for (int64_t i0 = row_begin; i0 < row_end; i0 += MR) {
     const int64_t rows = std::min<int64_t>(MR, row_end - i0);
-    small_gemm<MR, NV>(rows, Sp / kLanes, d, q + i0 * p.qkv_row, p.qkv_row, kt, Sp, probs, Sp);
+    small_gemm<MR, NV>(rows, Sp / kLanes, d, q + i0 * p.qkv_row, p.qkv_row, kt, kt_row, probs, Sp, scale);
     float inv_sum[MR];
     for (int64_t r = 0; r < rows; ++r)
-      inv_sum[r] = 1.0f / softmax_row(probs + r * Sp, S, Sp, p.scale,
+      inv_sum[r] = 1.0f / softmax_row(probs + r * Sp, S, Sp,
                                       mask_bh ? mask_bh + (i0 + r) * p.mask_stride[2] : nullptr, mask_key);
-    small_gemm<MR, NV>(rows, dp / kLanes, S, probs, Sp, vp, dp, out, dp);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* dst = p.y + (b * S + i0 + r) * p.y_row + h * d;
-      const float* src = out + r * dp;
-      const float inv = inv_sum[r];
-#pragma omp simd
-      for (int64_t c = 0; c < d; ++c) dst[c] = src[c] * inv;
+    float* y = p.y + (b * S + i0) * p.y_row + h * d;
+    if (whole_vectors) {
+      small_gemm<MR, NV>(rows, d / kLanes, S, probs, Sp, vp, dp, y, p.y_row, inv_sum);
+      continue;
     }
+    small_gemm<MR, NV>(rows, dp / kLanes, S, probs, Sp, vp, dp, out, dp, inv_sum);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(y + r * p.y_row, out + r * dp, static_cast<size_t>(d) * sizeof(float));
   }
 }
 

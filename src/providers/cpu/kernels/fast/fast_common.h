@@ -58,11 +58,15 @@ inline float exp_fast(float x) {
 typedef float Vec16 __attribute__((vector_size(64)));
 typedef int32_t Int16 __attribute__((vector_size(64)));
 
+// Unaligned, aliasing view of 16 floats in memory: loads and stores through it stay plain vector moves
+// (a memcpy into a Vec16 sometimes leaves the value on the stack).
+typedef float UnalignedVec16 __attribute__((vector_size(64), aligned(4), may_alias));
+
 inline __attribute__((always_inline)) void load16(Vec16& v, const float* p) {
-  __builtin_memcpy(&v, p, sizeof v);
+  v = *reinterpret_cast<const UnalignedVec16*>(p);
 }
 inline __attribute__((always_inline)) void store16(float* p, const Vec16& v) {
-  __builtin_memcpy(p, &v, sizeof v);
+  *reinterpret_cast<UnalignedVec16*>(p) = v;
 }
 
 // exp_fast on 16 lanes at once, in place: the same range reduction, polynomial and special cases.
