@@ -94,4 +94,40 @@ inline __attribute__((always_inline)) void exp_fast16(Vec16& x) {
   x = x != x ? x : y;
 }
 
+// gelu(x) = x/2 (1 + erf(x / sqrt 2)) on 16 lanes, in place. erf(z) = z P(z^2) / Q(z^2) on z clamped to
+// [-4, 4] (erf(4) is 1 - 1.5e-8, 1 in float), a rational fit made for Kestrel (weighted least squares on Chebyshev
+// points, max abs error 4e-7 in float); no exp, one division.
+inline __attribute__((always_inline)) void gelu_erf16(Vec16& x) {
+  const Vec16 scaled = x * 0.70710678118654752f;
+  Vec16 z = scaled > 4.0f ? Vec16{} + 4.0f : scaled;
+  z = z < -4.0f ? Vec16{} - 4.0f : z;
+  const Vec16 t = z * z;
+  Vec16 p = t * 2.017528639e-08f - 1.990050795e-06f;
+  p = p * t + 1.450731053e-04f;
+  p = p * t + 3.783689849e-03f;
+  p = p * t + 5.075233176e-02f;
+  p = p * t + 2.015259587e-01f;
+  p = p * t + 1.128378586e+00f;
+  Vec16 q = t * 9.808349987e-04f + 1.448641722e-02f;
+  q = q * t + 1.156384102e-01f;
+  q = q * t + 5.119255651e-01f;
+  q = q * t + 1.0f;
+  // Beyond the clamp erf is exactly +-1 in float, as std::erf gives (so -inf yields NaN like the reference).
+  Vec16 erf = z * p / q;
+  erf = scaled >= 4.0f ? Vec16{} + 1.0f : erf;
+  erf = scaled <= -4.0f ? Vec16{} - 1.0f : erf;
+  x = x * 0.5f * (1.0f + erf);
+}
+
+// gelu with approximate = "tanh": x/2 (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+inline __attribute__((always_inline)) void gelu_tanh16(Vec16& x) {
+  Vec16 e = x * (x * x * (-2.0f * 0.79788456080286536f * 0.044715f) - 2.0f * 0.79788456080286536f);
+  exp_fast16(e);
+  x = x / (1.0f + e);
+}
+
+// Gelu over n floats in place (erf form, or the tanh approximation), split over `threads` when large; the
+// instruction set is picked once. Defined in gelu.cc.
+void gelu_in_place(float* data, int64_t n, bool tanh_approximation, int threads);
+
 }  // namespace kestrel::cpu::fast
