@@ -89,6 +89,30 @@ inline __attribute__((always_inline)) void small_gemm(int64_t rows, int64_t vect
   tile_row<1, NV>(vectors, K, a, lda, b, ldb, c, ldc, row_scale);
 }
 
+// The 16 x 16 block at src (row stride src_row) transposed into dst (row stride dst_row): four perfect
+// shuffles of the rows (row 2i <- interleaved first halves of rows i and i + 8, row 2i + 1 <- second halves)
+// transpose it.
+inline __attribute__((always_inline)) void transpose16(const float* src, int64_t src_row, float* dst,
+                                                       int64_t dst_row) {
+  const fast::Int16 first_halves = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+  const fast::Int16 second_halves = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  Vec16 rows[16], next[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) fast::load16(rows[i], src + i * src_row);
+#pragma GCC unroll 4
+  for (int stage = 0; stage < 4; ++stage) {
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      next[2 * i] = __builtin_shuffle(rows[i], rows[i + 8], first_halves);
+      next[2 * i + 1] = __builtin_shuffle(rows[i], rows[i + 8], second_halves);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) rows[i] = next[i];
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) fast::store16(dst + i * dst_row, rows[i]);
+}
+
 // row[0, S) = exp(row + mask - max), row[S, Sp) = 0; returns the sum. mask (key stride mask_key) may be null.
 // A row whose every entry is -inf gives NaN, as Softmax does.
 inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, int64_t Sp, const float* mask,
@@ -171,11 +195,17 @@ inline __attribute__((always_inline)) void attend_item(const AttentionProblem& p
   float* vp = thread_floats(1, S * dp);      // V [S, dp], zero beyond d
   float* probs = thread_floats(2, MR * Sp);  // scores, then unnormalised probabilities, of MR rows
   float* out = whole_vectors ? nullptr : thread_floats(3, MR * dp);  // P V of MR rows
-  // K's rows are read in order (each is a few cache lines) and scattered into K^T's columns.
-  for (int64_t s = 0; s < S; ++s) {
-    const float* src = k + s * p.qkv_row;
-    for (int64_t j = 0; j < d; ++j) kt[j * kt_row + s] = src[j];
+  // K^T in 16 x 16 blocks transposed in registers, the ragged edges element by element.
+  const int64_t d_blocks = d / kLanes * kLanes;
+  int64_t s = 0;
+  for (; s + kLanes <= S; s += kLanes) {
+    for (int64_t j = 0; j < d_blocks; j += kLanes)
+      transpose16(k + s * p.qkv_row + j, p.qkv_row, kt + j * kt_row + s, kt_row);
+    for (int64_t j = d_blocks; j < d; ++j)
+      for (int64_t r = 0; r < kLanes; ++r) kt[j * kt_row + s + r] = k[(s + r) * p.qkv_row + j];
   }
+  for (; s < S; ++s)
+    for (int64_t j = 0; j < d; ++j) kt[j * kt_row + s] = k[s * p.qkv_row + j];
   if (Sp > S)
     for (int64_t j = 0; j < d; ++j) std::fill(kt + j * kt_row + S, kt + j * kt_row + Sp, 0.0f);
   for (int64_t s = 0; s < S; ++s) {

@@ -116,10 +116,12 @@ inline NormRowsFn pick_norm_rows() {
   return norm_rows_baseline;
 }
 
-// Rows split over the session's threads when there is enough work to pay for the fork.
+// Rows split over the session's threads when there is enough work to pay for the fork: a parallel region whose
+// second thread has gone to sleep, or lost its core to another process, costs more than BERT-mini's 128 x 256
+// rows take on one thread (~13 us).
 inline void norm_rows(const NormRows& job, int threads) {
   static const NormRowsFn fn = pick_norm_rows();
-  if (threads <= 1 || job.rows < 2 || job.rows * job.D < (int64_t{1} << 15)) return fn(job, 0, job.rows);
+  if (threads <= 1 || job.rows < 2 || job.rows * job.D < (int64_t{1} << 16)) return fn(job, 0, job.rows);
 #pragma omp parallel num_threads(threads)
   {
     const int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
