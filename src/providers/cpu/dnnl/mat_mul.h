@@ -11,6 +11,7 @@
 
 #include "providers/cpu/dnnl/dnnl_common.h"
 #include "providers/cpu/dnnl/post_ops.h"
+#include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/onnx/matrix_multiply.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
 
@@ -141,11 +142,19 @@ class DnnlMatMul final : public Kernel {
         }
       }
     }
-    if (finished) return;  // alpha is in the packed weights or a post-op; bias and activation were inside
-    // A bias that broadcasts, or an empty sum (K = 0): bias and activation here (alpha * 0 is 0).
     float* y = Y.data<float>();
+    if (finished) {
+      // alpha is in the packed weights or a post-op; bias and activation were inside, but for Gelu.
+      if (act_.kind == FusedActivation::Kind::kGelu)
+        fast::gelu_in_place(y, Y.size(), false, ctx.intra_op_threads());
+      return;
+    }
+    // A bias that broadcasts, or an empty sum (K = 0): bias and activation here (alpha * 0 is 0).
     if (bias) add_broadcast_into(ctx, y, s.out, bias->data<float>(), bias->shape());
-    act_.apply(y, Y.size());
+    if (act_.kind == FusedActivation::Kind::kGelu)
+      fast::gelu_in_place(y, Y.size(), false, ctx.intra_op_threads());
+    else
+      act_.apply(y, Y.size());
   }
 
  private:
@@ -189,7 +198,7 @@ class DnnlMatMul final : public Kernel {
     dnnl::primitive_attr attr = dnnl_backend::user_scratchpad_attr();
     if (act) {
       dnnl::post_ops po;
-      dnnl_backend::append_activation(po, act_);
+      append_post_op_activation(po);
       attr.set_post_ops(po);
     }
     const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, dt::f32, tag::ab),
@@ -236,11 +245,17 @@ class DnnlMatMul final : public Kernel {
     dnnl::primitive_attr attr = dnnl_backend::user_scratchpad_attr();
     dnnl::post_ops po;
     if (alpha_ != 1.0f) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, alpha_, 0.0f);
-    if (activation_inside) dnnl_backend::append_activation(po, act_);
+    if (activation_inside) append_post_op_activation(po);
     attr.set_post_ops(po);
     const dnnl::matmul::desc desc(
         a_md, b_md, dnnl::memory::desc(dnnl_backend::to_dims(y), dt::f32, dnnl_backend::plain_tag(r)));
     return finish(dnnl::matmul::primitive_desc(desc, attr, dnnl_backend::engine()));
+  }
+
+  // The activation as a oneDNN post-op, except Gelu (erf form): Kestrel's own pass after the primitive
+  // (fast::gelu_in_place) costs about half of oneDNN 2.6's gelu_erf post-op.
+  void append_post_op_activation(dnnl::post_ops& po) const {
+    if (act_.kind != FusedActivation::Kind::kGelu) dnnl_backend::append_activation(po, act_);
   }
 
   static std::shared_ptr<const DnnlMatMulPlan> finish(const dnnl::matmul::primitive_desc& pd) {
