@@ -1,4 +1,6 @@
 // Which rules run at which optimization level, and the driver that applies them.
+#include <algorithm>
+
 #include "optimizer/optimizer.h"
 
 namespace kestrel::optimizer {
@@ -28,6 +30,7 @@ int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
+int layout_nhwc(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -57,6 +60,9 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
       {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
+      // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
+      // the rules above then run again over the rewritten graph (folding, dead nodes).
+      {"layout_nhwc", 3, layout_nhwc},
   };
   return kRules;
 }
@@ -65,19 +71,33 @@ std::vector<RuleReport> optimize(ir::Graph& graph, int level) {
   std::vector<RuleReport> reports;
   for (const Rule& rule : rules()) reports.push_back({rule.name, 0});
   if (level <= 0) return reports;
+  constexpr int kLayoutLevel = 3;
   // A few rounds let one rule's rewrite expose another's pattern; each round that changes nothing ends it.
-  for (int round = 0; round < 6; ++round) {
-    int changed = 0;
-    propagate_shapes(graph);
-    for (size_t i = 0; i < rules().size(); ++i) {
-      const Rule& rule = rules()[i];
-      if (rule.min_level > level) continue;
-      int fired = rule.apply(graph);
-      reports[i].fired += fired;
-      changed += fired;
+  auto run_rounds = [&](int max_level) {
+    for (int round = 0; round < 6; ++round) {
+      int changed = 0;
+      propagate_shapes(graph);
+      for (size_t i = 0; i < rules().size(); ++i) {
+        const Rule& rule = rules()[i];
+        if (rule.min_level > max_level) continue;
+        int fired = rule.apply(graph);
+        reports[i].fired += fired;
+        changed += fired;
+      }
+      if (changed == 0) break;
     }
-    if (changed == 0) break;
+  };
+  run_rounds(std::min(level, kLayoutLevel - 1));
+  if (level < kLayoutLevel) return reports;
+  int changed = 0;
+  propagate_shapes(graph);
+  for (size_t i = 0; i < rules().size(); ++i) {
+    if (rules()[i].min_level < kLayoutLevel || rules()[i].min_level > level) continue;
+    const int fired = rules()[i].apply(graph);
+    reports[i].fired += fired;
+    changed += fired;
   }
+  if (changed) run_rounds(kLayoutLevel - 1);
   return reports;
 }
 

@@ -35,7 +35,7 @@ size_t size_class(size_t bytes) {
 
 Arena::Arena() : state_(std::make_shared<State>()) {}
 
-std::shared_ptr<void> Arena::allocate(size_t bytes) {
+std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
   const size_t cls = size_class(bytes);
   void* block = nullptr;
   {
@@ -57,7 +57,7 @@ std::shared_ptr<void> Arena::allocate(size_t bytes) {
       throw std::bad_alloc();
     }
   }
-  std::memset(block, 0, cls);
+  if (zero_fill) std::memset(block, 0, cls);
   std::weak_ptr<State> weak = state_;
   return std::shared_ptr<void>(block, [weak, cls](void* p) {
     if (auto state = weak.lock()) {

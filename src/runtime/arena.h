@@ -14,8 +14,9 @@ namespace kestrel::runtime {
 class Arena {
  public:
   Arena();
-  // A zero-filled block of at least `bytes` bytes, 64-byte aligned; it returns to the arena when released.
-  std::shared_ptr<void> allocate(size_t bytes);
+  // A block of at least `bytes` bytes, 64-byte aligned, zero-filled when asked; it returns to the arena when
+  // released.
+  std::shared_ptr<void> allocate(size_t bytes, bool zero_fill = true);
   // Bytes currently cached (free) and the peak in use, for tests and `kestrel bench`.
   size_t cached_bytes() const;
   size_t peak_in_use_bytes() const;

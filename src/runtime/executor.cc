@@ -2,12 +2,22 @@
 #include "runtime/executor.h"
 
 #include <chrono>
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "runtime/profiler.h"
 
 namespace kestrel::runtime {
 namespace {
+
+// A 64-byte aligned heap block, not zero-filled (the arena is off).
+std::shared_ptr<void> allocate_unfilled(size_t bytes) {
+  const size_t padded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, padded);
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
 
 class StepContext final : public KernelContext {
  public:
@@ -34,26 +44,12 @@ class StepContext final : public KernelContext {
     present_[step_.outputs[i]] = 1;
   }
   Tensor& allocate_output(size_t i, ElementType type, Shape shape) override {
-    if (run_.bound_outputs && has_output(i) && type != ElementType::kString) {
-      auto it = run_.bound_outputs->find(step_.outputs[i]);
-      if (it != run_.bound_outputs->end() && it->second.type() == type && it->second.shape() == shape) {
-        Tensor bound = it->second;
-        if (bound.bytes()) std::memset(bound.raw_data(), 0, bound.bytes());
-        set_output(i, Value(bound));
-        return output_value(i).tensor();
-      }
-    }
-    if (run_.arena && type != ElementType::kString) {
-      // Oversized requests take the normal path, which reports the usual size error.
-      const int64_t count = shape_size(shape);
-      if (static_cast<uint64_t>(count) > Tensor::max_tensor_bytes() / element_size(type))
-        return KernelContext::allocate_output(i, type, std::move(shape));  // throws the usual size error
-      auto block = run_.arena->allocate(static_cast<size_t>(count) * element_size(type));
-      set_output(i, Value(Tensor::adopt(type, std::move(shape), std::move(block))));
-      return output_value(i).tensor();
-    }
-    return KernelContext::allocate_output(i, type, std::move(shape));
+    return allocate(i, type, std::move(shape), true);
   }
+  Tensor& allocate_uninitialized_output(size_t i, ElementType type, Shape shape) override {
+    return allocate(i, type, std::move(shape), false);
+  }
+  bool may_alias_output(size_t i) const override { return i < step_.may_alias.size() && step_.may_alias[i]; }
   Value& output_value(size_t i) override {
     if (!has_output(i)) return scratch_;
     return slots_[step_.outputs[i]];
@@ -69,6 +65,33 @@ class StepContext final : public KernelContext {
   const ir::Node& node() const override { return *step_.node; }
 
  private:
+  Tensor& allocate(size_t i, ElementType type, Shape shape, bool zero_fill) {
+    if (run_.bound_outputs && has_output(i) && type != ElementType::kString) {
+      auto it = run_.bound_outputs->find(step_.outputs[i]);
+      if (it != run_.bound_outputs->end() && it->second.type() == type && it->second.shape() == shape) {
+        Tensor bound = it->second;
+        if (zero_fill && bound.bytes()) std::memset(bound.raw_data(), 0, bound.bytes());
+        set_output(i, Value(bound));
+        return output_value(i).tensor();
+      }
+    }
+    if (type == ElementType::kString) return KernelContext::allocate_output(i, type, std::move(shape));
+    // Oversized requests take the normal path, which reports the usual size error.
+    const int64_t count = shape_size(shape);
+    if (static_cast<uint64_t>(count) > Tensor::max_tensor_bytes() / element_size(type))
+      return KernelContext::allocate_output(i, type, std::move(shape));  // throws the usual size error
+    const size_t bytes = static_cast<size_t>(count) * element_size(type);
+    std::shared_ptr<void> block;
+    if (run_.arena) {
+      block = run_.arena->allocate(bytes, zero_fill);
+    } else {
+      if (zero_fill) return KernelContext::allocate_output(i, type, std::move(shape));
+      block = allocate_unfilled(bytes);
+    }
+    set_output(i, Value(Tensor::adopt(type, std::move(shape), std::move(block))));
+    return output_value(i).tensor();
+  }
+
   const Step& step_;
   std::vector<Value>& slots_;
   std::vector<char>& present_;

@@ -90,6 +90,13 @@ class KernelContext {
   // Allocates a zero-filled tensor for output i and returns it for writing. The runtime may hand out a buffer the
   // caller bound for a graph output instead, so kernels must write their outputs through this reference.
   virtual Tensor& allocate_output(size_t i, ElementType type, Shape shape);
+  // Like allocate_output, but the buffer's contents are unspecified: for kernels that write every element.
+  virtual Tensor& allocate_uninitialized_output(size_t i, ElementType type, Shape shape) {
+    return allocate_output(i, type, std::move(shape));
+  }
+  // True when output i may share the buffer of an input (a view: Reshape, Squeeze...). False for graph outputs,
+  // which the caller receives and may keep or modify, so they never alias an input or a constant.
+  virtual bool may_alias_output(size_t /*i*/) const { return false; }
   // The output slot after set_output/allocate_output.
   virtual Value& output_value(size_t i) = 0;
 

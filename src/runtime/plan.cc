@@ -92,6 +92,9 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
 
   std::vector<bool> keep(plan->num_slots, false);
   for (int s : plan->output_slots) keep[s] = true;
+  // A view's buffer stays alive as long as the view: tensors share ownership of their storage.
+  for (Step& step : plan->steps)
+    for (int s : step.outputs) step.may_alias.push_back(s >= 0 && !keep[s]);
   for (const auto& [s, index] : last_use)
     if (!keep[s]) plan->steps[index].release.push_back(s);
   return plan;

@@ -25,6 +25,7 @@ struct Step {
   std::vector<int> inputs;   // slot per node input, -1 for an omitted one
   std::vector<int> outputs;  // slot per node output, -1 for an omitted one
   std::vector<int> release;  // slots whose last reader is this step
+  std::vector<char> may_alias;  // per output: 1 when it may share an input's buffer (not a graph output)
 };
 
 class Plan {

@@ -1,9 +1,9 @@
 // The oneDNN convolution behind the fast Conv and ai.kestrel FusedConv kernels (float, 1-D/2-D/3-D, groups
 // and depthwise, dilations, strides, pads/auto_pad). Weights are reordered once into the layout the primitive
 // prefers; primitives are made once per (input shape, thread count) and cached. Activations stay NCHW at the
-// kernel boundary and go through oneDNN's blocked layout inside (one reorder each way), which the later
-// layout pass removes. FusedConv's residual Z (when it has the output's shape) and activation run as post-ops
-// (sum, eltwise).
+// kernel boundary and go through oneDNN's blocked layout inside (one reorder each way), unless the FusedConv is
+// channels_last (made by the layout_nhwc rule): then X, Z and Y are NHWC and the primitive reads and writes them
+// directly. FusedConv's residual Z (when it has the output's shape) and activation run as post-ops (sum, eltwise).
 #pragma once
 
 #include <omp.h>
@@ -41,6 +41,7 @@ class DnnlConv final : public Kernel {
     const Tensor* w = info.constant_input(1);
     if (!w || w->type() != ElementType::kFloat || w->rank() < 3 || w->rank() > 5 || w->size() == 0)
       return nullptr;
+    if (fused && info.attr_int("channels_last", 0) != 0 && w->rank() != 4) return nullptr;
     if (info.has_input(2)) {
       const Tensor* b = info.constant_input(2);
       if (!b || b->type() != ElementType::kFloat || b->rank() != 1 || b->dim(0) != w->dim(0)) return nullptr;
@@ -49,7 +50,11 @@ class DnnlConv final : public Kernel {
   }
 
   DnnlConv(const KernelInfo& info, const Tensor& w, bool fused)
-      : attrs_(WindowAttrs::parse(info, false)), group_(info.attr_int("group", 1)), fused_(fused), w_(w) {
+      : attrs_(WindowAttrs::parse(info, false)),
+        group_(info.attr_int("group", 1)),
+        fused_(fused),
+        channels_last_(fused && info.attr_int("channels_last", 0) != 0),
+        w_(w) {
     if (fused_) act_ = FusedActivation::parse(info);
     if (group_ <= 0 || w_.dim(0) % group_ != 0)
       info.fail("output channels W.shape[0] (" + std::to_string(w_.dim(0)) +
@@ -72,6 +77,10 @@ class DnnlConv final : public Kernel {
       if (!d.fixed()) return;
       xs.push_back(d.value);
     }
+    if (channels_last_) {
+      if (xs.size() != 4) return;
+      xs = {xs[0], xs[3], xs[1], xs[2]};
+    }
     try {
       if (xs.size() == w_.rank() && xs[1] == w_.dim(1) * group_ && shape_size(xs) > 0) {
         const Window3 g = resolve_window(info, attrs_, spatial_dims(xs), spatial_dims(w_.shape()));
@@ -90,30 +99,40 @@ class DnnlConv final : public Kernel {
     if (X.type() != ElementType::kFloat)
       ctx.fail(std::string("X must be float for this kernel, got ") + element_type_name(X.type()));
     if (Z && Z->type() != ElementType::kFloat) ctx.fail("residual Z must be float");
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_.shape(), group_, false);
-    const Window3 g = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
-    const int64_t N = X.dim(0), C = X.dim(1), M = w_.dim(0);
+    if (channels_last_ && X.rank() != 4) ctx.fail("channels_last needs a 4-D X, got " + shape_to_string(X.shape()));
+    // Shapes in oneDNN's logical order (N, C, spatial...) whatever the layout in memory.
+    const Shape xs = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
+    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, xs, w_.shape(), group_, false);
+    const Window3 g = resolve_window(ctx, attrs_, spatial_dims(xs), kernel);
+    const int64_t N = xs[0], C = xs[1], M = w_.dim(0);
     Shape ys{N, M};
     for (int64_t d : g.out_dims()) ys.push_back(d);
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, ys);
+    if (channels_last_) ys = {ys[0], ys[2], ys[3], ys[1]};
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // every element is written
     if (Y.size() == 0) return;
     const int threads = ctx.intra_op_threads();
     const float* bias = b_.defined() ? b_.data<float>() : nullptr;
     // A residual of the output's own shape is a sum post-op; one that broadcasts is added afterwards.
     const bool residual_inside = Z && Z->shape() == ys;
     if (X.size() == 0) {  // no input channels: the output is the bias alone
-      conv_forward<float>(X.data<float>(), w_.data<float>(), bias, Y.data<float>(), N, C, M, group_, g,
-                          threads);
+      if (channels_last_) {
+        float* y = Y.data<float>();
+        for (int64_t p = 0; p < Y.size() / M; ++p)
+          for (int64_t m = 0; m < M; ++m) y[p * M + m] = bias ? bias[m] : 0.0f;
+      } else {
+        conv_forward<float>(X.data<float>(), w_.data<float>(), bias, Y.data<float>(), N, C, M, group_, g,
+                            threads);
+      }
       finish_outside(ctx, Y, Z);
       return;
     }
     const int team = dn::threads_for(Y.size() * (w_.size() / M), threads);
     dn::ThreadScope scope(team);
-    Shape key = X.shape();
+    Shape key = xs;
     key.push_back(team);
     const Post mode = !Z ? Post::kActivation : residual_inside ? Post::kResidual : Post::kNone;
     key.push_back(static_cast<int64_t>(mode));
-    const auto plan = cache_.get(key, [&] { return make_plan(X.shape(), g, team, mode); });
+    const auto plan = cache_.get(key, [&] { return make_plan(xs, g, team, mode); });
 
     auto& eng = dn::engine();
     auto& stream = dn::thread_stream();
@@ -175,8 +194,9 @@ class DnnlConv final : public Kernel {
     Shape ys{xs[0], w_.dim(0)};
     for (int64_t d : g.out_dims()) ys.push_back(d);
     auto plan = std::make_shared<DnnlConvPlan>();
-    plan->src_user = dnnl::memory::desc(dn::to_dims(xs), dt::f32, dn::plain_tag(xs.size()));
-    plan->dst_user = dnnl::memory::desc(dn::to_dims(ys), dt::f32, dn::plain_tag(ys.size()));
+    const tag user_tag = channels_last_ ? tag::nhwc : dn::plain_tag(xs.size());
+    plan->src_user = dnnl::memory::desc(dn::to_dims(xs), dt::f32, user_tag);
+    plan->dst_user = dnnl::memory::desc(dn::to_dims(ys), dt::f32, user_tag);
     const dnnl::memory::desc w_any(weights_dims_, dt::f32, tag::any);
     const dnnl::memory::desc b_md =
         b_.defined() ? dnnl::memory::desc({w_.dim(0)}, dt::f32, tag::a) : dnnl::memory::desc();
@@ -191,8 +211,11 @@ class DnnlConv final : public Kernel {
     // NCHW that copy 16-float runs (oneDNN's own choice, NHWC, needs transposing reorders that cost as much
     // as the convolutions). Few input channels (the first layer) want plain src; the last resort is oneDNN's
     // choice.
+    // Channels-last tensors are read and written as they are (no reorder) when oneDNN has a kernel for that.
     const tag blocked = xs.size() == 3 ? tag::aBc16b : xs.size() == 4 ? tag::aBcd16b : tag::aBcde16b;
-    const tag attempts[3][2] = {{blocked, blocked}, {tag::any, blocked}, {tag::any, tag::any}};
+    const std::vector<std::pair<tag, tag>> attempts =
+        channels_last_ ? std::vector<std::pair<tag, tag>>{{tag::nhwc, tag::nhwc}, {tag::any, tag::any}}
+                       : std::vector<std::pair<tag, tag>>{{blocked, blocked}, {tag::any, blocked}, {tag::any, tag::any}};
     std::optional<dnnl::convolution_forward::primitive_desc> chosen;
     for (const auto& [src_tag, dst_tag] : attempts) {
       const dnnl::convolution_forward::desc desc(
@@ -230,6 +253,7 @@ class DnnlConv final : public Kernel {
   WindowAttrs attrs_;
   int64_t group_;
   bool fused_;
+  bool channels_last_;
   FusedActivation act_;
   Tensor w_, b_;
   dnnl::memory::dims weights_dims_;

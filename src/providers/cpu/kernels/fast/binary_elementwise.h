@@ -110,7 +110,7 @@ class FastBinary final : public Kernel {
         return reference_->compute(ctx);
       }
     }
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, out);
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, out);  // every element is written
     const float* big_p = (a_big ? A : B).data<float>();
     const float* small_p = (a_big ? B : A).data<float>();
     const int threads = ctx.intra_op_threads();

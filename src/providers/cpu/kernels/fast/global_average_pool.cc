@@ -34,7 +34,7 @@ class FastGlobalAveragePool final : public Kernel {
     if (plane == 0) return reference_->compute(ctx);  // empty planes: the reference's rule
     Shape ys(X.shape());
     for (size_t i = 2; i < ys.size(); ++i) ys[i] = 1;
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, ys);
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // one mean per element
     plane_means(X.data<float>(), Y.data<float>(), X.dim(0) * X.dim(1), plane, ctx.intra_op_threads());
   }
 

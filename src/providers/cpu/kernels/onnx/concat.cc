@@ -44,7 +44,8 @@ class Concat final : public Kernel {
                  std::to_string(axis));
       out_shape[static_cast<size_t>(axis)] += t.dim(static_cast<size_t>(axis));
     }
-    Tensor& out = ctx.allocate_output(0, first.type(), out_shape);
+    // The inputs' blocks tile the output, so every element is written.
+    Tensor& out = ctx.allocate_uninitialized_output(0, first.type(), out_shape);
     // Each input contributes a block of dim(axis) * inner elements per outer index.
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= out_shape[static_cast<size_t>(d)];

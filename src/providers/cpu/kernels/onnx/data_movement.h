@@ -111,6 +111,14 @@ inline Tensor copy_reshaped(const Tensor& src, Shape shape) {
   return out;
 }
 
+// `src` with a new shape for output 0 of a shape-only op (Reshape, Flatten, Squeeze, Unsqueeze): a view of the
+// same buffer where the runtime allows it (tensors share ownership of storage, so the buffer outlives both), a
+// copy for graph outputs.
+inline Tensor reshaped_output(const runtime::KernelContext& ctx, const Tensor& src, Shape shape) {
+  if (ctx.may_alias_output(0) && src.type() != ElementType::kString) return src.reshaped(std::move(shape));
+  return copy_reshaped(src, std::move(shape));
+}
+
 // Calls f(coords, flat) for every position of `shape` in row-major order (nothing for an empty shape).
 template <typename F>
 void for_each_coord(const Shape& shape, F&& f) {

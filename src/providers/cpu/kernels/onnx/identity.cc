@@ -1,4 +1,5 @@
-// Identity (opsets 1+; 14 adds sequences, 16 optionals): copies its input, whatever kind of value it is.
+// Identity (opsets 1+; 14 adds sequences, 16 optionals): its input, whatever kind of value it is; a numeric tensor
+// is shared (a view) where the runtime allows it, everything else is copied.
 #include "providers/cpu/kernels/onnx/data_movement.h"
 #include "runtime/kernel_registry.h"
 
@@ -16,9 +17,10 @@ class Identity final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const Value& in = ctx.input_value(0);
-    // Deep copies: the output must not share a buffer the runtime may reuse for the input.
+    // Graph outputs get deep copies: the caller may keep or modify them.
     if (in.is_tensor()) {
-      ctx.set_output(0, in.tensor().clone());
+      const Tensor& t = in.tensor();
+      ctx.set_output(0, ctx.may_alias_output(0) && t.type() != ElementType::kString ? t : t.clone());
     } else if (in.is_sequence()) {
       std::vector<Tensor> items;
       items.reserve(in.items().size());

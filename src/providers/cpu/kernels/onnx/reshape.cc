@@ -66,7 +66,7 @@ class Reshape final : public Kernel {
     if (shape_size(out) != data.size())
       ctx.fail("cannot reshape input of shape " + shape_to_string(data.shape()) + " (" +
                std::to_string(data.size()) + " elements) to " + shape_to_string(out));
-    ctx.set_output(0, movement::copy_reshaped(data, out));
+    ctx.set_output(0, movement::reshaped_output(ctx, data, out));
   }
 
  private:

@@ -44,7 +44,7 @@ class Squeeze final : public Kernel {
     Shape out_shape;
     for (int64_t d = 0; d < rank; ++d)
       if (!drop[static_cast<size_t>(d)]) out_shape.push_back(data.dim(static_cast<size_t>(d)));
-    ctx.set_output(0, movement::copy_reshaped(data, out_shape));
+    ctx.set_output(0, movement::reshaped_output(ctx, data, out_shape));
   }
 
  private:

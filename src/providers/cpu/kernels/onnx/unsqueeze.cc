@@ -38,7 +38,7 @@ class Unsqueeze final : public Kernel {
     size_t next = 0;
     for (int64_t d = 0; d < out_rank; ++d)
       out_shape.push_back(is_new[static_cast<size_t>(d)] ? 1 : data.dim(next++));
-    ctx.set_output(0, movement::copy_reshaped(data, out_shape));
+    ctx.set_output(0, movement::reshaped_output(ctx, data, out_shape));
   }
 
  private:

@@ -100,6 +100,81 @@ TEST(FastFusedConv, SpatialOneByOne) {  // squeeze-excitation's convolutions run
                               with_activation({"Silu", {}}), 13, 1e-4f, "ai.kestrel");
 }
 
+// channels_last = 1 (the layout_nhwc rule's form): X, Z and Y are NHWC. Odd channel counts (not multiples of
+// the vector width), depthwise, strides with asymmetric pads, same-shape and broadcast residuals.
+void channels_last_conv(const Shape& x_nhwc, const Shape& w, const Shape& z, const Act& act, int64_t group,
+                        std::vector<int64_t> strides, std::vector<int64_t> pads) {
+  std::vector<NodeInput> in{{"X", pattern_tensor(x_nhwc, 1)},
+                            {"W", pattern_tensor(w, 2), true},
+                            {"B", pattern_tensor({w[0]}, 3), true}};
+  if (!z.empty()) in.push_back({"Z", pattern_tensor(z, 4)});
+  compare_fast_with_reference("FusedConv", in,
+                              with_activation(act,
+                                              [=](onnx::NodeProto& n) {
+                                                add_attr(n, "channels_last", int64_t{1});
+                                                if (group != 1) add_attr(n, "group", group);
+                                                if (!strides.empty()) add_attr(n, "strides", strides);
+                                                if (!pads.empty()) add_attr(n, "pads", pads);
+                                              }),
+                              13, 1e-4f, "ai.kestrel");
+}
+
+TEST(FastFusedConv, ChannelsLastEveryActivation) {
+  for (const Act& act : activations()) {
+    SCOPED_TRACE("activation " + act.name);
+    channels_last_conv({1, 9, 8, 5}, {7, 5, 3, 3}, {}, act, 1, {}, {1, 1, 1, 1});
+  }
+}
+TEST(FastFusedConv, ChannelsLastDepthwiseStrided) {
+  channels_last_conv({2, 11, 7, 19}, {19, 1, 3, 3}, {}, {"Clip", {0.0f, 6.0f}}, 19, {2, 2}, {1, 0, 1, 1});
+}
+TEST(FastFusedConv, ChannelsLastGroups) {
+  channels_last_conv({1, 6, 7, 6}, {9, 2, 3, 3}, {}, {"Relu", {}}, 3, {1, 2}, {1, 1, 0, 1});
+}
+TEST(FastFusedConv, ChannelsLastPointwiseResidual) {
+  channels_last_conv({1, 5, 6, 13}, {13, 13, 1, 1}, {1, 5, 6, 13}, {"", {}}, 1, {}, {});
+}
+TEST(FastFusedConv, ChannelsLastBroadcastResidual) {  // Z [1,1,1,M] in NHWC is a per-channel term
+  channels_last_conv({1, 4, 4, 3}, {5, 3, 3, 3}, {1, 1, 1, 5}, {"Silu", {}}, 1, {}, {1, 1, 1, 1});
+}
+TEST(FastFusedConv, ChannelsLastFirstLayer) {  // 3 input channels, stride 2, as image models start
+  channels_last_conv({1, 17, 15, 3}, {8, 3, 3, 3}, {}, {"HardSwish", {}}, 1, {2, 2}, {1, 1, 1, 1});
+}
+TEST(FastFusedConv, ChannelsLastEmptyBatch) {
+  channels_last_conv({0, 5, 5, 4}, {3, 4, 3, 3}, {}, {"Relu", {}}, 1, {}, {1, 1, 1, 1});
+}
+
+// The reference channels-last FusedConv is the NCHW Conv seen through transposes.
+TEST(FusedConvReference, ChannelsLastIsConvOnTransposedTensors) {
+  const Shape nchw{2, 5, 7, 6};
+  const Tensor x = pattern_tensor(nchw, 1);
+  Tensor x_nhwc(ElementType::kFloat, {2, 7, 6, 5});
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 5; ++c)
+      for (int64_t h = 0; h < 7; ++h)
+        for (int64_t w = 0; w < 6; ++w)
+          x_nhwc.data<float>()[((n * 7 + h) * 6 + w) * 5 + c] = x.data<float>()[((n * 5 + c) * 7 + h) * 6 + w];
+  const Tensor w = pattern_tensor({4, 5, 3, 3}, 2);
+  const auto pads = [](onnx::NodeProto& n) { add_attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1}); };
+  const std::string conv_model = testing::model_with_initializers(
+      "Conv", {{"X", x}, {"W", w, true}}, pads, 13);
+  const std::string nhwc_model = testing::model_with_initializers(
+      "FusedConv", {{"X", x_nhwc}, {"W", w, true}},
+      [&](onnx::NodeProto& n) {
+        pads(n);
+        add_attr(n, "channels_last", int64_t{1});
+      },
+      13, "ai.kestrel");
+  const Tensor y = testing::make_session(conv_model, true, 1).run({{"X", Value(x)}}).at(0).tensor();
+  const Tensor y_nhwc = testing::make_session(nhwc_model, true, 1).run({{"X", Value(x_nhwc)}}).at(0).tensor();
+  ASSERT_EQ(y_nhwc.shape(), (Shape{2, 7, 6, 4}));
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t m = 0; m < 4; ++m)
+      for (int64_t h = 0; h < 7; ++h)
+        for (int64_t v = 0; v < 6; ++v)
+          ASSERT_EQ(y_nhwc.data<float>()[((n * 7 + h) * 6 + v) * 4 + m], y.data<float>()[((n * 4 + m) * 7 + h) * 6 + v]);
+}
+
 Tensor fused_matmul(const Shape& a, const Shape& b, bool b_constant, const Shape& bias, bool bias_constant,
                     bool ta, bool tb, float alpha, const Act& act) {
   std::vector<NodeInput> in{{"A", pattern_tensor(a, 1)}, {"B", pattern_tensor(b, 2), b_constant}};

@@ -1,0 +1,132 @@
+// Fast ReduceMean (float) when the reduced axes are one contiguous run of dims: the input is then
+// [outer, reduced, inner] and each output row of `inner` means is a vectorised sum of `reduced` rows. This is
+// GlobalAveragePool of channels-last tensors (axes H, W of NHWC) and the mean over the last axis of
+// normalisations. Other axes, empty reductions and axes given at run time go to the reference kernel.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "providers/cpu/kernels/fast/fast_common.h"
+
+namespace kestrel::cpu {
+namespace {
+
+constexpr int64_t kBlock = 64;  // output means computed together, across the inner dim
+
+KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64_t reduced, int64_t inner,
+                                  int threads) {
+  const float inv = 1.0f / static_cast<float>(reduced);
+  if (inner == 1) {  // contiguous runs: one horizontal sum each
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && outer * reduced > 65536)
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* xo = x + o * reduced;
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t r = 0; r < reduced; ++r) sum += xo[r];
+      y[o] = sum * inv;
+    }
+    return;
+  }
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  const bool big = threads > 1 && outer * reduced * inner > 65536;
+  if (big && outer * blocks < threads) {
+    // Too few output blocks to share (global pooling: outer 1, a few channel blocks): each thread sums a slice
+    // of the reduced rows, then the partial sums are added in thread order.
+    std::vector<float> partial(static_cast<size_t>(threads * outer * inner), 0.0f);
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), team = omp_get_num_threads();
+      const int64_t r0 = reduced * t / team, r1 = reduced * (t + 1) / team;
+      float* part = partial.data() + t * outer * inner;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t r = r0; r < r1; ++r) {
+          const float* row = x + (o * reduced + r) * inner;
+          float* acc = part + o * inner;
+#pragma omp simd
+          for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
+        }
+    }
+    for (int64_t k = 0; k < outer * inner; ++k) {
+      float sum = 0;
+      for (int t = 0; t < threads; ++t) sum += partial[t * outer * inner + k];
+      y[k] = sum * inv;
+    }
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static) if (big)
+  for (int64_t task = 0; task < outer * blocks; ++task) {
+    const int64_t o = task / blocks, i0 = task % blocks * kBlock, n = std::min(kBlock, inner - i0);
+    float acc[kBlock] = {};
+    const float* xo = x + o * reduced * inner + i0;
+    for (int64_t r = 0; r < reduced; ++r) {
+      const float* row = xo + r * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) acc[i] += row[i];
+    }
+    float* yo = y + o * inner + i0;
+    for (int64_t i = 0; i < n; ++i) yo[i] = acc[i] * inv;
+  }
+}
+
+class FastReduceMean final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    if (!fast::input_is_float(info, 0)) return nullptr;
+    std::vector<int64_t> axes;
+    if (info.opset() < 18) {
+      axes = info.attr_ints("axes", {});
+    } else if (info.has_input(1)) {
+      const Tensor* a = info.constant_input(1);
+      if (!a || a->type() != ElementType::kInt64) return nullptr;
+      axes.assign(a->data<int64_t>(), a->data<int64_t>() + a->size());
+    }
+    if (axes.empty()) return nullptr;  // all axes, or noop_with_empty_axes: the reference's rules
+    return std::make_unique<FastReduceMean>(info, std::move(axes));
+  }
+
+  FastReduceMean(const KernelInfo& info, std::vector<int64_t> axes)
+      : reference_(fast::reference_kernel(info)), axes_(std::move(axes)), keepdims_(info.attr_int("keepdims", 1) != 0) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& X = ctx.input(0);
+    if (X.type() != ElementType::kFloat || X.size() == 0) return reference_->compute(ctx);
+    const int64_t rank = static_cast<int64_t>(X.rank());
+    std::vector<bool> reduce(rank, false);
+    for (int64_t a : axes_) {
+      const int64_t axis = a < 0 ? a + rank : a;
+      if (axis < 0 || axis >= rank || reduce[axis]) return reference_->compute(ctx);  // its error message
+      reduce[axis] = true;
+    }
+    // The reduced axes must be one run [first, last] once size-1 dims (which change no layout) are ignored.
+    int64_t first = rank, last = -1;
+    for (int64_t i = 0; i < rank; ++i)
+      if (reduce[i] && X.dim(i) != 1) first = std::min(first, i), last = std::max(last, i);
+    for (int64_t i = first; i <= last; ++i)
+      if (!reduce[i] && X.dim(i) != 1) return reference_->compute(ctx);
+    int64_t outer = 1, reduced = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (reduce[i]) reduced *= X.dim(i);
+      else if (i < first) outer *= X.dim(i);
+      else inner *= X.dim(i);
+    }
+    Shape ys;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (!reduce[i]) ys.push_back(X.dim(i));
+      else if (keepdims_) ys.push_back(1);
+    }
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // one mean per element
+    mean_rows(X.data<float>(), Y.data<float>(), outer, reduced, inner, ctx.intra_op_threads());
+  }
+
+ private:
+  std::unique_ptr<Kernel> reference_;
+  std::vector<int64_t> axes_;
+  bool keepdims_;
+};
+
+}  // namespace
+
+KESTREL_FAST_KERNEL(ReduceMean, "", 1, 1000, "float", 10, &FastReduceMean::create);
+
+}  // namespace kestrel::cpu

@@ -1,0 +1,178 @@
+// layout_nhwc: at level 3, convolutions and the ops between them run channels-last with one Transpose at each
+// boundary; outputs match level 0, level 2 keeps the model's layout, and the rewritten graph saves and reloads.
+#include "onnx/writer.h"
+#include "optimizer_test_util.h"
+
+namespace kestrel::optimizer_test {
+namespace {
+
+int channels_last_convs(const ir::Graph& g) {
+  int n = 0;
+  for (const auto& node : g.nodes())
+    if (node->op_type == "FusedConv" && node->attribute("channels_last") && node->attribute("channels_last")->i == 1)
+      ++n;
+  return n;
+}
+
+std::unique_ptr<ir::Model> optimized(const std::string& bytes, int level) {
+  auto model = load(bytes);
+  optimizer::optimize(*model->graph, level);
+  return model;
+}
+
+// X -> Conv -> Relu -> Conv(+X residual) -> Sigmoid -> Conv(depthwise, stride 2) -> Y: one chain.
+ModelBuilder conv_chain() {
+  ModelBuilder m;
+  m.input("X", {1, 4, 9, 7});
+  m.random_initializer("W1", {4, 4, 3, 3});
+  m.random_initializer("B1", {4});
+  m.random_initializer("W2", {4, 4, 1, 1});
+  m.random_initializer("W3", {4, 1, 3, 3});
+  attr(m.node("Conv", {"X", "W1", "B1"}, {"c1"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("Relu", {"c1"}, {"r1"});
+  m.node("Conv", {"r1", "W2"}, {"c2"});
+  m.node("Add", {"c2", "X"}, {"s2"});
+  m.node("Sigmoid", {"s2"}, {"g2"});
+  auto& dw = m.node("Conv", {"g2", "W3"}, {"Y"});
+  attr(dw, "group", int64_t{4});
+  attr(dw, "strides", std::vector<int64_t>{2, 2});
+  attr(dw, "pads", std::vector<int64_t>{1, 0, 1, 1});
+  m.output("Y");
+  return m;
+}
+
+TEST(LayoutNhwc, ConvChainHasOneTransposeAtEachEnd) {
+  const ModelBuilder m = conv_chain();
+  auto model = optimized(m.bytes(), 3);
+  EXPECT_EQ(channels_last_convs(*model->graph), 3);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);  // X to NHWC (read by two convs), Y back to NCHW
+  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 31))}};
+  expect_same_outputs(m.bytes(), feeds, GraphOptimizationLevel::kLayout);
+  expect_same_outputs(m.bytes(), feeds, GraphOptimizationLevel::kAll);
+}
+
+TEST(LayoutNhwc, Level2KeepsTheModelsLayout) {
+  auto model = optimized(conv_chain().bytes(), 2);
+  EXPECT_EQ(channels_last_convs(*model->graph), 0);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 0);
+}
+
+// Squeeze-excitation: x * Sigmoid(Conv(Relu(Conv(GlobalAveragePool(x))))), then a pointwise conv.
+TEST(LayoutNhwc, SqueezeExcitationStaysChannelsLast) {
+  ModelBuilder m;
+  m.input("X", {1, 6, 5, 5});
+  m.random_initializer("W0", {6, 6, 1, 1});
+  m.random_initializer("Wr", {3, 6, 1, 1});
+  m.random_initializer("Br", {3});
+  m.random_initializer("We", {6, 3, 1, 1});
+  m.random_initializer("Be", {6});
+  m.random_initializer("W1", {5, 6, 1, 1});
+  m.node("Conv", {"X", "W0"}, {"x"});
+  m.node("GlobalAveragePool", {"x"}, {"p"});
+  m.node("Conv", {"p", "Wr", "Br"}, {"r"});
+  m.node("Relu", {"r"}, {"rr"});
+  m.node("Conv", {"rr", "We", "Be"}, {"e"});
+  m.node("Sigmoid", {"e"}, {"s"});
+  m.node("Mul", {"x", "s"}, {"scaled"});
+  m.node("Conv", {"scaled", "W1"}, {"Y"});
+  m.output("Y");
+  auto model = optimized(m.bytes(), 3);
+  EXPECT_EQ(channels_last_convs(*model->graph), 4);
+  EXPECT_EQ(count_ops(*model->graph, "GlobalAveragePool"), 0);
+  EXPECT_EQ(count_ops(*model->graph, "ReduceMean"), 1);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 6, 5, 5}, 32))}}, GraphOptimizationLevel::kLayout);
+}
+
+// Concat of two branches on channels, a constant per-channel operand ([C,1,1], padded to rank 4 and permuted),
+// and an intermediate that is also a graph output (it stays NCHW for the caller).
+TEST(LayoutNhwc, ConcatConstantsAndGraphOutputs) {
+  ModelBuilder m;
+  m.input("X", {2, 3, 6, 5});
+  m.random_initializer("Wa", {4, 3, 1, 1});
+  m.random_initializer("Wb", {2, 3, 3, 3});
+  m.random_initializer("scale", {6, 1, 1});
+  m.random_initializer("W2", {3, 6, 1, 1});
+  m.node("Conv", {"X", "Wa"}, {"a"});
+  attr(m.node("Conv", {"X", "Wb"}, {"b"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  attr(m.node("Concat", {"a", "b"}, {"cat"}), "axis", int64_t{1});
+  m.node("Mul", {"cat", "scale"}, {"scaled"});
+  m.node("Conv", {"scaled", "W2"}, {"Y"});
+  m.output("Y");
+  m.output("cat");
+  auto model = optimized(m.bytes(), 3);
+  EXPECT_EQ(channels_last_convs(*model->graph), 3);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 3);  // X in; Y and cat out
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 3, 6, 5}, 33))}}, GraphOptimizationLevel::kLayout);
+}
+
+// MaxPool becomes NhwcMaxPool, Resize gets permuted scales (and sizes): still one Transpose at each end.
+TEST(LayoutNhwc, MaxPoolAndResize) {
+  for (const char* mode : {"nearest", "linear"}) {
+    SCOPED_TRACE(mode);
+    ModelBuilder m;
+    m.input("X", {1, 3, 11, 9});
+    m.random_initializer("W1", {5, 3, 3, 3});
+    m.random_initializer("W2", {6, 5, 1, 1});
+    m.random_initializer("W3", {2, 6, 3, 3});
+    m.initializer("roi", {0}, {});
+    m.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 3.0f});
+    attr(m.node("Conv", {"X", "W1"}, {"c1"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+    auto& pool = m.node("MaxPool", {"c1"}, {"p1"});
+    attr(pool, "kernel_shape", std::vector<int64_t>{3, 3});
+    attr(pool, "strides", std::vector<int64_t>{2, 2});
+    attr(pool, "ceil_mode", int64_t{1});
+    m.node("Conv", {"p1", "W2"}, {"c2"});
+    auto& resize = m.node("Resize", {"c2", "roi", "scales"}, {"r2"});
+    resize.add_attribute()->set_name("mode");
+    resize.mutable_attribute(0)->set_type(onnx::AttributeProto::STRING);
+    resize.mutable_attribute(0)->set_s(mode);
+    attr(m.node("Conv", {"r2", "W3"}, {"Y"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+    m.output("Y");
+    auto model = optimized(m.bytes(), 3);
+    EXPECT_EQ(channels_last_convs(*model->graph), 3);
+    EXPECT_EQ(count_ops(*model->graph, "ai.kestrel:NhwcMaxPool"), 1);
+    EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);
+    expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 3, 11, 9}, 36))}}, GraphOptimizationLevel::kLayout);
+  }
+}
+
+// Ops that need the NCHW layout (here Reshape) get a Transpose back and the model is still right.
+TEST(LayoutNhwc, LayoutBoundOpsReadNchw) {
+  ModelBuilder m;
+  m.input("X", {1, 2, 4, 4});
+  m.random_initializer("W", {3, 2, 3, 3});
+  m.initializer_i64("shape", {2}, {1, -1});
+  m.node("Conv", {"X", "W"}, {"c"});
+  m.node("Relu", {"c"}, {"r"});
+  m.node("Reshape", {"r", "shape"}, {"Y"});
+  m.output("Y");
+  auto model = optimized(m.bytes(), 3);
+  EXPECT_EQ(channels_last_convs(*model->graph), 1);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 2, 4, 4}, 34))}}, GraphOptimizationLevel::kLayout);
+}
+
+TEST(LayoutNhwc, SavedModelReloadsWithTheSameOutputs) {
+  const ModelBuilder m = conv_chain();
+  auto model = optimized(m.bytes(), 3);
+  const std::string saved = onnx_format::serialize_model(*model);
+  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 35))}};
+  const auto ref = run(m.bytes(), feeds, GraphOptimizationLevel::kDisableAll);
+  for (auto level : {GraphOptimizationLevel::kDisableAll, GraphOptimizationLevel::kLayout}) {
+    const auto got = run(saved, feeds, level);
+    ASSERT_EQ(got.size(), 1u);
+    const Tensor& a = ref[0].tensor();
+    const Tensor& b = got[0].tensor();
+    ASSERT_EQ(a.shape(), b.shape());
+    for (int64_t i = 0; i < a.size(); ++i)
+      ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-4f * (1 + std::fabs(a.data<float>()[i])));
+  }
+  // Optimizing the saved graph again changes nothing.
+  auto again = load(saved);
+  optimizer::optimize(*again->graph, 3);
+  EXPECT_EQ(count_ops(*again->graph, "Transpose"), 2);
+  EXPECT_EQ(channels_last_convs(*again->graph), 3);
+}
+
+}  // namespace
+}  // namespace kestrel::optimizer_test

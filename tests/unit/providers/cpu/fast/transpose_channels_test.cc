@@ -1,0 +1,48 @@
+// The channels-last Transpose (src/providers/cpu/kernels/fast/transpose_channels.cc) against the reference:
+// both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels), batches, int32,
+// large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere and still agree.
+#include <gtest/gtest.h>
+
+#include "providers/cpu/fast/fast_vs_reference.h"
+
+namespace kestrel {
+namespace {
+
+using testing::add_attr;
+using testing::compare_fast_with_reference;
+using testing::NodeInput;
+using testing::pattern_tensor;
+
+Tensor transpose(const Tensor& x, std::vector<int64_t> perm) {
+  return compare_fast_with_reference(
+      "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", perm); }, 13, 0.0f);
+}
+
+const std::vector<int64_t> kToNhwc{0, 2, 3, 1}, kToNchw{0, 3, 1, 2};
+
+TEST(FastChannelsTranspose, ImageToChannelsLast) {
+  const Tensor y = transpose(pattern_tensor({1, 3, 37, 41}, 1), kToNhwc);
+  EXPECT_EQ(y.shape(), (Shape{1, 37, 41, 3}));
+}
+TEST(FastChannelsTranspose, BackToChannelsFirst) { transpose(pattern_tensor({2, 7, 5, 19}, 2), kToNchw); }
+TEST(FastChannelsTranspose, SizeOneDims) {
+  transpose(pattern_tensor({1, 1280, 1, 1}, 3), kToNhwc);
+  transpose(pattern_tensor({1, 1, 1, 1280}, 4), kToNchw);
+  transpose(pattern_tensor({3, 1, 17, 1}, 5), kToNhwc);
+}
+TEST(FastChannelsTranspose, LargeThreaded) { transpose(pattern_tensor({1, 33, 113, 111}, 6), kToNhwc); }
+TEST(FastChannelsTranspose, Empty) { transpose(Tensor(ElementType::kFloat, {0, 4, 5, 6}), kToNchw); }
+TEST(FastChannelsTranspose, Int32) {
+  Tensor x(ElementType::kInt32, {2, 5, 3, 17});
+  for (int64_t i = 0; i < x.size(); ++i) x.data<int32_t>()[i] = static_cast<int32_t>(i * 7 - 300);
+  const std::string bytes = testing::model_with_initializers(
+      "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", kToNhwc); }, 13);
+  const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
+  const Tensor got = testing::make_session(bytes, false, 2).run({{"X", Value(x)}}).at(0).tensor();
+  ASSERT_EQ(ref.shape(), got.shape());
+  for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<int32_t>()[i], got.data<int32_t>()[i]) << i;
+}
+TEST(FastChannelsTranspose, OtherPermsStillAgree) { transpose(pattern_tensor({2, 3, 4, 5}, 7), {0, 1, 3, 2}); }
+
+}  // namespace
+}  // namespace kestrel
