@@ -364,7 +364,8 @@ void Session::run_into(const Feeds& feeds, const std::vector<std::string>& outpu
   for (size_t k = 0; k < wanted.size(); ++k) {
     Value& result = all[wanted[k]];
     if (!(outputs[k].is_tensor() && outputs[k].tensor().defined())) {
-      outputs[k] = std::move(result);
+      // The same output may be requested twice: each request gets the value, the buffer is shared.
+      outputs[k] = result;
       continue;
     }
     Tensor& dest = outputs[k].tensor();

@@ -62,6 +62,21 @@ TEST(Session, RunsAndChecksFeeds) {
   EXPECT_NE(run_error(s, {{"a", a}, {"b", b}}, {"nope"}).find("'nope' is not an output"), std::string::npos);
 }
 
+TEST(Session, OutputRequestedTwiceIsReturnedTwice) {
+  const std::string bytes = add_model();
+  Session s(bytes.data(), bytes.size());
+  Tensor a = Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2});
+  Tensor b = Tensor::from_vector<float>({10, 20, 30, 40}, {2, 2});
+  auto out = s.run({{"a", a}, {"b", b}}, {"sum", "sum"});
+  ASSERT_EQ(out.size(), 2u);
+  for (const Value& v : out) {
+    ASSERT_TRUE(v.is_tensor());
+    ASSERT_EQ(v.tensor().shape(), (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(v.tensor().data<float>()[0], 11.0f);
+    EXPECT_EQ(v.tensor().data<float>()[3], 44.0f);
+  }
+}
+
 TEST(Session, RejectsUnimplementedOptions) {
   const std::string bytes = add_model();
   SessionOptions parallel;
