@@ -72,15 +72,8 @@ int fuse_qdq_conv(ir::Graph& graph) {
     ir::Node* next = sole_consumer(conv->outputs[0], reads);
     ir::Node* relu = is_op(next, "Relu") ? next : nullptr;
     ir::Node* q = relu ? sole_consumer(relu->outputs[0], reads) : next;
-    if (!is_op(q, "QuantizeLinear") || q->inputs.size() < 2 || q->attributes.count("saturate") ||
-        q->attributes.count("block_size"))
-      continue;
-    const Tensor* ys = constant_of(q->inputs[1]);
+    if (!is_per_tensor_quantize(q)) continue;
     ir::Value* yz = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
-    const Tensor* yzt = yz ? constant_of(yz) : nullptr;
-    if (!ys || ys->type() != ElementType::kFloat || ys->size() != 1 || (yz && (!yzt || yzt->size() != 1)))
-      continue;
-    if (yzt && yzt->type() != ElementType::kUInt8 && yzt->type() != ElementType::kInt8) continue;
     if (relu && !is_lowest_zero_point(yz)) continue;
 
     const std::vector<ir::Value*> inputs{x->x,

@@ -21,15 +21,8 @@ int fuse_qdq_matmul(ir::Graph& graph) {
     if (!a || !b) continue;
     if (b->axis != -1 && !(known_rank(b->x) == 2 && b->axis == 1)) continue;
     ir::Node* q = sole_consumer(mm->outputs[0], reads);
-    if (!is_op(q, "QuantizeLinear") || q->inputs.size() < 2 || q->attributes.count("saturate") ||
-        q->attributes.count("block_size"))
-      continue;
-    const Tensor* ys = constant_of(q->inputs[1]);
+    if (!is_per_tensor_quantize(q)) continue;
     ir::Value* yz = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
-    const Tensor* yzt = yz ? constant_of(yz) : nullptr;
-    if (!ys || ys->type() != ElementType::kFloat || ys->size() != 1 || (yz && (!yzt || yzt->size() != 1)))
-      continue;
-    if (yzt && yzt->type() != ElementType::kUInt8 && yzt->type() != ElementType::kInt8) continue;
     const std::vector<ir::Value*> inputs{a->x,
                                          a->scale,
                                          zero_point_or_zero(graph, a->zero_point, element_type_of(a->x)),

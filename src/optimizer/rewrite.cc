@@ -509,6 +509,18 @@ std::optional<Dequantized> dequantized(const ir::Value* v, bool per_axis_ok) {
   return d;
 }
 
+bool is_per_tensor_quantize(const ir::Node* q) {
+  if (!is_op(q, "QuantizeLinear") || q->inputs.size() < 2 || q->attributes.count("saturate") ||
+      q->attributes.count("block_size"))
+    return false;
+  const Tensor* scale = constant_of(q->inputs[1]);
+  if (!scale || scale->type() != ElementType::kFloat || scale->size() != 1) return false;
+  const ir::Value* zero_point = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
+  if (!zero_point) return true;
+  const Tensor* z = constant_of(zero_point);
+  return z && z->size() == 1 && (z->type() == ElementType::kUInt8 || z->type() == ElementType::kInt8);
+}
+
 ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementType type) {
   if (zero_point) return zero_point;
   Tensor zero(type, {});  // zero-filled

@@ -145,6 +145,9 @@ struct Dequantized {
 // `v` as the output of such a DequantizeLinear with constant parameters (per tensor, or per axis when
 // `per_axis_ok`), of an 8-bit x whose rank is known; nullopt otherwise.
 std::optional<Dequantized> dequantized(const ir::Value* v, bool per_axis_ok);
+// Whether `q` is a QuantizeLinear to a single constant float scale and an optional single constant uint8/int8
+// zero point (no saturate, no blocks): the requantization a fused int8 op can take over.
+bool is_per_tensor_quantize(const ir::Node* q);
 // `zero_point`, or a new constant 0 of `type` when it is null (QLinear* ops take their zero points as inputs).
 ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementType type);
 // Removes `node` when none of its outputs is read, is a graph output or is read by a subgraph.
