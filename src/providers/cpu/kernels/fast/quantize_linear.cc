@@ -25,18 +25,9 @@ class FastQuantizeLinear final : public Kernel {
     const Tensor* Z = ctx.optional_input(2);
     if (X.type() != ElementType::kFloat || S.type() != ElementType::kFloat) return reference_->compute(ctx);
     if (Z && Z->type() != ElementType::kUInt8 && Z->type() != ElementType::kInt8) return reference_->compute(ctx);
-    const bool per_tensor = S.size() == 1 && S.rank() <= 1 && (!Z || (Z->size() == 1 && Z->rank() <= 1));
-    int64_t blocks = 1, inner = X.size(), axis_dim = 1;
-    if (!per_tensor) {
-      if (!per_axis_ || X.rank() == 0) return reference_->compute(ctx);
-      const int64_t axis = axis_ < 0 ? axis_ + static_cast<int64_t>(X.rank()) : axis_;
-      if (axis < 0 || axis >= static_cast<int64_t>(X.rank())) return reference_->compute(ctx);
-      axis_dim = X.dim(static_cast<size_t>(axis));
-      inner = dims_product(X.shape(), static_cast<size_t>(axis) + 1, X.rank());
-      const bool shapes_ok = S.rank() == 1 && S.dim(0) == axis_dim && (!Z || (Z->rank() == 1 && Z->dim(0) == axis_dim));
-      if (!shapes_ok || inner < 16) return reference_->compute(ctx);
-      blocks = inner == 0 ? 0 : X.size() / inner;
-    }
+    const auto runs = quantize_runs(X, S, Z, per_axis_, axis_);
+    if (!runs) return reference_->compute(ctx);
+    const auto [per_tensor, blocks, inner, axis_dim] = *runs;
     const ElementType out_type = Z ? Z->type() : ElementType::kUInt8;
     Tensor& Y = ctx.allocate_output(0, out_type, X.shape());
     const float* x = X.data<float>();

@@ -6,8 +6,37 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+
+#include "providers/cpu/kernels/onnx/nn_types.h"
 
 namespace kestrel::cpu::fast {
+
+// How QuantizeLinear's or DequantizeLinear's scale S and zero point Z run over X: `blocks` runs of `inner`
+// elements, run b using parameter b % axis_dim (parameter 0 when per tensor). nullopt for the cases the fast
+// loops leave to the reference kernel: per-axis parameters before opset 13 (`per_axis_allowed` false), an axis
+// or parameter shape that does not fit X (the reference reports it), or runs shorter than one vector.
+struct QuantizeRuns {
+  bool per_tensor = true;
+  int64_t blocks = 1, inner = 0, axis_dim = 1;
+};
+inline std::optional<QuantizeRuns> quantize_runs(const Tensor& X, const Tensor& S, const Tensor* Z,
+                                                 bool per_axis_allowed, int64_t axis_attr) {
+  QuantizeRuns r;
+  r.inner = X.size();
+  r.per_tensor = S.size() == 1 && S.rank() <= 1 && (!Z || (Z->size() == 1 && Z->rank() <= 1));
+  if (r.per_tensor) return r;
+  if (!per_axis_allowed || X.rank() == 0) return std::nullopt;
+  const int64_t axis = axis_attr < 0 ? axis_attr + static_cast<int64_t>(X.rank()) : axis_attr;
+  if (axis < 0 || axis >= static_cast<int64_t>(X.rank())) return std::nullopt;
+  r.axis_dim = X.dim(static_cast<size_t>(axis));
+  r.inner = dims_product(X.shape(), static_cast<size_t>(axis) + 1, X.rank());
+  const bool shapes_ok =
+      S.rank() == 1 && S.dim(0) == r.axis_dim && (!Z || (Z->rank() == 1 && Z->dim(0) == r.axis_dim));
+  if (!shapes_ok || r.inner < 16) return std::nullopt;
+  r.blocks = r.inner == 0 ? 0 : X.size() / r.inner;
+  return r;
+}
 
 // lo = min(0, min x), hi = max(0, max x) over x[0..n), NaNs ignored (DynamicQuantizeLinear's range).
 void range_with_zero(const float* x, int64_t n, float& lo, float& hi, int threads);
