@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake g++ ninja-build pkg-config ccache
   libprotobuf-dev protobuf-compiler libonnx-dev zlib1g-dev
-  libdnnl-dev
+  libdnnl-dev ocl-icd-opencl-dev   # dnnl-config.cmake looks for OpenCL (a Recommends of libdnnl-dev)
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
   python3-dev pybind11-dev python3-numpy python3-pytest
   clang libclang-rt-14-dev libomp-dev
