@@ -3,12 +3,14 @@
 //  - the input projections of all steps are one GEMM with a register tile of rows x 64 gate columns;
 //  - each step's recurrent product for a panel reads its slice of R as one contiguous stream, keeps the 64
 //    gate sums in registers and turns them straight into the panel's new c and h (vectorised sigmoid, tanh).
-// Threads own whole panels for the whole sequence: one parallel region per direction and one barrier per step
-// (every panel needs the full previous h). Clip, peepholes, input_forget and sequence_lens are handled in the
-// same pass; custom activations and layout 1 run on the reference kernel.
-#include <omp.h>
+// Threads share a direction's work as tasks of one panel each, claimed in order (every panel of a step needs
+// the full h of the step before): one parallel region per direction, no barrier. Clip, peepholes,
+// input_forget and sequence_lens are handled in the same pass; custom activations and layout 1 run on the
+// reference kernel.
+#include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -23,8 +25,8 @@ using fast::Vec16;
 
 constexpr int64_t kUnits = 16;          // hidden units per panel
 constexpr int64_t kPanel = 4 * kUnits;  // gate columns per panel: i, o, f, c of the same 16 units
-// Steps cheaper than this many multiply-adds stay on one thread: a barrier costs more than the split saves
-// (measured on silero_vad's hidden size 64).
+// Steps cheaper than this many multiply-adds stay on one thread: handing tasks over costs more than the split
+// saves (silero_vad's hidden size 64).
 constexpr int64_t kParallelStepMacs = 1 << 15;
 
 // Floats on a 64-byte boundary, so panel rows never straddle cache lines. Movable, not copyable.
@@ -212,58 +214,55 @@ inline __attribute__((always_inline)) void step_panel(const LstmProblem& a, cons
   store16(h_next, h);
 }
 
-// The share of thread `thread` of `threads`: panels [p0, p1) for the whole sequence.
+// The work of a direction in phases of per-panel work: phase 0 projects the inputs of every step for panel p
+// and sets its initial state; phase 1 + s runs step s of panel p; phase T + 1 writes panel p's outputs. Work
+// of phase k may start once all work of the phases before it has finished.
+
+// Phase 0: input projections of every step for panel p, and its units' initial states (padding stays zero).
 template <int MR>
-inline __attribute__((always_inline)) void lstm_worker(const LstmProblem& a, const float* peep_packed,
-                                                       int thread, int threads) {
-  const int64_t T = a.T, N = a.N, I = a.I, H = a.H, P = a.P, HP = P * kUnits, rows = T * N;
-  const int64_t p0 = P * thread / threads, p1 = P * (thread + 1) / threads;
-  const int64_t u0 = p0 * kUnits, u1 = std::min(H, p1 * kUnits);
-  // Input projections of every step for this thread's panels.
-  for (int64_t p = p0; p < p1; ++p) {
-    const float* w = a.w + p * I * kPanel;
-    const float* bias = a.bias + p * kPanel;
-    float* out = a.gx + p * kPanel;
-    int64_t row = 0;
-    for (; row + MR <= rows; row += MR)
-      project_tile<MR>(a.x + row * I, I, w, bias, out + row * P * kPanel, P * kPanel);
-    for (; row < rows; ++row) project_tile<1>(a.x + row * I, I, w, bias, out + row * P * kPanel, P * kPanel);
-  }
-  // Initial states of this thread's units (padding units stay zero).
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t j = u0; j < u1; ++j) {
+inline __attribute__((always_inline)) void project_panel(const LstmProblem& a, int64_t p) {
+  const int64_t N = a.N, I = a.I, H = a.H, P = a.P, HP = P * kUnits, rows = a.T * N;
+  const float* w = a.w + p * I * kPanel;
+  const float* bias = a.bias + p * kPanel;
+  float* out = a.gx + p * kPanel;
+  int64_t row = 0;
+  for (; row + MR <= rows; row += MR)
+    project_tile<MR>(a.x + row * I, I, w, bias, out + row * P * kPanel, P * kPanel);
+  for (; row < rows; ++row) project_tile<1>(a.x + row * I, I, w, bias, out + row * P * kPanel, P * kPanel);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t j = p * kUnits; j < std::min(H, (p + 1) * kUnits); ++j) {
       a.h[0][n * HP + j] = a.h0 ? a.h0[n * H + j] : 0.0f;
       a.c[n * HP + j] = a.c0 ? a.c0[n * H + j] : 0.0f;
     }
-  }
-  if (threads > 1) {
-#pragma omp barrier
-  }
-  for (int64_t s = 0; s < T; ++s) {
-    const float* h_prev = a.h[s & 1];
-    float* h_next = a.h[(s + 1) & 1];
-    for (int64_t p = p0; p < p1; ++p) {
-      const float* r = a.r + p * H * kPanel;
-      const float* peep = peep_packed ? peep_packed + p * 3 * kUnits : nullptr;
-      const int64_t width = std::min(kUnits, H - p * kUnits);
-      for (int64_t n = 0; n < N; ++n) {
-        const int64_t len = a.lens[n];
-        float* hn = h_next + n * HP + p * kUnits;
-        if (s >= len) {  // past this entry's length the state stays as it was
-          std::memcpy(hn, h_prev + n * HP + p * kUnits, sizeof(float) * kUnits);
-          continue;
-        }
-        const int64_t t = a.reverse ? len - 1 - s : s;
-        step_panel(a, a.gx + ((t * N + n) * P + p) * kPanel, r, h_prev + n * HP, peep,
-                   a.c + n * HP + p * kUnits, hn);
-        if (a.y) std::memcpy(a.y + ((t * a.D + a.d) * N + n) * H + p * kUnits, hn, sizeof(float) * width);
-      }
+}
+
+// Phase 1 + s: step s of panel p for every batch entry.
+inline __attribute__((always_inline)) void step_task(const LstmProblem& a, const float* peep_packed,
+                                                     int64_t s, int64_t p) {
+  const int64_t N = a.N, H = a.H, P = a.P, HP = P * kUnits;
+  const float* h_prev = a.h[s & 1];
+  float* h_next = a.h[(s + 1) & 1];
+  const float* r = a.r + p * H * kPanel;
+  const float* peep = peep_packed ? peep_packed + p * 3 * kUnits : nullptr;
+  const int64_t width = std::min(kUnits, H - p * kUnits);
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t len = a.lens[n];
+    float* hn = h_next + n * HP + p * kUnits;
+    if (s >= len) {  // past this entry's length the state stays as it was
+      std::memcpy(hn, h_prev + n * HP + p * kUnits, sizeof(float) * kUnits);
+      continue;
     }
-    if (threads > 1) {
-#pragma omp barrier
-    }
+    const int64_t t = a.reverse ? len - 1 - s : s;
+    step_panel(a, a.gx + ((t * N + n) * P + p) * kPanel, r, h_prev + n * HP, peep, a.c + n * HP + p * kUnits,
+               hn);
+    if (a.y) std::memcpy(a.y + ((t * a.D + a.d) * N + n) * H + p * kUnits, hn, sizeof(float) * width);
   }
-  // Outputs of this thread's units: final states, and zeros in Y past each entry's length.
+}
+
+// Phase T + 1: final states of panel p's units, and zeros in Y past each entry's length.
+inline void finish_panel(const LstmProblem& a, int64_t p) {
+  const int64_t T = a.T, N = a.N, H = a.H, HP = a.P * kUnits;
+  const int64_t u0 = p * kUnits, u1 = std::min(H, (p + 1) * kUnits);
   const float* h_last = a.h[T & 1];
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t j = u0; j < u1; ++j) {
@@ -276,21 +275,76 @@ inline __attribute__((always_inline)) void lstm_worker(const LstmProblem& a, con
   }
 }
 
+// Tasks handed out to a team in order. A thread claims a task only once its phase is open, so it holds one
+// only while computing it: a thread the OS preempts while it waits blocks nobody, and the other thread goes
+// on alone (a barrier per step would stall every step on the slower thread).
+struct TaskQueue {
+  alignas(64) std::atomic<int64_t> next{0};
+  alignas(64) std::atomic<int64_t> finished{0};
+};
+
+// Task `task` of a phase made of `tasks` tasks of `group` panels each.
+template <int MR>
+inline __attribute__((always_inline)) void run_task(const LstmProblem& a, const float* peep, int64_t task,
+                                                    int64_t tasks, int64_t group) {
+  const int64_t phase = task / tasks, p0 = task % tasks * group, p1 = std::min(a.P, p0 + group);
+  for (int64_t p = p0; p < p1; ++p) {
+    if (phase == 0)
+      project_panel<MR>(a, p);
+    else if (phase <= a.T)
+      step_task(a, peep, phase - 1, p);
+    else
+      finish_panel(a, p);
+  }
+}
+
+// Runs every task, alone (queue == nullptr) or as one thread of a team sharing `queue`. A team splits each
+// phase into two tasks per thread: one per thread would leave a lone thread nothing to pick up, smaller ones
+// pay more in handing over (two cache lines change cores per task) than they balance.
+template <int MR>
+inline __attribute__((always_inline)) void lstm_worker(const LstmProblem& a, const float* peep,
+                                                       TaskQueue* queue, int threads) {
+  if (!queue) {
+    for (int64_t task = 0; task < (a.T + 2); ++task) run_task<MR>(a, peep, task, 1, a.P);
+    return;
+  }
+  const int64_t group = (a.P + 2 * threads - 1) / (2 * threads), tasks = (a.P + group - 1) / group;
+  const int64_t total = (a.T + 2) * tasks;
+  int spins = 0;
+  for (;;) {
+    int64_t task = queue->next.load(std::memory_order_relaxed);
+    if (task >= total) break;
+    if (queue->finished.load(std::memory_order_acquire) < task / tasks * tasks) {
+      // Its phase is not open yet. Give the CPU away now and then, in case the thread holding the last task
+      // of the phase waits for it.
+      __builtin_ia32_pause();
+      if (++spins == 4096) {
+        spins = 0;
+        sched_yield();
+      }
+      continue;
+    }
+    if (!queue->next.compare_exchange_weak(task, task + 1, std::memory_order_relaxed)) continue;
+    run_task<MR>(a, peep, task, tasks, group);
+    queue->finished.fetch_add(1, std::memory_order_release);
+  }
+}
+
 // The worker compiled for each instruction set, with a projection tile that fits its register file:
 // AVX-512 4 rows (16 of 32 zmm), AVX2 and baseline 1 row.
 __attribute__((target("avx512f,fma"))) void lstm_worker_avx512(const LstmProblem& a, const float* peep,
-                                                               int thread, int threads) {
-  lstm_worker<4>(a, peep, thread, threads);
+                                                               TaskQueue* queue, int threads) {
+  lstm_worker<4>(a, peep, queue, threads);
 }
-__attribute__((target("avx2,fma"))) void lstm_worker_avx2(const LstmProblem& a, const float* peep, int thread,
-                                                          int threads) {
-  lstm_worker<1>(a, peep, thread, threads);
+__attribute__((target("avx2,fma"))) void lstm_worker_avx2(const LstmProblem& a, const float* peep,
+                                                          TaskQueue* queue, int threads) {
+  lstm_worker<1>(a, peep, queue, threads);
 }
-void lstm_worker_baseline(const LstmProblem& a, const float* peep, int thread, int threads) {
-  lstm_worker<1>(a, peep, thread, threads);
+void lstm_worker_baseline(const LstmProblem& a, const float* peep, TaskQueue* queue, int threads) {
+  lstm_worker<1>(a, peep, queue, threads);
 }
 
-using LstmWorker = void (*)(const LstmProblem&, const float*, int, int);
+using LstmWorker = void (*)(const LstmProblem&, const float*, TaskQueue*, int);
 
 LstmWorker pick_lstm_worker() {
   __builtin_cpu_init();
@@ -427,10 +481,11 @@ class FastLstm final : public Kernel {
       a.clip = clip_;
       const float* pp = peep ? peep_packed.data() : nullptr;
       if (threads <= 1) {
-        kLstmWorker(a, pp, 0, 1);
+        kLstmWorker(a, pp, nullptr, 1);
       } else {
+        TaskQueue queue;
 #pragma omp parallel num_threads(threads)
-        kLstmWorker(a, pp, omp_get_thread_num(), omp_get_num_threads());
+        kLstmWorker(a, pp, &queue, threads);
       }
     }
   }
