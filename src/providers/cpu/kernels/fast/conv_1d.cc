@@ -105,9 +105,9 @@ using fast::load16;
 using fast::store16;
 using fast::Vec16;
 
-// Dense 1-D Conv whose weights fit this many floats (256 KB), and whose runs take at most this many
+// Dense 1-D Conv whose weights fit this many floats (512 KB), and whose runs take at most this many
 // multiply-adds, run here; longer runs go to oneDNN.
-constexpr int64_t kSmallWeights = 1 << 16;
+constexpr int64_t kSmallWeights = 1 << 17;
 constexpr int64_t kSmallMacs = 1 << 20;
 
 struct SmallConvProblem {
@@ -119,8 +119,9 @@ struct SmallConvProblem {
 };
 
 // Output channels [m0, m0 + 16 V) of output samples [o0, o0 + O): Σ over channels and the taps inside x of
-// x · Wᵀ row. O samples share each load of W (the large operand); taps in the padding read as zero.
-template <int V, int O>
+// x · Wᵀ row. O samples share each load of W (the large operand); taps in the padding read as zero, checked
+// only when the tile is not INTERIOR (every tap of every sample inside x).
+template <int V, int O, bool INTERIOR>
 inline __attribute__((always_inline)) void small_conv_tile(const SmallConvProblem& p, const float* x,
                                                            int64_t o0, int64_t m0, float* out) {
   Vec16 acc[O][V];
@@ -138,7 +139,7 @@ inline __attribute__((always_inline)) void small_conv_tile(const SmallConvProble
 #pragma GCC unroll 4
       for (int j = 0; j < O; ++j) {
         const int64_t i = (o0 + j) * p.stride - p.pad + k * p.dilation;
-        const float xv = i >= 0 && i < p.in ? xc[i] : 0.0f;
+        const float xv = INTERIOR || (i >= 0 && i < p.in) ? xc[i] : 0.0f;
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) acc[j][v] += xv * w[v];
       }
@@ -150,18 +151,29 @@ inline __attribute__((always_inline)) void small_conv_tile(const SmallConvProble
     for (int v = 0; v < V; ++v) store16(out + j * 64 + 16 * v, acc[j][v]);
 }
 
+template <int O, bool INTERIOR>
+inline __attribute__((always_inline)) void small_conv_block_at(const SmallConvProblem& p, const float* x,
+                                                               int64_t o0, int64_t m0, float* out) {
+  const int64_t vectors = std::min<int64_t>(4, (p.Mp - m0) / 16);
+  if (vectors == 4)
+    small_conv_tile<4, O, INTERIOR>(p, x, o0, m0, out);
+  else if (vectors == 3)
+    small_conv_tile<3, O, INTERIOR>(p, x, o0, m0, out);
+  else if (vectors == 2)
+    small_conv_tile<2, O, INTERIOR>(p, x, o0, m0, out);
+  else
+    small_conv_tile<1, O, INTERIOR>(p, x, o0, m0, out);
+}
+
 template <int O>
 inline __attribute__((always_inline)) void small_conv_block(const SmallConvProblem& p, const float* x,
                                                             int64_t o0, int64_t m0, float* out) {
-  const int64_t vectors = std::min<int64_t>(4, (p.Mp - m0) / 16);
-  if (vectors == 4)
-    small_conv_tile<4, O>(p, x, o0, m0, out);
-  else if (vectors == 3)
-    small_conv_tile<3, O>(p, x, o0, m0, out);
-  else if (vectors == 2)
-    small_conv_tile<2, O>(p, x, o0, m0, out);
+  const int64_t first = o0 * p.stride - p.pad,
+                last = (o0 + O - 1) * p.stride - p.pad + (p.K - 1) * p.dilation;
+  if (first >= 0 && last < p.in)
+    small_conv_block_at<O, true>(p, x, o0, m0, out);
   else
-    small_conv_tile<1, O>(p, x, o0, m0, out);
+    small_conv_block_at<O, false>(p, x, o0, m0, out);
 }
 
 inline __attribute__((always_inline)) void small_conv(const SmallConvProblem& p) {
