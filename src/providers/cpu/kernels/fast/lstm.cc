@@ -40,15 +40,20 @@ class AlignedFloats {
 
   // Resizes to n floats, all zero.
   void assign_zero(int64_t n) {
-    raw_.assign(static_cast<size_t>(n + 16), 0.0f);
-    const auto addr = reinterpret_cast<uintptr_t>(raw_.data());
-    data_ = raw_.data() + ((64 - addr % 64) % 64) / sizeof(float);
+    assign_uninitialized(n);
+    std::fill(data_, data_ + n, 0.0f);
+  }
+  // Resizes to n floats left as they are (for scratch the caller fills before reading).
+  void assign_uninitialized(int64_t n) {
+    raw_.reset(new float[static_cast<size_t>(n + 16)]);
+    const auto addr = reinterpret_cast<uintptr_t>(raw_.get());
+    data_ = raw_.get() + ((64 - addr % 64) % 64) / sizeof(float);
   }
   float* data() { return data_; }
   const float* data() const { return data_; }
 
  private:
-  std::vector<float> raw_;
+  std::unique_ptr<float[]> raw_;
   float* data_ = nullptr;
 };
 
@@ -447,7 +452,9 @@ class FastLstm final : public Kernel {
     const bool prepacked = static_cast<int64_t>(packed_w_.size()) == D && packed_input_size_ == I;
     const int64_t HP = P * kUnits;
     AlignedFloats w_local, r_local, bias, peep_packed, scratch;
-    scratch.assign_zero(T * N * P * kPanel + 3 * N * HP);
+    // The projections are written before they are read; the states start at zero (their padding units too).
+    scratch.assign_uninitialized(T * N * P * kPanel + 3 * N * HP);
+    std::fill(scratch.data() + T * N * P * kPanel, scratch.data() + T * N * P * kPanel + 3 * N * HP, 0.0f);
     int threads = static_cast<int>(std::min<int64_t>(ctx.intra_op_threads(), P));
     if (N * H * 4 * H < kParallelStepMacs) threads = 1;
     for (int64_t d = 0; d < D; ++d) {
