@@ -1,9 +1,9 @@
 // The fast LSTM (src/providers/cpu/kernels/fast/lstm.cc) against the reference kernel, on all three outputs:
 // every direction, hidden sizes below, at and across the 16-unit panel (3, 16, 33, 70) and one large enough
 // to be shared between threads (130: nine panels, the last partial), odd input sizes, batch above 1, one
-// step, bias and initial states, sequence_lens (zero, partial, full), peepholes, clip, input_forget, and
-// weights that are graph inputs rather than constants. Nodes it does not cover (custom activations) must
-// still match.
+// step, no steps or no batch, bias and initial states, sequence_lens (zero, partial, full), peepholes, clip,
+// input_forget, and weights that are graph inputs rather than constants. Nodes it does not cover (custom
+// activations) must still match.
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
@@ -116,6 +116,17 @@ TEST(FastLstm, OneStep) {
     SCOPED_TRACE(describe(c));
     expect_lstm_matches_reference(c);
   }
+}
+
+TEST(FastLstm, EmptySequenceAndEmptyBatch) {
+  for (int64_t T : {0, 3})
+    for (int64_t N : {0, 2}) {
+      if (T > 0 && N > 0) continue;
+      LstmCase c;
+      c.direction = "bidirectional", c.T = T, c.N = N, c.H = 130, c.bias_and_states = true;
+      SCOPED_TRACE(describe(c));
+      expect_lstm_matches_reference(c);
+    }
 }
 
 // Hidden 130 is above the size where the step is shared between threads.
