@@ -30,6 +30,7 @@ int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
+int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
@@ -62,6 +63,7 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_bias", 2, fuse_matmul_bias},
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
+      {"fold_weight_dequantize", 2, fold_weight_dequantize},
       // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
       // the rules above then run again over the rewritten graph (folding, dead nodes).
       {"layout_nhwc", 3, layout_nhwc},
