@@ -29,8 +29,8 @@ from onnx import numpy_helper
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_json(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out[out.index("{"):])
 
 
@@ -75,7 +75,13 @@ def main():
     p.add_argument("--kestrel", default=os.path.join(ROOT, "build", "kestrel"))
     p.add_argument("--ort", default=os.path.join(ROOT, "..", "shared", "peer", "bench_ort.js"))
     p.add_argument("--json", help="also write every raw measurement here")
+    p.add_argument("--kestrel-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="environment for the Kestrel runs only (e.g. OMP_WAIT_POLICY=PASSIVE); the table says so")
     a = p.parse_args()
+    k_env = dict(os.environ)
+    for kv in a.kestrel_env:
+        key, _, value = kv.partition("=")
+        k_env[key] = value
     threads = [int(t) for t in a.threads.split(",")]
 
     rows, raw = [], []
@@ -95,7 +101,7 @@ def main():
                 cmd += ["--threads", str(t), "--seconds", str(a.seconds), "--json"]
                 if os.path.isdir(inputs):
                     cmd += ["--inputs", inputs]
-                return run_json(cmd)["p50_ms"]
+                return run_json(cmd, k_env if engine != "ort" else None)["p50_ms"]
 
             runs = [("fp32", fp32, os.path.join(fp32_dir, "test_data_set_0")),
                     ("int8", int8, os.path.join(int8_dir, "test_data_set_0")),
@@ -124,6 +130,8 @@ def main():
         print(f"| {name} | {mode} | {t} | {size[0]:.1f} → {size[1]:.1f} | {fp:.2f} ms | {q:.2f} ms | {o:.2f} ms "
               f"| {own:.2f} | {peer:.2f} | {cos:.4f} | {top} |")
     print("p50s are medians over rounds; ratios are medians of per-round ratios (lower is better)")
+    if a.kestrel_env:
+        print("Kestrel ran with " + " ".join(a.kestrel_env))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rows": rows, "raw": raw}, f, indent=1)
