@@ -58,6 +58,7 @@ int fold_weight_dequantize(ir::Graph& graph) {
     if (scale->rank() > 1) continue;
     int64_t axis = attr_int(dq, "axis", 1);
     if (scale->size() > 1) {
+      if (dq->opset < 13) continue;  // per-axis scales came with opset 13: the kernel reports the error
       const int64_t rank = static_cast<int64_t>(x->rank());
       if (axis < 0) axis += rank;
       if (axis < 0 || axis >= rank || x->dim(axis) != static_cast<int64_t>(scale->size())) continue;
