@@ -30,6 +30,7 @@ int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
+int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
@@ -47,9 +48,12 @@ const std::vector<Rule>& rules() {
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},
       {"eliminate_dead_nodes", 1, eliminate_dead_nodes},
       // Extended (2): fusions into ai.kestrel ops (docs/optimizer.md) or standard ops where they exist.
-      // The QDQ groups first, before the float fusions below take their Conv/MatMul apart.
+      // The QDQ groups and the dynamic-quantization chains first, before the float fusions below take their
+      // Conv/MatMul apart (fuse_attention reads the DynamicQuantizeMatMul projections; fuse_matmul_scale would
+      // otherwise fold the score scale first).
       {"fuse_qdq_conv", 2, fuse_qdq_conv},
       {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
+      {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
       {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_gelu", 2, fuse_gelu},
       {"fuse_layer_norm", 2, fuse_layer_norm},
@@ -59,7 +63,7 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_bias", 2, fuse_matmul_bias},
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
-      {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
+      {"fold_weight_dequantize", 2, fold_weight_dequantize},
       // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
       // the rules above then run again over the rewritten graph (folding, dead nodes).
       {"layout_nhwc", 3, layout_nhwc},

@@ -69,6 +69,14 @@ std::optional<Dims> infer(const ir::Node* n) {
     out->push_back(b->back());
     return out;
   }
+  // ai.kestrel DynamicQuantizeMatMul: float A [.., K] x int8 B [K, N] -> float [.., N].
+  if (op == "DynamicQuantizeMatMul") {
+    auto a = in(0), b = in(1);
+    if (!a || !b || a->empty() || b->size() != 2) return std::nullopt;
+    Dims out = *a;
+    out.back() = b->back();
+    return out;
+  }
   if (op == "Gemm" || op == "FusedGemm") {
     auto a = in(0), b = in(1);
     if (!a || !b || a->size() != 2 || b->size() != 2) return std::nullopt;

@@ -380,6 +380,65 @@ TEST_F(Quantize, GatherReadsAQuantizedTable) {
   }
 }
 
+// One BERT encoder layer's attention half as exporters write it: Q/K/V projections (MatMul + bias Add), head
+// split, Div-scaled masked softmax, head merge, output projection, residual Add, LayerNormalization. hidden 8,
+// 2 heads of 4; X [B, S, 8], additive mask [B, 1, 1, S].
+ModelBuilder bert_attention_layer() {
+  ModelBuilder m(17);
+  m.input("X", {-1, -1, 8});
+  m.input("mask", {-1, 1, 1, -1});
+  m.initializer_i64("split", {4}, {0, 0, 2, 4});
+  m.initializer_i64("merge", {3}, {0, 0, 8});
+  auto linear = [&](const std::string& in, const std::string& name, const std::string& out) {
+    m.random_initializer("W" + name, {8, 8}, -0.5f, 0.5f);
+    m.random_initializer("b" + name, {8}, -0.1f, 0.1f);
+    m.node("MatMul", {in, "W" + name}, {name + "_mm"}).set_name(name);
+    m.node("Add", {"b" + name, name + "_mm"}, {out});
+  };
+  for (const char* p : {"q", "k", "v"}) {
+    const std::string s = p;
+    linear("X", s, s + "_proj");
+    m.node("Reshape", {s + "_proj", "split"}, {s + "_heads"});
+    attr(m.node("Transpose", {s + "_heads"}, {s + "_t"}), "perm",
+         s == "k" ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1, 3});
+  }
+  m.node("MatMul", {"q_t", "k_t"}, {"scores"});
+  m.initializer("scale", {}, {2.0f});
+  m.node("Div", {"scores", "scale"}, {"scaled"});
+  m.node("Add", {"scaled", "mask"}, {"masked"});
+  attr(m.node("Softmax", {"masked"}, {"probs"}), "axis", int64_t{-1});
+  m.node("MatMul", {"probs", "v_t"}, {"ctx"});
+  attr(m.node("Transpose", {"ctx"}, {"ctx_t"}), "perm", std::vector<int64_t>{0, 2, 1, 3});
+  m.node("Reshape", {"ctx_t", "merge"}, {"merged"});
+  linear("merged", "o", "attended");
+  m.node("Add", {"X", "attended"}, {"residual"});
+  m.random_initializer("gamma", {8}, 0.5f, 1.5f);
+  m.random_initializer("beta", {8}, -0.1f, 0.1f);
+  m.node("LayerNormalization", {"residual", "gamma", "beta"}, {"Y"});
+  m.output("Y");
+  return m;
+}
+
+// The dynamically quantized layer keeps the float model's fusions: the optimizer packs the three int8
+// projections into one DynamicQuantizeMatMul feeding a fused Attention, and the residual joins the
+// LayerNormalization as SkipLayerNormalization.
+TEST_F(Quantize, DynamicBertLayerKeepsAttentionAndSkipLayerNormFusions) {
+  const std::string in = write(bert_attention_layer());
+  quantize_dynamic(in, out());
+  EXPECT_EQ(ops(out())["MatMulInteger"], 4);
+  auto model = onnx_format::load_model_file(out());
+  optimizer::optimize(*model->graph, 2);
+  std::map<std::string, int> counts;
+  for (const auto& n : model->graph->nodes()) counts[n->op_type]++;
+  EXPECT_EQ(counts["Attention"], 1);
+  EXPECT_EQ(counts["DynamicQuantizeMatMul"], 2);  // packed Q|K|V, output projection
+  EXPECT_EQ(counts["SkipLayerNormalization"], 1);
+  EXPECT_EQ(counts.size(), 3u);
+  Tensor mask(ElementType::kFloat, {2, 1, 1, 5});
+  for (int64_t i = 0; i < mask.size(); ++i) mask.data<float>()[i] = i == 9 ? -10000.0f : 0.0f;
+  expect_close(in, out(), {{"X", Value(random_tensor({2, 5, 8}, 3, -1, 1))}, {"mask", Value(mask)}});
+}
+
 TEST_F(Quantize, BadRequestsAreRejectedWithAMessage) {
   const std::string in = write(cnn_model());
   QuantizationOptions o;
