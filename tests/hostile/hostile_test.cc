@@ -17,6 +17,7 @@
 
 #include "kestrel/session.h"
 #include "kestrel/value_file.h"
+#include "model_builder.h"
 #include "onnx/onnx_pb.h"
 
 namespace kestrel {
@@ -27,33 +28,9 @@ namespace fs = std::filesystem;
 // ---- Model builders
 // -------------------------------------------------------------------------------------------
 
-onnx::ValueInfoProto* add_tensor_input(onnx::GraphProto& g, const std::string& name, int elem_type,
-                                       const std::vector<int64_t>& dims = {}, bool ranked = true) {
-  auto* vi = g.add_input();
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(elem_type);
-  if (ranked) {
-    auto* shape = tt->mutable_shape();
-    for (int64_t d : dims) {
-      if (d < 0)
-        shape->add_dim()->set_dim_param("n");
-      else
-        shape->add_dim()->set_dim_value(d);
-    }
-  }
-  return vi;
-}
-
-onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, const std::vector<std::string>& inputs,
-                          const std::vector<std::string>& outputs, const std::string& name = "") {
-  auto* n = g.add_node();
-  n->set_op_type(op);
-  n->set_name(name.empty() ? op + "_" + std::to_string(g.node_size()) : name);
-  for (const auto& i : inputs) n->add_input(i);
-  for (const auto& o : outputs) n->add_output(o);
-  return n;
-}
+using test_model::add_graph_attribute;
+using test_model::add_node;
+using test_model::add_tensor_input;
 
 // x[n,3] -> Relu -> y: the smallest valid model, which each case then breaks in one way.
 onnx::ModelProto relu_model() {
@@ -98,14 +75,6 @@ onnx::TensorProto* add_initializer(onnx::ModelProto& m, const std::string& name,
   return t;
 }
 
-onnx::AttributeProto* add_graph_attr(onnx::NodeProto& n, const std::string& name, const onnx::GraphProto& g) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::GRAPH);
-  *a->mutable_g() = g;
-  return a;
-}
-
 // An If whose then-branch holds another If, `depth` levels deep, each branch yielding x's Relu.
 onnx::ModelProto nested_if_model(int depth) {
   auto leaf = [](const std::string& name) {
@@ -120,47 +89,17 @@ onnx::ModelProto nested_if_model(int depth) {
     onnx::GraphProto g;
     g.set_name("level" + std::to_string(level));
     auto* n = add_node(g, "If", {"c"}, {"l" + std::to_string(level)});
-    add_graph_attr(*n, "then_branch", inner);
-    add_graph_attr(*n, "else_branch", leaf("else" + std::to_string(level)));
+    add_graph_attribute(*n, "then_branch", inner);
+    add_graph_attribute(*n, "else_branch", leaf("else" + std::to_string(level)));
     g.add_output()->set_name("l" + std::to_string(level));
     inner = std::move(g);
   }
   onnx::ModelProto m = relu_model();
   add_tensor_input(*m.mutable_graph(), "c", onnx::TensorProto::BOOL, {});
   auto* n = add_node(*m.mutable_graph(), "If", {"c"}, {"z"}, "outer_if");
-  add_graph_attr(*n, "then_branch", inner);
-  add_graph_attr(*n, "else_branch", leaf("outer_else"));
+  add_graph_attribute(*n, "then_branch", inner);
+  add_graph_attribute(*n, "else_branch", leaf("outer_else"));
   m.mutable_graph()->add_output()->set_name("z");
-  return m;
-}
-
-// v = 0; Loop(M, cond=true) { v = v + 1 } with `trip_count` as M: an honest loop that may run for ever.
-onnx::ModelProto loop_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(16);
-  auto* g = m.mutable_graph();
-  g->set_name("loop");
-  add_tensor_input(*g, "M", onnx::TensorProto::INT64, {});
-  add_tensor_input(*g, "cond", onnx::TensorProto::BOOL, {});
-  add_tensor_input(*g, "v0", onnx::TensorProto::FLOAT, {1});
-  onnx::GraphProto body;
-  body.set_name("body");
-  add_tensor_input(body, "i", onnx::TensorProto::INT64, {});
-  add_tensor_input(body, "c_in", onnx::TensorProto::BOOL, {});
-  add_tensor_input(body, "v_in", onnx::TensorProto::FLOAT, {1});
-  add_node(body, "Identity", {"c_in"}, {"c_out"});
-  add_node(body, "Add", {"v_in", "one"}, {"v_out"});
-  auto* one = body.add_initializer();
-  one->set_name("one");
-  one->set_data_type(onnx::TensorProto::FLOAT);
-  one->add_dims(1);
-  one->add_float_data(1.0f);
-  body.add_output()->set_name("c_out");
-  body.add_output()->set_name("v_out");
-  auto* loop = add_node(*g, "Loop", {"M", "cond", "v0"}, {"v"}, "endless");
-  add_graph_attr(*loop, "body", body);
-  g->add_output()->set_name("v");
   return m;
 }
 
@@ -585,7 +524,7 @@ std::vector<HostileCase> hostile_cases() {
   });
   add("loop_with_absurd_trip_count_terminated", EC::kRuntimeException,
       "run was terminated by RunOptions.terminate", [] {
-        const std::string bytes = loop_model().SerializeAsString();
+        const std::string bytes = test_model::counting_loop_model().SerializeAsString();
         Session s(bytes.data(), bytes.size());
         Feeds feeds = {{"M", Tensor::scalar<int64_t>(std::numeric_limits<int64_t>::max())},
                        {"cond", Tensor::scalar<bool>(true)},
