@@ -21,8 +21,6 @@ const std::string kModelPath = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
 
 thread_local Clock::time_point request_start;
 
-RequestError invalid(const std::string& message) { return RequestError(Status::kInvalidArgument, message); }
-
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
@@ -217,12 +215,7 @@ void HttpEndpoint::add_routes() {
   http.Post("/v2/repository/index", guarded([&server](const httplib::Request& req, httplib::Response& res) {
     bool ready_only = false;
     if (!req.body.empty()) {
-      json body;
-      try {
-        body = json::parse(req.body);
-      } catch (const json::parse_error& e) {
-        throw invalid(std::string("malformed JSON in the request: ") + e.what());
-      }
+      const json body = parse_request_json(req.body);
       if (body.is_object() && body.contains("ready")) ready_only = bool_parameter(body, "ready", "index request");
     }
     json out = json::array();

@@ -30,6 +30,22 @@ Shape parse_shape(const json& input, const std::string& name) {
 
 }  // namespace
 
+json parse_request_json(std::string_view text) {
+  // nlohmann's parser keeps its own stack, but walking the result (flattening "data", printing a value in an
+  // error) recurses: a body of 200 KB of '[' would overflow the thread's stack. Tensors need a few levels.
+  const json::parser_callback_t limit_depth = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxJsonDepth)
+      throw invalid("the request nests JSON arrays or objects more than " + std::to_string(kMaxJsonDepth) +
+                    " levels deep");
+    return true;
+  };
+  try {
+    return json::parse(text.begin(), text.end(), limit_depth);
+  } catch (const json::parse_error& e) {
+    throw invalid(std::string("malformed JSON in the request: ") + e.what());
+  }
+}
+
 bool bool_parameter(const json& parameters, const char* key, const std::string& where) {
   const json* v = member(parameters, key);
   if (!v) return false;
@@ -50,12 +66,7 @@ ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::
     header = body.substr(0, length);
     binary = body.substr(length);
   }
-  json root;
-  try {
-    root = json::parse(header.begin(), header.end());
-  } catch (const json::parse_error& e) {
-    throw invalid(std::string("malformed JSON in the request: ") + e.what());
-  }
+  const json root = parse_request_json(header);
   if (!root.is_object()) throw invalid("the request must be a JSON object");
   ParsedInfer parsed;
   InferRequest& request = parsed.request;

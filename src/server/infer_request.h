@@ -26,6 +26,13 @@ struct ParsedInfer {
 // (kInvalidArgument) naming what is wrong, or kestrel::Error when a tensor is over the engine's size limit.
 ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::string>& header_length);
 
+// Deepest nesting of arrays and objects a request's JSON may have: a tensor's "data" nests one array per dim.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses a request body's JSON; RequestError (kInvalidArgument) when it is malformed or nests deeper than
+// kMaxJsonDepth.
+nlohmann::json parse_request_json(std::string_view text);
+
 // The boolean `key` of a JSON "parameters" object; false when absent. `where` names the object in errors.
 bool bool_parameter(const nlohmann::json& parameters, const char* key, const std::string& where);
 
