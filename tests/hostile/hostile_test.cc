@@ -2,6 +2,7 @@
 // the case needs files), and each must be refused with the exact error code and a message that says what is
 // wrong. The table at the end of the run lists every case with the error it got.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -662,6 +663,61 @@ TEST(HostileLimits, MaxTensorBytesIsPerSession) {
   // Outside any session's run the process default applies again.
   EXPECT_EQ(Tensor::max_tensor_bytes(), size_t{16} << 30);
 }
+
+// A run that cannot get its memory from the system (here an address-space limit, as a container's memory limit
+// would) fails with an error naming the node and "out of memory", and the session stays usable. In a child
+// process, so the limit does not reach the other tests; not under AddressSanitizer, which reserves terabytes of
+// address space for itself.
+#if defined(__SANITIZE_ADDRESS__)
+TEST(HostileLimits, DISABLED_OutOfMemoryIsAnErrorAndTheSessionStaysUsable) {}
+#else
+// The child's side: exits 0 when the 4 GiB run failed with the expected error and a small run then worked.
+[[noreturn]] void run_out_of_memory(const std::string& bytes, bool arena) {
+  SessionOptions o;
+  o.enable_cpu_mem_arena = arena;
+  Session s(bytes.data(), bytes.size(), o);
+  auto run = [&](int64_t n) {
+    return s.run({{"x", Tensor::from_vector<float>({2.5f}, {1})}, {"shape", Tensor::from_vector<int64_t>({n}, {1})}});
+  };
+  run(3);  // warm: kernels, plans and threads exist before the limit
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  size_t vm_kb = 0;
+  while (std::getline(status, line))
+    if (line.rfind("VmSize:", 0) == 0) vm_kb = std::stoull(line.substr(7));
+  const rlimit limit{(vm_kb << 10) + (size_t{512} << 20), RLIM_INFINITY};
+  setrlimit(RLIMIT_AS, &limit);
+  try {
+    run(int64_t{1} << 30);  // 4 GiB, far past the 512 MiB left
+    std::cerr << "a 4 GiB output was allocated under a 512 MiB address-space margin\n";
+    std::exit(2);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.find("Expand node 'grow'") == std::string::npos || what.find("out of memory") == std::string::npos) {
+      std::cerr << "unexpected message: " << what << "\n";
+      std::exit(3);
+    }
+  }
+  auto small = run(3);
+  std::exit(small[0].tensor().size() == 3 && small[0].tensor().data<float>()[2] == 2.5f ? 0 : 4);
+}
+
+TEST(HostileLimits, OutOfMemoryIsAnErrorAndTheSessionStaysUsable) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("expand");
+  add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {1});
+  add_tensor_input(*g, "shape", onnx::TensorProto::INT64, {1});
+  add_node(*g, "Expand", {"x", "shape"}, {"y"}, "grow");
+  g->add_output()->set_name("y");
+  const std::string bytes = m.SerializeAsString();
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (bool arena : {true, false})
+    EXPECT_EXIT(run_out_of_memory(bytes, arena), ::testing::ExitedWithCode(0), "") << "arena " << arena;
+}
+#endif
 
 }  // namespace
 }  // namespace kestrel
