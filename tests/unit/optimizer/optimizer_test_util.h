@@ -28,11 +28,6 @@ class ModelBuilder {
     model_.mutable_graph()->set_name("test");
   }
   onnx::GraphProto& graph() { return *model_.mutable_graph(); }
-  void opset_import(const std::string& domain, int version) {
-    auto* os = model_.add_opset_import();
-    os->set_domain(domain);
-    os->set_version(version);
-  }
 
   // Declares a graph input; dims < 0 are symbolic ("d0", "d1", ...).
   void input(const std::string& name, const std::vector<int64_t>& dims, int elem = onnx::TensorProto::FLOAT) {

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "kestrel/session.h"
-#include "optimizer/optimizer_test_util.h"
+#include "common/model_builder.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
 
@@ -37,12 +37,18 @@ KESTREL_KERNEL(CopyOnWorkerThread, "test.kestrel", 1, 1000, "float",
                runtime::make_kernel<CopyOnWorkerThread>());
 
 TEST(TensorLimit, HoldsForOutputsAllocatedOnOtherThreads) {
-  optimizer_test::ModelBuilder m;
-  m.input("X", {-1});
-  m.node("CopyOnWorkerThread", {"X"}, {"Y"}, "test.kestrel");
-  m.output("Y");
-  m.opset_import("test.kestrel", 1);
-  const std::string bytes = m.bytes();
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* os = m.add_opset_import();
+  os->set_domain("test.kestrel");
+  os->set_version(1);
+  auto* g = m.mutable_graph();
+  g->set_name("copy");
+  test_model::add_tensor_input(*g, "X", onnx::TensorProto::FLOAT, {-1});
+  test_model::add_node(*g, "CopyOnWorkerThread", {"X"}, {"Y"})->set_domain("test.kestrel");
+  test_model::add_tensor_output(*g, "Y", onnx::TensorProto::FLOAT, {-1});
+  const std::string bytes = m.SerializeAsString();
   for (bool arena : {true, false}) {
     SessionOptions o;
     o.enable_cpu_mem_arena = arena;
