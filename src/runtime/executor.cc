@@ -89,7 +89,16 @@ class StepContext final : public KernelContext {
     if (run_.arena) {
       block = run_.arena->allocate(bytes, zero_fill);
     } else {
-      if (zero_fill) return KernelContext::allocate_output(i, type, std::move(shape));
+      if (zero_fill) {
+        try {
+          return KernelContext::allocate_output(i, type, std::move(shape));
+        } catch (const Error& e) {
+          // The tensor reports running out of memory; the error names the node that asked, as the other
+          // allocation paths' std::bad_alloc does (caught where the step runs).
+          if (e.code() != ErrorCode::kRuntimeException) throw;
+          throw Error(e.code(), step_.node->describe() + ": " + e.what());
+        }
+      }
       block = allocate_unfilled(bytes);
     }
     set_output(i, Value(Tensor::adopt(type, std::move(shape), std::move(block))));
