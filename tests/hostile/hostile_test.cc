@@ -457,6 +457,18 @@ std::vector<HostileCase> hostile_cases() {
         m.mutable_graph()->add_output()->set_name("z");
         load_model(m);
       });
+  // libonnx's shape inference for EyeLike with a dtype reads its input's type unchecked (a SEGV before the fix).
+  add("eyelike_input_from_nowhere", EC::kInvalidGraph,
+      "EyeLike node 'eye': input 0 'ghost' is not a graph input, an initializer or the output", [] {
+        onnx::ModelProto m = relu_model();
+        auto* eye = add_node(*m.mutable_graph(), "EyeLike", {"ghost"}, {"z"}, "eye");
+        auto* dtype = eye->add_attribute();
+        dtype->set_name("dtype");
+        dtype->set_type(onnx::AttributeProto::INT);
+        dtype->set_i(onnx::TensorProto::DOUBLE);
+        m.mutable_graph()->add_output()->set_name("z");
+        load_model(m);
+      });
   add("output_produced_by_nothing", EC::kInvalidGraph,
       "output 'nowhere' is not produced by any node or input", [] {
         onnx::ModelProto m = relu_model();
