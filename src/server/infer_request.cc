@@ -41,7 +41,7 @@ json parse_request_json(std::string_view text) {
   };
   try {
     return json::parse(text.begin(), text.end(), limit_depth);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers past a double (1e309)
     throw invalid(std::string("malformed JSON in the request: ") + e.what());
   }
 }
