@@ -19,7 +19,7 @@ fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(load_model parse_value run_model)
+[ ${#targets[@]} -gt 0 ] || targets=(load_model parse_value run_model infer_request)
 data=/usr/share/libonnx-testdata/data
 zoo=../shared/zoo
 
@@ -37,17 +37,21 @@ seed() {  # seed TARGET NAME FILE [KIND-BYTE]
   [ -e "$out" ] && return 0
   if [ $# -ge 4 ]; then { printf "\\x$4"; cat "$3"; } >"$out"; else cp "$3" "$out"; fi
 }
-mkdir -p "$corpus"/{load_model,parse_value,run_model} "$dir/crashes"
+mkdir -p "$corpus"/{load_model,parse_value,run_model,infer_request} "$dir/crashes"
+# Thousands of files: bash's own string operations and one find, not a few processes per file.
+declare -A too_big=()
+while IFS= read -r f; do too_big[$f]=1; done < <(find "$data" -path '*/test_data_set_0/*.pb' -size +16384c)
 for model in "$data"/*/*/model.onnx; do
-  case_dir=$(dirname "$model")
-  name=$(basename "$case_dir")
+  case_dir=${model%/model.onnx}
+  name=${case_dir##*/}
   seed load_model "$name" "$model"
   for pb in "$case_dir"/test_data_set_0/*.pb; do
     [ -e "$pb" ] || continue
-    [ "$(stat -c %s "$pb")" -le 16384 ] || continue
+    [ -z "${too_big[$pb]:-}" ] || continue
     kind=00
     case $name in *sequence*|*seq_*|*split_to*) kind=01 ;; *optional*) kind=02 ;; esac
-    seed parse_value "${name}_$(basename "$pb" .pb)" "$pb" "$kind"
+    pb_name=${pb##*/}
+    seed parse_value "${name}_${pb_name%.pb}" "$pb" "$kind"
   done
 done
 if [ -d "$zoo" ]; then  # zoo models are megabytes, too big to mutate usefully; their small inputs make good seeds
@@ -63,6 +67,21 @@ for i in $(seq 0 63); do
   done
 done
 
+# Small valid inference requests: the first byte picks how Inference-Header-Content-Length is given (see
+# tests/fuzz/infer_request_target.h), then the body; binary tensor data follows the JSON where the header is given.
+request() {  # request NAME KIND-BYTES JSON [BINARY-BYTES as printf escapes]
+  local out=$corpus/infer_request/seed_$1
+  [ -e "$out" ] || printf "$2%s${4:-}" "$3" >"$out"
+}
+request fp32 '\x00' '{"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[1,2.5,-3,4e-3]}]}'
+request nested '\x00' '{"id":"r1","inputs":[{"name":"i","datatype":"INT64","shape":[2,1],"data":[[1],[-2]]}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]}'
+request bytes '\x00' '{"inputs":[{"name":"s","datatype":"BYTES","shape":[2],"data":["ab",""]},{"name":"b","datatype":"BOOL","shape":[],"data":true}]}'
+request halves '\x00' '{"parameters":{"binary_data_output":true,"timeout":1000},"inputs":[{"name":"h","datatype":"FP16","shape":[1,3],"data":[0.5,-2,65504]},{"name":"g","datatype":"BF16","shape":[1],"data":[3]},{"name":"u","datatype":"UINT8","shape":[2],"data":[0,255]}]}'
+bin_json='{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}}]}'
+request binary '\x01\x'"$(printf %02x ${#bin_json})" "$bin_json" '\x00\x00\x80\x3f\x00\x00\x00\xc0'
+bin_json='{"inputs":[{"name":"s","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":7}},{"name":"d","datatype":"FP64","shape":[],"data":[1.5]}]}'
+request binary_bytes '\x02'"${#bin_json}"'\n' "$bin_json" '\x03\x00\x00\x00abc'
+
 status=0
 keep_going=()
 [ "${FUZZ_FAIL_ON_CRASH:-1}" = 0 ] && keep_going=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
@@ -72,7 +91,8 @@ for t in "${targets[@]}"; do
   set +e
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$dir/${t}_fuzzer" "$corpus/$t" -max_total_time="$seconds" -seed=1 -timeout=20 -rss_limit_mb=4096 \
-    -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/crashes/$t-" "${keep_going[@]}" >"$log" 2>&1
+    -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/crashes/$t-" "${keep_going[@]}" \
+    $( [ -f "tests/fuzz/$t.dict" ] && echo "-dict=tests/fuzz/$t.dict" ) >"$log" 2>&1
   rc=$?
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' ||
@@ -91,7 +111,7 @@ for t in "${targets[@]}"; do
 done
 
 # Every committed regression input, through the instrumented binaries.
-for t in load_model parse_value run_model; do
+for t in load_model parse_value run_model infer_request; do
   files=(tests/fuzz/regressions/$t/*)
   [ -e "${files[0]}" ] || continue
   inputs=()

@@ -13,10 +13,10 @@
 #include <sstream>
 
 #include "onnx/defs/schema.h"
+#include "onnx/guarded_shape_inference.h"
 
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
-#include "onnx/shape_inference/implementation.h"
 
 namespace kestrel::onnx_format {
 namespace fs = std::filesystem;
@@ -595,13 +595,8 @@ std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base
       if (!model->opsets.count(canonical_domain(os.domain())))
         model->opsets[canonical_domain(os.domain())] = static_cast<int>(os.version());
   validate_nodes(mp.graph(), model->opsets, 0);
-  // ONNX's own inference fills value_info where the inputs allow; it knows opsets up to 17 only, and Kestrel's
-  // kernels remain the authority at run time, so its failures are not errors here.
-  try {
-    onnx::ShapeInferenceOptions options{false, 0, false};
-    onnx::shape_inference::InferShapes(mp, onnx::OpSchemaRegistry::Instance(), options);
-  } catch (const std::exception&) {
-  }
+  // ONNX's own inference fills value_info where the inputs allow.
+  infer_onnx_shapes(mp);
   GraphBuilder builder(base_dir, model->opsets, options.dimension_overrides_by_denotation);
   model->graph = builder.build(mp.graph(), nullptr);
   builder.check_denotations_used();

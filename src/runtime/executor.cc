@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "runtime/profiler.h"
+#include "runtime/tensor_limit.h"
 
 namespace kestrel::runtime {
 namespace {
@@ -66,6 +67,9 @@ class StepContext final : public KernelContext {
 
  private:
   Tensor& allocate(size_t i, ElementType type, Shape shape, bool zero_fill) {
+    // The session's limit travels with the run, so an output allocated on any thread (a kernel's OpenMP worker)
+    // is held to it, not only those allocated on the thread that called Session::run.
+    const ScopedTensorLimit limit(run_.max_tensor_bytes);
     if (run_.bound_outputs && has_output(i) && type != ElementType::kString) {
       auto it = run_.bound_outputs->find(step_.outputs[i]);
       if (it != run_.bound_outputs->end() && it->second.type() == type && it->second.shape() == shape) {
@@ -85,7 +89,16 @@ class StepContext final : public KernelContext {
     if (run_.arena) {
       block = run_.arena->allocate(bytes, zero_fill);
     } else {
-      if (zero_fill) return KernelContext::allocate_output(i, type, std::move(shape));
+      if (zero_fill) {
+        try {
+          return KernelContext::allocate_output(i, type, std::move(shape));
+        } catch (const Error& e) {
+          // The tensor reports running out of memory; the error names the node that asked, as the other
+          // allocation paths' std::bad_alloc does (caught where the step runs).
+          if (e.code() != ErrorCode::kRuntimeException) throw;
+          throw Error(e.code(), step_.node->describe() + ": " + e.what());
+        }
+      }
       block = allocate_unfilled(bytes);
     }
     set_output(i, Value(Tensor::adopt(type, std::move(shape), std::move(block))));

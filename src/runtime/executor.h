@@ -21,6 +21,7 @@ struct RunContext {
   Arena* arena = nullptr;  // null when the session's arena is off
   const std::atomic<bool>* terminate = nullptr;
   Profiler* profiler = nullptr;  // null when profiling is off
+  size_t max_tensor_bytes = 0;    // the session's kestrel.max_tensor_bytes; 0: the process default
 };
 
 // Runs `plan`. `inputs` fill the plan's input slots (absent entries stay empty); `parent_slots` supplies

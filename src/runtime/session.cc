@@ -358,6 +358,7 @@ void Session::run_into(const Feeds& feeds, const std::vector<std::string>& outpu
   run.profiler = impl_->profiler.get();
   run.bound_outputs = bound.empty() ? nullptr : &bound;
   run.arena = impl_->arena.get();
+  run.max_tensor_bytes = impl_->max_tensor_bytes;
   std::vector<Value> all = runtime::execute(*impl_->plan, std::move(inputs), provided, nullptr, run);
   // Without an arena, memory freed by the run goes back to the system now rather than staying in the heap.
   if (!impl_->arena) runtime::release_free_memory();

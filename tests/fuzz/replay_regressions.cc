@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "fuzz_targets.h"
+#include "infer_request_target.h"
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
       {"load_model", kestrel::fuzz::load_model},
       {"parse_value", kestrel::fuzz::parse_value},
       {"run_model", kestrel::fuzz::run_model},
+      {"infer_request", kestrel::fuzz::infer_request},
   };
   int passed = 0;
   for (const auto& [name, body] : targets) {

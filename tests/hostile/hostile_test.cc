@@ -2,6 +2,7 @@
 // the case needs files), and each must be refused with the exact error code and a message that says what is
 // wrong. The table at the end of the run lists every case with the error it got.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 #include "kestrel/session.h"
 #include "kestrel/value_file.h"
+#include "model_builder.h"
 #include "onnx/onnx_pb.h"
 
 namespace kestrel {
@@ -27,33 +29,9 @@ namespace fs = std::filesystem;
 // ---- Model builders
 // -------------------------------------------------------------------------------------------
 
-onnx::ValueInfoProto* add_tensor_input(onnx::GraphProto& g, const std::string& name, int elem_type,
-                                       const std::vector<int64_t>& dims = {}, bool ranked = true) {
-  auto* vi = g.add_input();
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(elem_type);
-  if (ranked) {
-    auto* shape = tt->mutable_shape();
-    for (int64_t d : dims) {
-      if (d < 0)
-        shape->add_dim()->set_dim_param("n");
-      else
-        shape->add_dim()->set_dim_value(d);
-    }
-  }
-  return vi;
-}
-
-onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, const std::vector<std::string>& inputs,
-                          const std::vector<std::string>& outputs, const std::string& name = "") {
-  auto* n = g.add_node();
-  n->set_op_type(op);
-  n->set_name(name.empty() ? op + "_" + std::to_string(g.node_size()) : name);
-  for (const auto& i : inputs) n->add_input(i);
-  for (const auto& o : outputs) n->add_output(o);
-  return n;
-}
+using test_model::add_graph_attribute;
+using test_model::add_node;
+using test_model::add_tensor_input;
 
 // x[n,3] -> Relu -> y: the smallest valid model, which each case then breaks in one way.
 onnx::ModelProto relu_model() {
@@ -98,14 +76,6 @@ onnx::TensorProto* add_initializer(onnx::ModelProto& m, const std::string& name,
   return t;
 }
 
-onnx::AttributeProto* add_graph_attr(onnx::NodeProto& n, const std::string& name, const onnx::GraphProto& g) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::GRAPH);
-  *a->mutable_g() = g;
-  return a;
-}
-
 // An If whose then-branch holds another If, `depth` levels deep, each branch yielding x's Relu.
 onnx::ModelProto nested_if_model(int depth) {
   auto leaf = [](const std::string& name) {
@@ -120,47 +90,17 @@ onnx::ModelProto nested_if_model(int depth) {
     onnx::GraphProto g;
     g.set_name("level" + std::to_string(level));
     auto* n = add_node(g, "If", {"c"}, {"l" + std::to_string(level)});
-    add_graph_attr(*n, "then_branch", inner);
-    add_graph_attr(*n, "else_branch", leaf("else" + std::to_string(level)));
+    add_graph_attribute(*n, "then_branch", inner);
+    add_graph_attribute(*n, "else_branch", leaf("else" + std::to_string(level)));
     g.add_output()->set_name("l" + std::to_string(level));
     inner = std::move(g);
   }
   onnx::ModelProto m = relu_model();
   add_tensor_input(*m.mutable_graph(), "c", onnx::TensorProto::BOOL, {});
   auto* n = add_node(*m.mutable_graph(), "If", {"c"}, {"z"}, "outer_if");
-  add_graph_attr(*n, "then_branch", inner);
-  add_graph_attr(*n, "else_branch", leaf("outer_else"));
+  add_graph_attribute(*n, "then_branch", inner);
+  add_graph_attribute(*n, "else_branch", leaf("outer_else"));
   m.mutable_graph()->add_output()->set_name("z");
-  return m;
-}
-
-// v = 0; Loop(M, cond=true) { v = v + 1 } with `trip_count` as M: an honest loop that may run for ever.
-onnx::ModelProto loop_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(16);
-  auto* g = m.mutable_graph();
-  g->set_name("loop");
-  add_tensor_input(*g, "M", onnx::TensorProto::INT64, {});
-  add_tensor_input(*g, "cond", onnx::TensorProto::BOOL, {});
-  add_tensor_input(*g, "v0", onnx::TensorProto::FLOAT, {1});
-  onnx::GraphProto body;
-  body.set_name("body");
-  add_tensor_input(body, "i", onnx::TensorProto::INT64, {});
-  add_tensor_input(body, "c_in", onnx::TensorProto::BOOL, {});
-  add_tensor_input(body, "v_in", onnx::TensorProto::FLOAT, {1});
-  add_node(body, "Identity", {"c_in"}, {"c_out"});
-  add_node(body, "Add", {"v_in", "one"}, {"v_out"});
-  auto* one = body.add_initializer();
-  one->set_name("one");
-  one->set_data_type(onnx::TensorProto::FLOAT);
-  one->add_dims(1);
-  one->add_float_data(1.0f);
-  body.add_output()->set_name("c_out");
-  body.add_output()->set_name("v_out");
-  auto* loop = add_node(*g, "Loop", {"M", "cond", "v0"}, {"v"}, "endless");
-  add_graph_attr(*loop, "body", body);
-  g->add_output()->set_name("v");
   return m;
 }
 
@@ -517,6 +457,18 @@ std::vector<HostileCase> hostile_cases() {
         m.mutable_graph()->add_output()->set_name("z");
         load_model(m);
       });
+  // libonnx's shape inference for EyeLike with a dtype reads its input's type unchecked (a SEGV before the fix).
+  add("eyelike_input_from_nowhere", EC::kInvalidGraph,
+      "EyeLike node 'eye': input 0 'ghost' is not a graph input, an initializer or the output", [] {
+        onnx::ModelProto m = relu_model();
+        auto* eye = add_node(*m.mutable_graph(), "EyeLike", {"ghost"}, {"z"}, "eye");
+        auto* dtype = eye->add_attribute();
+        dtype->set_name("dtype");
+        dtype->set_type(onnx::AttributeProto::INT);
+        dtype->set_i(onnx::TensorProto::DOUBLE);
+        m.mutable_graph()->add_output()->set_name("z");
+        load_model(m);
+      });
   add("output_produced_by_nothing", EC::kInvalidGraph,
       "output 'nowhere' is not produced by any node or input", [] {
         onnx::ModelProto m = relu_model();
@@ -585,7 +537,7 @@ std::vector<HostileCase> hostile_cases() {
   });
   add("loop_with_absurd_trip_count_terminated", EC::kRuntimeException,
       "run was terminated by RunOptions.terminate", [] {
-        const std::string bytes = loop_model().SerializeAsString();
+        const std::string bytes = test_model::counting_loop_model().SerializeAsString();
         Session s(bytes.data(), bytes.size());
         Feeds feeds = {{"M", Tensor::scalar<int64_t>(std::numeric_limits<int64_t>::max())},
                        {"cond", Tensor::scalar<bool>(true)},
@@ -631,9 +583,8 @@ INSTANTIATE_TEST_SUITE_P(Corpus, Hostile, ::testing::ValuesIn(hostile_cases()),
                          [](const ::testing::TestParamInfo<HostileCase>& info) { return info.param.name; });
 
 // F0 calls F1 twice, F1 calls F2 twice, ...: a 2 KB model whose inlined graph has 2^30 nodes. Found while
-// building this corpus: the loader expands it without a bound (16 levels already take 2 s and 100 MB; 30
-// would take hours and terabytes). Disabled until the loader caps the expanded node count; run it with
-// --gtest_also_run_disabled_tests once it does.
+// building this corpus, when the loader expanded functions without a bound (30 levels would take hours and
+// terabytes); it now refuses an expansion past its node cap.
 TEST(HostileBomb, FunctionExpansionIsBounded) {
   onnx::ModelProto m = relu_model();
   auto* os = m.add_opset_import();
@@ -723,6 +674,61 @@ TEST(HostileLimits, MaxTensorBytesIsPerSession) {
   // Outside any session's run the process default applies again.
   EXPECT_EQ(Tensor::max_tensor_bytes(), size_t{16} << 30);
 }
+
+// A run that cannot get its memory from the system (here an address-space limit, as a container's memory limit
+// would) fails with an error naming the node and "out of memory", and the session stays usable. In a child
+// process, so the limit does not reach the other tests; not under AddressSanitizer, which reserves terabytes of
+// address space for itself.
+#if defined(__SANITIZE_ADDRESS__)
+TEST(HostileLimits, DISABLED_OutOfMemoryIsAnErrorAndTheSessionStaysUsable) {}
+#else
+// The child's side: exits 0 when the 4 GiB run failed with the expected error and a small run then worked.
+[[noreturn]] void run_out_of_memory(const std::string& bytes, bool arena) {
+  SessionOptions o;
+  o.enable_cpu_mem_arena = arena;
+  Session s(bytes.data(), bytes.size(), o);
+  auto run = [&](int64_t n) {
+    return s.run({{"x", Tensor::from_vector<float>({2.5f}, {1})}, {"shape", Tensor::from_vector<int64_t>({n}, {1})}});
+  };
+  run(3);  // warm: kernels, plans and threads exist before the limit
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  size_t vm_kb = 0;
+  while (std::getline(status, line))
+    if (line.rfind("VmSize:", 0) == 0) vm_kb = std::stoull(line.substr(7));
+  const rlimit limit{(vm_kb << 10) + (size_t{512} << 20), RLIM_INFINITY};
+  setrlimit(RLIMIT_AS, &limit);
+  try {
+    run(int64_t{1} << 30);  // 4 GiB, far past the 512 MiB left
+    std::cerr << "a 4 GiB output was allocated under a 512 MiB address-space margin\n";
+    std::exit(2);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.find("Expand node 'grow'") == std::string::npos || what.find("out of memory") == std::string::npos) {
+      std::cerr << "unexpected message: " << what << "\n";
+      std::exit(3);
+    }
+  }
+  auto small = run(3);
+  std::exit(small[0].tensor().size() == 3 && small[0].tensor().data<float>()[2] == 2.5f ? 0 : 4);
+}
+
+TEST(HostileLimits, OutOfMemoryIsAnErrorAndTheSessionStaysUsable) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("expand");
+  add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {1});
+  add_tensor_input(*g, "shape", onnx::TensorProto::INT64, {1});
+  add_node(*g, "Expand", {"x", "shape"}, {"y"}, "grow");
+  g->add_output()->set_name("y");
+  const std::string bytes = m.SerializeAsString();
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (bool arena : {true, false})
+    EXPECT_EXIT(run_out_of_memory(bytes, arena), ::testing::ExitedWithCode(0), "") << "arena " << arena;
+}
+#endif
 
 }  // namespace
 }  // namespace kestrel

@@ -1,44 +1,18 @@
 // Builders of the server tests' models.
 #include "test_models.h"
 
+#include "model_builder.h"
 #include "onnx/onnx_pb.h"
 
 namespace kestrel::server_test {
 namespace {
 
+using test_model::add_node;
+using test_model::add_tensor_input;
+using test_model::add_tensor_output;
+
 float weight(int k, int j) { return static_cast<float>(k * kMlpOut + j) * 0.25f - 1.0f; }
 float bias(int j) { return 0.5f * static_cast<float>(j) - 0.25f; }
-
-void add_input(onnx::GraphProto& g, const std::string& name, int type, const std::vector<int64_t>& dims) {
-  auto* vi = g.add_input();
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(type);
-  auto* shape = tt->mutable_shape();
-  int symbol = 0;
-  for (int64_t d : dims) {
-    if (d < 0)
-      shape->add_dim()->set_dim_param("d" + std::to_string(symbol++));
-    else
-      shape->add_dim()->set_dim_value(d);
-  }
-}
-
-void add_output(onnx::GraphProto& g, const std::string& name, int type, const std::vector<int64_t>& dims) {
-  add_input(g, name, type, dims);
-  *g.add_output() = g.input(g.input_size() - 1);
-  g.mutable_input()->RemoveLast();
-}
-
-onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, std::vector<std::string> in,
-                          std::vector<std::string> out) {
-  auto* n = g.add_node();
-  n->set_op_type(op);
-  n->set_name(op + std::to_string(g.node_size()));
-  for (auto& s : in) n->add_input(s);
-  for (auto& s : out) n->add_output(s);
-  return n;
-}
 
 onnx::ModelProto new_model(const std::string& name) {
   onnx::ModelProto m;
@@ -57,7 +31,7 @@ const std::vector<std::string> kIdentityDatatypes = {"BOOL",   "INT8",   "INT16"
 std::string mlp_model() {
   onnx::ModelProto m = new_model("mlp");
   auto* g = m.mutable_graph();
-  add_input(*g, "x", onnx::TensorProto::FLOAT, {-1, kMlpIn});
+  add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {-1, kMlpIn});
   auto* w = g->add_initializer();
   w->set_name("W");
   w->set_data_type(onnx::TensorProto::FLOAT);
@@ -72,7 +46,7 @@ std::string mlp_model() {
   for (int j = 0; j < kMlpOut; ++j) b->add_float_data(bias(j));
   add_node(*g, "MatMul", {"x", "W"}, {"h"});
   add_node(*g, "Add", {"h", "b"}, {"y"});
-  add_output(*g, "y", onnx::TensorProto::FLOAT, {-1, kMlpOut});
+  add_tensor_output(*g, "y", onnx::TensorProto::FLOAT, {-1, kMlpOut});
   return m.SerializeAsString();
 }
 
@@ -90,7 +64,7 @@ std::vector<float> mlp_expected(const std::vector<float>& x, int rows) {
 std::string rowsum_model() {
   onnx::ModelProto m = new_model("rowsum");
   auto* g = m.mutable_graph();
-  add_input(*g, "x", onnx::TensorProto::FLOAT, {-1, -1});
+  add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {-1, -1});
   auto* axes = g->add_initializer();
   axes->set_name("axes");
   axes->set_data_type(onnx::TensorProto::INT64);
@@ -101,7 +75,7 @@ std::string rowsum_model() {
   keep->set_name("keepdims");
   keep->set_type(onnx::AttributeProto::INT);
   keep->set_i(0);
-  add_output(*g, "y", onnx::TensorProto::FLOAT, {-1});
+  add_tensor_output(*g, "y", onnx::TensorProto::FLOAT, {-1});
   return m.SerializeAsString();
 }
 
@@ -115,40 +89,13 @@ std::string identity_model() {
   auto* g = m.mutable_graph();
   for (size_t i = 0; i < types.size(); ++i) {
     const std::string& t = kIdentityDatatypes[i];
-    add_input(*g, "in_" + t, types[i], {-1});
+    add_tensor_input(*g, "in_" + t, types[i], {-1});
     add_node(*g, "Identity", {"in_" + t}, {"out_" + t});
-    add_output(*g, "out_" + t, types[i], {-1});
+    add_tensor_output(*g, "out_" + t, types[i], {-1});
   }
   return m.SerializeAsString();
 }
 
-std::string loop_model() {
-  onnx::ModelProto m = new_model("loop");
-  auto* g = m.mutable_graph();
-  add_input(*g, "M", onnx::TensorProto::INT64, {});
-  add_input(*g, "cond", onnx::TensorProto::BOOL, {});
-  add_input(*g, "v0", onnx::TensorProto::FLOAT, {1});
-  onnx::GraphProto body;
-  body.set_name("body");
-  add_input(body, "i", onnx::TensorProto::INT64, {});
-  add_input(body, "c_in", onnx::TensorProto::BOOL, {});
-  add_input(body, "v_in", onnx::TensorProto::FLOAT, {1});
-  add_node(body, "Identity", {"c_in"}, {"c_out"});
-  add_node(body, "Add", {"v_in", "one"}, {"v_out"});
-  auto* one = body.add_initializer();
-  one->set_name("one");
-  one->set_data_type(onnx::TensorProto::FLOAT);
-  one->add_dims(1);
-  one->add_float_data(1.0f);
-  body.add_output()->set_name("c_out");
-  body.add_output()->set_name("v_out");
-  auto* loop = add_node(*g, "Loop", {"M", "cond", "v0"}, {"v"});
-  auto* a = loop->add_attribute();
-  a->set_name("body");
-  a->set_type(onnx::AttributeProto::GRAPH);
-  *a->mutable_g() = body;
-  add_output(*g, "v", onnx::TensorProto::FLOAT, {1});
-  return m.SerializeAsString();
-}
+std::string loop_model() { return test_model::counting_loop_model().SerializeAsString(); }
 
 }  // namespace kestrel::server_test

@@ -17,42 +17,19 @@
 #include <vector>
 
 #include "kestrel/session.h"
+#include "model_builder.h"
 #include "onnx/onnx_pb.h"
 
 namespace {
 
 using namespace kestrel;
+using test_model::add_node;
+using test_model::add_tensor_input;
 
 constexpr int kIn = 4, kHidden = 3;
 
 float weight(int k, int j) { return static_cast<float>(k * kHidden + j) * 0.1f - 0.5f; }
 float bias(int j) { return 0.25f * static_cast<float>(j) - 0.1f; }
-
-onnx::ValueInfoProto* add_input(onnx::GraphProto& g, const std::string& name, int type,
-                                std::vector<int64_t> dims) {
-  auto* vi = g.add_input();
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(type);
-  auto* shape = tt->mutable_shape();
-  for (int64_t d : dims) {
-    if (d < 0)
-      shape->add_dim()->set_dim_param("n");
-    else
-      shape->add_dim()->set_dim_value(d);
-  }
-  return vi;
-}
-
-onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, std::vector<std::string> in,
-                          std::vector<std::string> out) {
-  auto* n = g.add_node();
-  n->set_op_type(op);
-  n->set_name(op + std::to_string(g.node_size()));
-  for (auto& s : in) n->add_input(s);
-  for (auto& s : out) n->add_output(s);
-  return n;
-}
 
 // x[n,4], s[1] -> y = Relu(x·W + b) * s  [n,3],  t = Transpose(x)  [4,n]. Dynamic n: mixed shapes every run.
 std::string mlp_model() {
@@ -61,8 +38,8 @@ std::string mlp_model() {
   m.add_opset_import()->set_version(17);
   auto* g = m.mutable_graph();
   g->set_name("mlp");
-  add_input(*g, "x", onnx::TensorProto::FLOAT, {-1, kIn});
-  add_input(*g, "s", onnx::TensorProto::FLOAT, {1});
+  add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {-1, kIn});
+  add_tensor_input(*g, "s", onnx::TensorProto::FLOAT, {1});
   auto* w = g->add_initializer();
   w->set_name("W");
   w->set_data_type(onnx::TensorProto::FLOAT);
@@ -82,39 +59,6 @@ std::string mlp_model() {
   add_node(*g, "Transpose", {"x"}, {"t"});
   g->add_output()->set_name("y");
   g->add_output()->set_name("t");
-  return m.SerializeAsString();
-}
-
-// v = v0; Loop(M, cond) { v = v + 1 }: M = INT64_MAX runs until RunOptions.terminate.
-std::string loop_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(16);
-  auto* g = m.mutable_graph();
-  g->set_name("loop");
-  add_input(*g, "M", onnx::TensorProto::INT64, {});
-  add_input(*g, "cond", onnx::TensorProto::BOOL, {});
-  add_input(*g, "v0", onnx::TensorProto::FLOAT, {1});
-  onnx::GraphProto body;
-  body.set_name("body");
-  add_input(body, "i", onnx::TensorProto::INT64, {});
-  add_input(body, "c_in", onnx::TensorProto::BOOL, {});
-  add_input(body, "v_in", onnx::TensorProto::FLOAT, {1});
-  add_node(body, "Identity", {"c_in"}, {"c_out"});
-  add_node(body, "Add", {"v_in", "one"}, {"v_out"});
-  auto* one = body.add_initializer();
-  one->set_name("one");
-  one->set_data_type(onnx::TensorProto::FLOAT);
-  one->add_dims(1);
-  one->add_float_data(1.0f);
-  body.add_output()->set_name("c_out");
-  body.add_output()->set_name("v_out");
-  auto* loop = add_node(*g, "Loop", {"M", "cond", "v0"}, {"v"});
-  auto* a = loop->add_attribute();
-  a->set_name("body");
-  a->set_type(onnx::AttributeProto::GRAPH);
-  *a->mutable_g() = body;
-  g->add_output()->set_name("v");
   return m.SerializeAsString();
 }
 
@@ -223,7 +167,7 @@ int main(int argc, char** argv) {
   const int churners = arg(argc, argv, "--churn", 2);
   const auto start = std::chrono::steady_clock::now();
   const std::string mlp_bytes = mlp_model();
-  const std::string loop_bytes = loop_model();
+  const std::string loop_bytes = test_model::counting_loop_model().SerializeAsString();
   Tally tally;
   std::atomic<long> sessions_made{0}, terminated{0};
   try {

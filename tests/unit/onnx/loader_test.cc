@@ -105,6 +105,51 @@ TEST(Loader, MissingInputNamesTheNode) {
   expect_load_error(m.SerializeAsString(), ErrorCode::kInvalidGraph, "Relu node 'relu1': input 0 'ghost'");
 }
 
+// libonnx 1.12's EyeLike inference (with a dtype) reads its input's type without checking it is known: the
+// model must be refused by Kestrel's own check, not crash inside ONNX's shape inference first.
+TEST(Loader, UndefinedInputOfEyeLikeIsReported) {
+  auto m = relu_model();
+  auto* n = m.mutable_graph()->mutable_node(0);
+  n->set_op_type("EyeLike");
+  n->set_input(0, "ghost");
+  auto* dtype = n->add_attribute();
+  dtype->set_name("dtype");
+  dtype->set_type(onnx::AttributeProto::INT);
+  dtype->set_i(onnx::TensorProto::DOUBLE);
+  expect_load_error(m.SerializeAsString(), ErrorCode::kInvalidGraph, "EyeLike node 'relu1': input 0 'ghost'");
+}
+
+// A value ONNX cannot type (the output of an op outside its schemas) feeding the same EyeLike is a valid model.
+TEST(Loader, ValueOnnxCannotTypeFeedsEyeLike) {
+  auto m = relu_model();
+  auto* os = m.add_opset_import();
+  os->set_domain("ai.kestrel");
+  os->set_version(1);
+  auto* g = m.mutable_graph();
+  auto* gelu = g->mutable_node(0);
+  gelu->set_op_type("Gelu");
+  gelu->set_domain("ai.kestrel");
+  gelu->set_output(0, "g");
+  auto* eye = g->add_node();
+  eye->set_op_type("EyeLike");
+  eye->set_name("eye");
+  eye->add_input("g");
+  eye->add_output("y");
+  auto* dtype = eye->add_attribute();
+  dtype->set_name("dtype");
+  dtype->set_type(onnx::AttributeProto::INT);
+  dtype->set_i(onnx::TensorProto::DOUBLE);
+  const std::string bytes = m.SerializeAsString();
+  Session s(bytes.data(), bytes.size());
+  Tensor x(ElementType::kFloat, {2, 3});
+  auto out = s.run({{"x", x}});
+  const Tensor& y = out[0].tensor();
+  ASSERT_EQ(y.type(), ElementType::kDouble);
+  ASSERT_EQ(y.shape(), (Shape{2, 3}));
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(y.data<double>()[r * 3 + c], r == c ? 1.0 : 0.0);
+}
+
 TEST(Loader, CycleIsReported) {
   auto m = relu_model();
   auto* g = m.mutable_graph();

@@ -1,0 +1,69 @@
+// Many of libonnx 1.12's op inference functions read a required input's type without checking that it is known:
+// EyeLike with a dtype hands a null type to propagateShape, a SEGV. An input's type is unknown when its name is
+// defined nowhere, when it is a graph input declared without a type, or when it comes from a node ONNX cannot
+// infer (a custom op, an op whose inference failed). Such models are legal or refused later with a clear message,
+// so the crash must not happen first: every inference function is wrapped to skip a node whose required inputs
+// have no known type, as ONNX already skips nodes it has no schema for.
+#include "onnx/guarded_shape_inference.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "onnx/defs/schema.h"
+#include "onnx/defs/shape_inference.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+
+namespace kestrel::onnx_format {
+namespace {
+
+onnx::InferenceFunction skip_untyped_inputs(const onnx::OpSchema& schema) {
+  return [inner = schema.GetTypeAndShapeInferenceFunction(), formals = schema.inputs()](onnx::InferenceContext& ctx) {
+    for (size_t i = 0; i < ctx.getNumInputs() && !formals.empty(); ++i) {
+      // A variadic formal parameter is the last one and covers every input from its index on.
+      const auto& formal = formals[std::min(i, formals.size() - 1)];
+      if (formal.GetOption() == onnx::OpSchema::Optional) continue;
+      const onnx::TypeProto* type = ctx.getInputType(i);
+      if (!type || type->value_case() == onnx::TypeProto::VALUE_NOT_SET)
+        fail_type_inference("input ", i, " has no known type");
+    }
+    inner(ctx);
+  };
+}
+
+// ONNX's schemas, each with its inference function wrapped. Copies are made on first use and kept for the
+// life of the process (one per op version asked for).
+class GuardedSchemaRegistry final : public onnx::ISchemaRegistry {
+ public:
+  const onnx::OpSchema* GetSchema(const std::string& key, const int max_inclusive_version,
+                                  const std::string& domain) const override {
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Instance()->GetSchema(key, max_inclusive_version, domain);
+    if (!schema || !schema->has_type_and_shape_inference_function()) return schema;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, fresh] = guarded_.try_emplace(schema);
+    if (fresh) {
+      it->second = std::make_unique<onnx::OpSchema>(*schema);
+      it->second->TypeAndShapeInferenceFunction(skip_untyped_inputs(*schema));
+    }
+    return it->second.get();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::map<const onnx::OpSchema*, std::unique_ptr<onnx::OpSchema>> guarded_;
+};
+
+}  // namespace
+
+void infer_onnx_shapes(onnx::ModelProto& model) {
+  static const GuardedSchemaRegistry* registry = new GuardedSchemaRegistry;  // lives as long as its schemas
+  try {
+    onnx::ShapeInferenceOptions options{false, 0, false};
+    onnx::shape_inference::InferShapes(model, registry, options);
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace kestrel::onnx_format
