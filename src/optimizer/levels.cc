@@ -17,6 +17,7 @@ int eliminate_common_subexpressions(ir::Graph& graph);
 int merge_reshape_chain(ir::Graph& graph);
 int fuse_conv_batchnorm(ir::Graph& graph);
 int fuse_conv_add_mul(ir::Graph& graph);
+int fuse_conv_transpose_affine(ir::Graph& graph);
 int eliminate_dead_nodes(ir::Graph& graph);
 int fuse_gelu(ir::Graph& graph);
 int fuse_layer_norm(ir::Graph& graph);
@@ -45,6 +46,7 @@ const std::vector<Rule>& rules() {
       {"merge_reshape_chain", 1, merge_reshape_chain},
       {"fuse_conv_batchnorm", 1, fuse_conv_batchnorm},
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},
+      {"fuse_conv_transpose_affine", 1, fuse_conv_transpose_affine},
       {"eliminate_dead_nodes", 1, eliminate_dead_nodes},
       // Extended (2): fusions into ai.kestrel ops (docs/optimizer.md) or standard ops where they exist.
       // The QDQ groups first, before the float fusions below take their Conv/MatMul apart.
