@@ -27,6 +27,7 @@ int fuse_matmul_scale(ir::Graph& graph);
 int fuse_matmul_bias(ir::Graph& graph);
 int fuse_matmul_activation(ir::Graph& graph);
 int fuse_conv_activation(ir::Graph& graph);
+int fuse_conv_output_affine(ir::Graph& graph);
 int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
@@ -61,6 +62,7 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_bias", 2, fuse_matmul_bias},
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
+      {"fuse_conv_output_affine", 2, fuse_conv_output_affine},
       {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
       // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
       // the rules above then run again over the rewritten graph (folding, dead nodes).
