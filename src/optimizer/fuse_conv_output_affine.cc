@@ -2,9 +2,10 @@
 //   X -> FusedConv(activation A) -> Mul(a) -> Add(b) -> Y   becomes   X -> FusedConv(A, activation_scale a,
 //   activation_shift b) -> Y,   Y = A(conv + Z) * a + b
 // (either of Mul and Add may be missing; constants on either side). PaddleOCR's learnable hard-swish writes
-// that affine map after every HardSwish; a Conv without an activation gets its scalars folded into its weights
-// by fuse_conv_add_mul instead. a and b must be float constants with one element whose rank does not exceed
-// the FusedConv output's (so the output shape is unchanged); each intermediate read by the next node alone.
+// that affine map after every HardSwish; a Conv without an activation gets its scalars folded into its
+// weights by fuse_conv_add_mul instead. a and b must be float constants with one element whose rank does not
+// exceed the FusedConv output's (so the output shape is unchanged); each intermediate read by the next node
+// alone.
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -18,7 +19,8 @@ std::optional<double> scalar_operand(const ir::Node* n, const ir::Value* v) {
   if (other == v) return std::nullopt;
   const Tensor* t = constant_of(other);
   const int rank = known_rank(v);
-  if (!t || t->type() != ElementType::kFloat || rank < 0 || static_cast<int>(t->rank()) > rank) return std::nullopt;
+  if (!t || t->type() != ElementType::kFloat || rank < 0 || static_cast<int>(t->rank()) > rank)
+    return std::nullopt;
   return scalar_of(other);
 }
 

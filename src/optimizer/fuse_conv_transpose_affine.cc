@@ -1,12 +1,13 @@
 // ConvTranspose followed by per-output-channel constant affine ops folded into its weights and bias:
 //   X -> ConvTranspose(W, B) -> Add(c) -> Y                       becomes   X -> ConvTranspose(W, B + c) -> Y
-//   X -> ConvTranspose(W, B) -> Mul(c) -> Y                       becomes   X -> ConvTranspose(W * c, B * c) -> Y
-//   X -> ConvTranspose(W, B) -> BatchNormalization(inference) -> Y   becomes   X -> ConvTranspose(W * s, (B - mean) * s
+//   X -> ConvTranspose(W, B) -> Mul(c) -> Y                       becomes   X -> ConvTranspose(W * c, B * c)
+//   -> Y X -> ConvTranspose(W, B) -> BatchNormalization(inference) -> Y   becomes   X -> ConvTranspose(W * s,
+//   (B - mean) * s
 //   + bias) -> Y, s = scale / sqrt(var + epsilon)
-// (paddle2onnx writes a ConvTranspose's bias as a separate Add, and detection heads follow it with a BN). W is
-// [C, M/group, k...]: output channel m = g * M/group + j scales the slices W[c, j] of the input channels c of
-// group g. c must broadcast along the output channels only; W, B constant float; the ConvTranspose output read
-// by that node alone; BN's running-stat outputs unused.
+// (paddle2onnx writes a ConvTranspose's bias as a separate Add, and detection heads follow it with a BN). W
+// is [C, M/group, k...]: output channel m = g * M/group + j scales the slices W[c, j] of the input channels c
+// of group g. c must broadcast along the output channels only; W, B constant float; the ConvTranspose output
+// read by that node alone; BN's running-stat outputs unused.
 #include <cmath>
 
 #include "optimizer/optimizer.h"
@@ -104,7 +105,8 @@ int fuse_conv_transpose_affine(ir::Graph& graph) {
   int fired = 0;
   for (ir::Node* ct : anchors_of(graph, {"ConvTranspose"})) {
     // Each pass folds one follower; a chain (Add then BN) folds over successive pattern matches.
-    while (is_op(ct, "ConvTranspose") && ct->inputs.size() >= 2 && ct->outputs.size() == 1 && ct->outputs[0]) {
+    while (is_op(ct, "ConvTranspose") && ct->inputs.size() >= 2 && ct->outputs.size() == 1 &&
+           ct->outputs[0]) {
       ir::Value* y = ct->outputs[0];
       if (y->is_graph_output) break;
       const Tensor* W = constant_of(ct->inputs[1]);

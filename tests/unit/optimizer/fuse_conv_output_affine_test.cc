@@ -4,7 +4,7 @@
 namespace kestrel::optimizer {
 int fuse_conv_activation(ir::Graph& graph);
 int fuse_conv_output_affine(ir::Graph& graph);
-}
+}  // namespace kestrel::optimizer
 
 namespace kestrel::optimizer_test {
 
@@ -21,11 +21,13 @@ std::string hardswish_affine_model(bool with_mul, bool with_add, bool scalar_lef
   m.node("Sigmoid", {"c"}, {"h"});
   std::string cur = "h";
   if (with_mul) {
-    m.node("Mul", scalar_left ? std::vector<std::string>{"a", cur} : std::vector<std::string>{cur, "a"}, {"m"});
+    m.node("Mul", scalar_left ? std::vector<std::string>{"a", cur} : std::vector<std::string>{cur, "a"},
+           {"m"});
     cur = "m";
   }
   if (with_add) {
-    m.node("Add", scalar_left ? std::vector<std::string>{"b", cur} : std::vector<std::string>{cur, "b"}, {"s"});
+    m.node("Add", scalar_left ? std::vector<std::string>{"b", cur} : std::vector<std::string>{cur, "b"},
+           {"s"});
     cur = "s";
   }
   m.node("Identity", {cur}, {"Y"});
@@ -48,7 +50,7 @@ TEST(FuseConvOutputAffine, MulAddMulOnlyAddOnly) {
     EXPECT_EQ(optimizer::fuse_conv_output_affine(*model->graph), 1);
     ASSERT_EQ(model->graph->nodes().size(), 2u);  // FusedConv, Identity
     const ir::Node* n = model->graph->nodes()[0]->op_type == "FusedConv" ? model->graph->nodes()[0].get()
-                                                                           : model->graph->nodes()[1].get();
+                                                                         : model->graph->nodes()[1].get();
     EXPECT_EQ(n->op_type, "FusedConv");
     EXPECT_EQ(n->attribute("activation")->s, "Sigmoid");
     EXPECT_FLOAT_EQ(n->attribute("activation_scale")->f, c.scale);

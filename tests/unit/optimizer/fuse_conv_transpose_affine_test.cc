@@ -1,5 +1,5 @@
-// fuse_conv_transpose_affine: per-channel constant Add/Mul and BatchNormalization after a ConvTranspose go into
-// its weights and bias (groups included).
+// fuse_conv_transpose_affine: per-channel constant Add/Mul and BatchNormalization after a ConvTranspose go
+// into its weights and bias (groups included).
 #include "optimizer_test_util.h"
 
 namespace kestrel::optimizer {
@@ -9,7 +9,8 @@ int fuse_conv_transpose_affine(ir::Graph& graph);
 namespace kestrel::optimizer_test {
 
 namespace {
-// X [1, 4, 5, 5] -> ConvTranspose(W [4, Mg, 2, 2], group) -> Add(bias [1, M, 1, 1]) -> Mul(s [M, 1, 1]) -> BN -> Y
+// X [1, 4, 5, 5] -> ConvTranspose(W [4, Mg, 2, 2], group) -> Add(bias [1, M, 1, 1]) -> Mul(s [M, 1, 1]) -> BN
+// -> Y
 std::string ct_chain_model(int64_t group, bool with_b) {
   const int64_t Mg = 3, M = Mg * group;
   ModelBuilder m;
@@ -22,8 +23,9 @@ std::string ct_chain_model(int64_t group, bool with_b) {
   m.random_initializer("bias", {M});
   m.random_initializer("mean", {M});
   m.random_initializer("var", {M}, 0.1f, 2.0f);
-  auto& ct = m.node("ConvTranspose", with_b ? std::vector<std::string>{"X", "W", "B"} : std::vector<std::string>{"X", "W"},
-                    {"c"});
+  auto& ct =
+      m.node("ConvTranspose",
+             with_b ? std::vector<std::string>{"X", "W", "B"} : std::vector<std::string>{"X", "W"}, {"c"});
   attr(ct, "strides", std::vector<int64_t>{2, 2});
   attr(ct, "pads", std::vector<int64_t>{0, 1, 1, 0});
   if (group != 1) attr(ct, "group", group);
@@ -45,7 +47,8 @@ TEST(FuseConvTransposeAffine, FoldsAddMulBatchNormWithGroupsAndBias) {
       ASSERT_EQ(model->graph->nodes().size(), 1u);
       EXPECT_EQ(model->graph->nodes()[0]->op_type, "ConvTranspose");
       EXPECT_EQ(model->graph->nodes()[0]->outputs[0]->name, "Y");
-      expect_same_outputs(bytes, {{"X", Value(random_tensor({1, 4, 5, 5}, 13))}}, GraphOptimizationLevel::kBasic);
+      expect_same_outputs(bytes, {{"X", Value(random_tensor({1, 4, 5, 5}, 13))}},
+                          GraphOptimizationLevel::kBasic);
     }
   }
 }

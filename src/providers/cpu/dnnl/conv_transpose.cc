@@ -1,9 +1,9 @@
 // Fast ConvTranspose (opsets 1 and 11, float) on oneDNN's deconvolution: 1-D/2-D/3-D, groups, strides,
-// dilations, explicit pads and output_padding (as less padding at the end), bias added by Kestrel. Weights and bias must be
-// initializers: they are reordered once into the primitive's layout; primitives are made once per (input
-// shape, thread count) and cached. Activations stay NCHW at the kernel boundary and go through oneDNN's
-// channel-blocked layout inside. output_shape and auto_pad SAME_* (whose pad split the reference works out),
-// and shapes oneDNN has no kernel for, run the reference kernel.
+// dilations, explicit pads and output_padding (as less padding at the end), bias added by Kestrel. Weights
+// and bias must be initializers: they are reordered once into the primitive's layout; primitives are made
+// once per (input shape, thread count) and cached. Activations stay NCHW at the kernel boundary and go
+// through oneDNN's channel-blocked layout inside. output_shape and auto_pad SAME_* (whose pad split the
+// reference works out), and shapes oneDNN has no kernel for, run the reference kernel.
 #include <omp.h>
 
 #include <optional>
@@ -59,8 +59,8 @@ class DnnlConvTranspose final : public Kernel {
         output_padding_(info.attr_ints("output_padding", {})),
         w_(w) {
     if (info.has_input(2)) b_ = *info.constant_input(2);
-    // ONNX W is [C, M/group, k...]; oneDNN's deconvolution weights are (group, M/group, C/group, k...), so the
-    // given memory is the "io" order of those dims.
+    // ONNX W is [C, M/group, k...]; oneDNN's deconvolution weights are (group, M/group, C/group, k...), so
+    // the given memory is the "io" order of those dims.
     if (group_ <= 0 || w_.dim(0) % group_ != 0) return;  // compute() lets the reference report it
     const size_t nd = w_.rank() - 2;
     using tag = dnnl::memory::format_tag;
@@ -165,14 +165,14 @@ class DnnlConvTranspose final : public Kernel {
     // oneDNN's choice; a reference implementation is taken only when nothing else exists.
     const tag blocked = xs.size() == 3 ? tag::aBc16b : xs.size() == 4 ? tag::aBcd16b : tag::aBcde16b;
     std::optional<dnnl::deconvolution_forward::primitive_desc> chosen;
-    // Few output channels (a one-channel map) would fill a 16-channel block mostly with padding: channels-last
-    // there.
+    // Few output channels (a one-channel map) would fill a 16-channel block mostly with padding:
+    // channels-last there.
     const tag first = ys[1] < 16 && xs.size() == 4 ? tag::nhwc : blocked;
     for (tag t : {first, blocked, tag::any}) {
       const dnnl::deconvolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-          dnnl::memory::desc(dn::to_dims(xs), dt::f32, t), w_any, dnnl::memory::desc(dn::to_dims(ys), dt::f32, t),
-          g.strides, g.dilates, g.pad_l, g.pad_r);
+          dnnl::memory::desc(dn::to_dims(xs), dt::f32, t), w_any,
+          dnnl::memory::desc(dn::to_dims(ys), dt::f32, t), g.strides, g.dilates, g.pad_l, g.pad_r);
       try {
         chosen.emplace(desc, attr, dn::engine());
       } catch (const dnnl::error&) {

@@ -1,6 +1,6 @@
-// Fast float Relu and Sigmoid (the activations left standing where no convolution or matmul could absorb them,
-// e.g. after a ConvTranspose or at a model's output): one vectorised pass, split over the session's threads
-// when large. Other types go to the reference kernel. Each op registers in its own file.
+// Fast float Relu and Sigmoid (the activations left standing where no convolution or matmul could absorb
+// them, e.g. after a ConvTranspose or at a model's output): one vectorised pass, split over the session's
+// threads when large. Other types go to the reference kernel. Each op registers in its own file.
 #pragma once
 
 #include <omp.h>
@@ -54,7 +54,8 @@ class FastUnaryActivation final : public Kernel {
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
     if (X.type() != ElementType::kFloat) return reference_->compute(ctx);
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, X.shape());  // every element is written
+    Tensor& Y =
+        ctx.allocate_uninitialized_output(0, ElementType::kFloat, X.shape());  // every element is written
     unary_activation<kOp>(X.data<float>(), Y.data<float>(), X.size(), ctx.intra_op_threads());
   }
 

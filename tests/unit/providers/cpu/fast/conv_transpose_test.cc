@@ -23,7 +23,8 @@ struct DeconvCase {
 };
 
 Tensor run_deconv(const DeconvCase& c, int opset = 11, bool dynamic = false) {
-  std::vector<NodeInput> in{{"X", pattern_tensor(c.x, 1), false, dynamic}, {"W", pattern_tensor(c.w, 2), true}};
+  std::vector<NodeInput> in{{"X", pattern_tensor(c.x, 1), false, dynamic},
+                            {"W", pattern_tensor(c.w, 2), true}};
   if (c.bias) in.push_back({"B", pattern_tensor({c.w[1] * c.group}, 3), true});
   return compare_fast_with_reference(
       "ConvTranspose", in,
@@ -51,21 +52,33 @@ TEST(FastConvTranspose, OutputPadding) {
 TEST(FastConvTranspose, OutputPaddingBeyondEndPad) {
   run_deconv({{1, 3, 5, 5}, {3, 2, 3, 3}, true, {3, 2}, {}, {}, {2, 1}});
 }
-TEST(FastConvTranspose, Groups) { run_deconv({{1, 6, 8, 9}, {6, 3, 3, 3}, true, {2, 2}, {}, {1, 1, 1, 1}, {}, {}, 3}); }
-TEST(FastConvTranspose, Depthwise) { run_deconv({{1, 13, 7, 7}, {13, 1, 4, 4}, true, {2, 2}, {}, {1, 1, 1, 1}, {}, {}, 13}); }
+TEST(FastConvTranspose, Groups) {
+  run_deconv({{1, 6, 8, 9}, {6, 3, 3, 3}, true, {2, 2}, {}, {1, 1, 1, 1}, {}, {}, 3});
+}
+TEST(FastConvTranspose, Depthwise) {
+  run_deconv({{1, 13, 7, 7}, {13, 1, 4, 4}, true, {2, 2}, {}, {1, 1, 1, 1}, {}, {}, 13});
+}
 TEST(FastConvTranspose, AllSizeOne) { run_deconv({{1, 1, 1, 1}, {1, 1, 1, 1}}); }
-TEST(FastConvTranspose, WideChannels) { run_deconv({{1, 67, 5, 6}, {67, 37, 3, 3}, true, {1, 1}, {}, {1, 1, 1, 1}}); }
+TEST(FastConvTranspose, WideChannels) {
+  run_deconv({{1, 67, 5, 6}, {67, 37, 3, 3}, true, {1, 1}, {}, {1, 1, 1, 1}});
+}
 TEST(FastConvTranspose, OneD) { run_deconv({{2, 4, 17}, {4, 6, 5}, true, {3}, {2}, {2, 1}}); }
-TEST(FastConvTranspose, ThreeD) { run_deconv({{1, 3, 4, 5, 3}, {3, 4, 2, 3, 2}, true, {2, 1, 2}, {}, {0, 1, 0, 0, 1, 1}}); }
+TEST(FastConvTranspose, ThreeD) {
+  run_deconv({{1, 3, 4, 5, 3}, {3, 4, 2, 3, 2}, true, {2, 1, 2}, {}, {0, 1, 0, 0, 1, 1}});
+}
 TEST(FastConvTranspose, Opset1) { run_deconv({{1, 3, 6, 6}, {3, 4, 3, 3}, true, {2, 2}}, 1); }
-TEST(FastConvTranspose, Valid) { run_deconv({{1, 3, 6, 5}, {3, 4, 3, 2}, true, {2, 2}, {}, {}, {}, {}, 1, "VALID"}); }
+TEST(FastConvTranspose, Valid) {
+  run_deconv({{1, 3, 6, 5}, {3, 4, 3, 2}, true, {2, 2}, {}, {}, {}, {}, 1, "VALID"});
+}
 TEST(FastConvTranspose, SameUpperGoesToReference) {
   run_deconv({{1, 3, 6, 5}, {3, 4, 3, 3}, true, {2, 2}, {}, {}, {}, {}, 1, "SAME_UPPER"});
 }
 TEST(FastConvTranspose, OutputShapeGoesToReference) {
   run_deconv({{1, 3, 6, 5}, {3, 4, 3, 3}, true, {2, 2}, {}, {}, {}, {14, 12}});
 }
-TEST(FastConvTranspose, LargeEnoughForTwoThreads) { run_deconv({{1, 32, 40, 40}, {32, 32, 2, 2}, true, {2, 2}}); }
+TEST(FastConvTranspose, LargeEnoughForTwoThreads) {
+  run_deconv({{1, 32, 40, 40}, {32, 32, 2, 2}, true, {2, 2}});
+}
 
 TEST(FastConvTranspose, EmptyBatch) {
   const Tensor y = run_deconv({{0, 3, 5, 5}, {3, 4, 2, 2}, true, {2, 2}});

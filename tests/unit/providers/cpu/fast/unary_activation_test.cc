@@ -1,6 +1,6 @@
-// The fast Relu and Sigmoid (src/providers/cpu/kernels/fast/unary_activation.h) against the reference kernels:
-// empty, size 1, odd sizes that leave vector tails, sizes that take the threaded loop, extreme and special
-// values (infinities, NaN, values where exp over- and underflows), and both opset ranges.
+// The fast Relu and Sigmoid (src/providers/cpu/kernels/fast/unary_activation.h) against the reference
+// kernels: empty, size 1, odd sizes that leave vector tails, sizes that take the threaded loop, extreme and
+// special values (infinities, NaN, values where exp over- and underflows), and both opset ranges.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -34,8 +34,8 @@ TEST(FastUnaryActivation, LargeEnoughForThreads) { both_ops({1, 24, 97, 101}); }
 TEST(FastUnaryActivation, SpecialValues) {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   Tensor x(ElementType::kFloat, {37});
-  const float special[] = {0.0f, -0.0f, inf, -inf, nan, 88.0f, 89.0f, -87.0f, -88.0f, -104.0f, 1e-30f, -1e-30f,
-                           20.0f, -20.0f, 3.0f, -3.0f};
+  const float special[] = {0.0f,   -0.0f,   inf,    -inf,    nan,   88.0f,  89.0f, -87.0f,
+                           -88.0f, -104.0f, 1e-30f, -1e-30f, 20.0f, -20.0f, 3.0f,  -3.0f};
   for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = special[i % 16];
   for (const char* op : {"Relu", "Sigmoid"}) {
     SCOPED_TRACE(op);
