@@ -17,6 +17,7 @@ int eliminate_common_subexpressions(ir::Graph& graph);
 int merge_reshape_chain(ir::Graph& graph);
 int fuse_conv_batchnorm(ir::Graph& graph);
 int fuse_conv_add_mul(ir::Graph& graph);
+int fuse_conv_transpose_affine(ir::Graph& graph);
 int eliminate_dead_nodes(ir::Graph& graph);
 int fuse_gelu(ir::Graph& graph);
 int fuse_layer_norm(ir::Graph& graph);
@@ -26,6 +27,7 @@ int fuse_matmul_scale(ir::Graph& graph);
 int fuse_matmul_bias(ir::Graph& graph);
 int fuse_matmul_activation(ir::Graph& graph);
 int fuse_conv_activation(ir::Graph& graph);
+int fuse_conv_output_affine(ir::Graph& graph);
 int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
@@ -46,6 +48,7 @@ const std::vector<Rule>& rules() {
       {"merge_reshape_chain", 1, merge_reshape_chain},
       {"fuse_conv_batchnorm", 1, fuse_conv_batchnorm},
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},
+      {"fuse_conv_transpose_affine", 1, fuse_conv_transpose_affine},
       {"eliminate_dead_nodes", 1, eliminate_dead_nodes},
       // Extended (2): fusions into ai.kestrel ops (docs/optimizer.md) or standard ops where they exist.
       // The QDQ groups and the dynamic-quantization chains first, before the float fusions below take their
@@ -64,6 +67,7 @@ const std::vector<Rule>& rules() {
       {"fuse_matmul_activation", 2, fuse_matmul_activation},
       {"fuse_conv_activation", 2, fuse_conv_activation},
       {"fold_weight_dequantize", 2, fold_weight_dequantize},
+      {"fuse_conv_output_affine", 2, fuse_conv_output_affine},
       // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
       // the rules above then run again over the rewritten graph (folding, dead nodes).
       {"layout_nhwc", 3, layout_nhwc},

@@ -3,7 +3,8 @@
 // prefers; primitives are made once per (input shape, thread count) and cached. Activations stay NCHW at the
 // kernel boundary and go through oneDNN's blocked layout inside (one reorder each way), unless the FusedConv is
 // channels_last (made by the layout_nhwc rule): then X, Z and Y are NHWC and the primitive reads and writes them
-// directly. FusedConv's residual Z (when it has the output's shape) and activation run as post-ops (sum, eltwise).
+// directly. FusedConv's residual Z (when it has the output's shape), activation and the affine map after it
+// (activation_scale, activation_shift) run as post-ops (sum, eltwise, eltwise_linear).
 #pragma once
 
 #include <omp.h>
@@ -55,7 +56,11 @@ class DnnlConv final : public Kernel {
         fused_(fused),
         channels_last_(fused && info.attr_int("channels_last", 0) != 0),
         w_(w) {
-    if (fused_) act_ = FusedActivation::parse(info);
+    if (fused_) {
+      act_ = FusedActivation::parse(info);
+      out_scale_ = info.attr_float("activation_scale", 1.0f);
+      out_shift_ = info.attr_float("activation_shift", 0.0f);
+    }
     if (group_ <= 0 || w_.dim(0) % group_ != 0)
       info.fail("output channels W.shape[0] (" + std::to_string(w_.dim(0)) +
                 ") must be divisible by group (" + std::to_string(group_) + ")");
@@ -175,6 +180,8 @@ class DnnlConv final : public Kernel {
     float* y = Y.data<float>();
     if (Z) add_broadcast_into(ctx, y, Y.shape(), Z->data<float>(), Z->shape());
     act_.apply(y, Y.size());
+    if (out_scale_ != 1.0f || out_shift_ != 0.0f)
+      for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;
   }
 
   std::shared_ptr<const DnnlConvPlan> make_plan(const Shape& xs, const Window3& g, int threads,
@@ -205,6 +212,8 @@ class DnnlConv final : public Kernel {
     if (mode != Post::kNone) {  // kNone (broadcast residual): residual and activation come afterwards
       if (mode == Post::kResidual) po.append_sum(1.0f);
       dn::append_activation(po, act_);
+      if (out_scale_ != 1.0f || out_shift_ != 0.0f)
+        po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, out_scale_, out_shift_);
     }
     attr.set_post_ops(po);
     // Channel-blocked activations (nChw16c) first: the AVX-512 kernels' own layout, with reorders from/to
@@ -255,6 +264,7 @@ class DnnlConv final : public Kernel {
   bool fused_;
   bool channels_last_;
   FusedActivation act_;
+  float out_scale_ = 1.0f, out_shift_ = 0.0f;  // y = act(...) * scale + shift
   Tensor w_, b_;
   dnnl::memory::dims weights_dims_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;

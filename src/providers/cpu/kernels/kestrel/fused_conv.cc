@@ -1,5 +1,6 @@
 // FusedConv (ai.kestrel, v1): Y = activation(Conv(X, W, B) + Z), Conv's attributes and inputs plus an optional
-// residual Z (input 3, broadcast to Y) and `activation`/`activation_params` (fused_activation.h). Made by the
+// residual Z (input 3, broadcast to Y), `activation`/`activation_params` (fused_activation.h) and an affine map
+// after the activation (`activation_scale`, `activation_shift`: y = act(...) * scale + shift). Made by the
 // optimizer's fuse_conv_activation rule; float only. With `channels_last` = 1 (made by the layout_nhwc rule, 2-D
 // only) X, Z and Y are NHWC while W stays [M, C/group, kH, kW]; this reference runs the NCHW computation on
 // transposed copies.
@@ -35,7 +36,9 @@ class FusedConv final : public Kernel {
       : attrs_(WindowAttrs::parse(info, false)),
         group_(info.attr_int("group", 1)),
         channels_last_(info.attr_int("channels_last", 0) != 0),
-        act_(FusedActivation::parse(info)) {}
+        act_(FusedActivation::parse(info)),
+        out_scale_(info.attr_float("activation_scale", 1.0f)),
+        out_shift_(info.attr_float("activation_shift", 0.0f)) {}
 
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
@@ -91,12 +94,14 @@ class FusedConv final : public Kernel {
     float* y = Y.data<float>();
     if (Z) add_broadcast_into(ctx, y, Y.shape(), Z->data<float>(), Z->shape());
     act_.apply(y, Y.size());
+    for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;
   }
 
   WindowAttrs attrs_;
   int64_t group_;
   bool channels_last_;
   FusedActivation act_;
+  float out_scale_, out_shift_;  // y = act(...) * scale + shift
 };
 
 }  // namespace

@@ -56,6 +56,42 @@ TEST(FastFusedConv, EveryActivation) {
   }
 }
 
+// activation_scale / activation_shift: an eltwise_linear post-op in oneDNN, a loop in the reference; with a
+// same-shape residual (sum post-op before it), a broadcast residual (applied after the primitive), channels-last.
+TEST(FastFusedConv, ActivationScaleShift) {
+  auto affine = [](float scale, float shift, std::function<void(onnx::NodeProto&)> more) {
+    return [=](onnx::NodeProto& n) {
+      add_attr(n, "activation_scale", scale);
+      add_attr(n, "activation_shift", shift);
+      more(n);
+    };
+  };
+  auto pads = [](onnx::NodeProto& n) { add_attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1}); };
+  for (const Act& act : {Act{"HardSwish", {}}, Act{"", {}}, Act{"Relu", {}}}) {
+    SCOPED_TRACE("activation " + act.name);
+    compare_fast_with_reference("FusedConv",
+                                {{"X", pattern_tensor({1, 5, 9, 8}, 1)},
+                                 {"W", pattern_tensor({7, 5, 3, 3}, 2), true},
+                                 {"B", pattern_tensor({7}, 3), true}},
+                                with_activation(act, affine(0.75f, -0.3f, pads)), 13, 1e-4f, "ai.kestrel");
+    for (const Shape& z : {Shape{1, 7, 9, 8}, Shape{1, 7, 1, 1}})
+      compare_fast_with_reference("FusedConv",
+                                  {{"X", pattern_tensor({1, 5, 9, 8}, 1)},
+                                   {"W", pattern_tensor({7, 5, 3, 3}, 2), true},
+                                   {"B", pattern_tensor({7}, 3), true},
+                                   {"Z", pattern_tensor(z, 4)}},
+                                  with_activation(act, affine(1.5f, 0.25f, pads)), 13, 1e-4f, "ai.kestrel");
+    compare_fast_with_reference("FusedConv",
+                                {{"X", pattern_tensor({1, 9, 8, 5}, 1)}, {"W", pattern_tensor({7, 5, 3, 3}, 2), true}},
+                                with_activation(act, affine(-2.0f, 1.0f,
+                                                            [&](onnx::NodeProto& n) {
+                                                              pads(n);
+                                                              add_attr(n, "channels_last", int64_t{1});
+                                                            })),
+                                13, 1e-4f, "ai.kestrel");
+  }
+}
+
 TEST(FastFusedConv, SameShapeResidual) {
   compare_fast_with_reference("FusedConv",
                               {{"X", pattern_tensor({2, 6, 7, 7}, 1)},
