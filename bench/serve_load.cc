@@ -5,12 +5,13 @@
 //
 //   serve_load --model NAME [--inputs DIR] [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
 //              [--protocol http|json|grpc|health] [--concurrency 1] [--seconds 5] [--warmup 1] [--json]
-//              [--direct MODEL.onnx [--paired]] [--in-process]
+//              [--direct MODEL.onnx [--paired] [--threads N]] [--in-process]
 //
 // --direct MODEL times Session::run on the same input in this process first. With --paired it instead alternates
 // one Session::run and one request over --protocol, one client: both halves of a pair see the same machine load,
 // and the server's overhead per request is the request's p50 minus Session::run's p50 (also printed: the median of
-// the per-pair differences). --in-process serves --direct inside serve_load itself as --model, on free ports.
+// the per-pair differences). --threads N sets the direct session's intra-op threads (0: the engine's default), to
+// match the served model's config. --in-process serves --direct inside serve_load itself as --model, on free ports.
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,14 +57,14 @@ double percentile(std::vector<double> v, double p) {
   std::fprintf(stderr,
                "serve_load: %s\nusage: serve_load --model NAME [--inputs DIR] [--protocol http|json|grpc|health]\n"
                "  [--concurrency N] [--seconds S] [--warmup S] [--host H] [--http-port P] [--grpc-port P]\n"
-               "  [--direct MODEL.onnx [--paired]] [--in-process] [--json]\n",
+               "  [--direct MODEL.onnx [--paired] [--threads N]] [--in-process] [--json]\n",
                problem.c_str());
   std::exit(2);
 }
 
 struct Options {
   std::string host = "127.0.0.1", model, inputs, protocol = "http", direct;
-  int http_port = 8000, grpc_port = 8001, concurrency = 1;
+  int http_port = 8000, grpc_port = 8001, concurrency = 1, threads = 0;
   double seconds = 5, warmup = 1;
   bool paired = false, in_process = false, json = false;
 };
@@ -94,6 +96,7 @@ Options parse(int argc, char** argv) {
     o.http_port = std::stoi(take("--http-port", "8000"));
     o.grpc_port = std::stoi(take("--grpc-port", "8001"));
     o.concurrency = std::stoi(take("--concurrency", "1"));
+    o.threads = std::stoi(take("--threads", "0"));
     o.seconds = std::stod(take("--seconds", "5"));
     o.warmup = std::stod(take("--warmup", "1"));
   } catch (const std::exception&) {
@@ -106,6 +109,7 @@ Options parse(int argc, char** argv) {
   if (o.inputs.empty() && o.protocol != "health") usage("--inputs is required");
   if (o.seconds <= 0 || o.seconds > 600 || o.warmup < 0 || o.warmup > 60 || o.concurrency < 1 || o.concurrency > 256)
     usage("--seconds must be in (0, 600], --warmup in [0, 60], --concurrency in [1, 256]");
+  if (o.threads < 0 || o.threads > 256) usage("--threads must be in [0, 256]");
   if ((o.paired || o.in_process) && o.direct.empty()) usage("--paired and --in-process need --direct MODEL");
   if (o.paired && o.protocol == "health") usage("--paired needs an inference protocol");
   return o;
@@ -165,21 +169,21 @@ class Client {
     }
   }
 
-  bool send() {
-    if (protocol_ == "http") {
-      auto res = http_.Post(path_.c_str(), headers_, requests_.http_body, "application/octet-stream");
-      return res && res->status == 200;
-    }
-    if (protocol_ == "json") {
-      auto res = http_.Post(path_.c_str(), requests_.json_body, "application/json");
-      return res && res->status == 200;
-    }
+  // Sends one request; on failure `error` says why.
+  bool send(std::string& error) {
     if (protocol_ == "grpc") {
       grpc::ClientContext context;
       inference::ModelInferResponse response;
-      return stub_->ModelInfer(&context, requests_.grpc, &response).ok();
+      const grpc::Status status = stub_->ModelInfer(&context, requests_.grpc, &response);
+      if (!status.ok()) error = "gRPC status " + std::to_string(status.error_code()) + ": " + status.error_message();
+      return status.ok();
     }
-    auto res = http_.Get("/v2/health/ready");
+    httplib::Result res = protocol_ == "http"
+                              ? http_.Post(path_.c_str(), headers_, requests_.http_body, "application/octet-stream")
+                          : protocol_ == "json" ? http_.Post(path_.c_str(), requests_.json_body, "application/json")
+                                                : http_.Get("/v2/health/ready");
+    if (!res) error = "HTTP client error: " + httplib::to_string(res.error());
+    else if (res->status != 200) error = "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
     return res && res->status == 200;
   }
 
@@ -268,18 +272,21 @@ int main(int argc, char** argv) {
     http_port = local->http_port();
     grpc_port = local->grpc_port();
   }
+  kestrel::SessionOptions direct_options;
+  direct_options.intra_op_num_threads = o.threads;
   json report = {{"model", o.model}, {"protocol", o.protocol}, {"concurrency", o.concurrency}};
 
   if (o.paired) {
-    kestrel::Session session(o.direct);
+    kestrel::Session session(o.direct, direct_options);
     Client client(o, http_port, grpc_port, requests);
     std::vector<double> direct, served, differences;
     bool ok = true;
+    std::string error;
     const auto pair = [&] {
       const auto t0 = Clock::now();
       session.run(feeds);
       const auto t1 = Clock::now();
-      ok = client.send() && ok;
+      ok = client.send(error) && ok;
       const auto t2 = Clock::now();
       direct.push_back(micros(t1 - t0));
       served.push_back(micros(t2 - t1));
@@ -290,7 +297,7 @@ int main(int argc, char** argv) {
     const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
     while (Clock::now() < end && ok) pair();
     if (!ok) {
-      std::fprintf(stderr, "serve_load: a %s request failed\n", o.protocol.c_str());
+      std::fprintf(stderr, "serve_load: a %s request failed: %s\n", o.protocol.c_str(), error.c_str());
       return 1;
     }
     const double overhead = percentile(served, 50) - percentile(direct, 50);
@@ -311,7 +318,7 @@ int main(int argc, char** argv) {
   }
 
   if (!o.direct.empty()) {
-    kestrel::Session session(o.direct);
+    kestrel::Session session(o.direct, direct_options);
     const Summary s = summarize(time_loop(o.warmup, o.seconds, [&] { session.run(feeds); }), o.seconds, 0);
     report["direct"] = summary_json(s);
     if (!o.json)
@@ -322,6 +329,8 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> latencies(static_cast<size_t>(o.concurrency));
   std::vector<Clock::time_point> last_done(static_cast<size_t>(o.concurrency));
   std::atomic<long> errors{0};
+  std::mutex error_mutex;
+  std::string first_error;
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   Clock::time_point warm_end, end;
@@ -335,7 +344,12 @@ int main(int argc, char** argv) {
       while (true) {
         const auto t = Clock::now();
         if (t >= end) break;
-        const bool ok = client.send();
+        std::string error;
+        const bool ok = client.send(error);
+        if (!ok) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (first_error.empty()) first_error = error;
+        }
         if (t >= warm_end) {  // requests started in the warm-up are not counted
           if (!ok) ++errors;
           last_done[static_cast<size_t>(c)] = Clock::now();
@@ -356,6 +370,10 @@ int main(int argc, char** argv) {
   const double elapsed = closed > warm_end ? std::chrono::duration<double>(closed - warm_end).count() : o.seconds;
   const Summary s = summarize(all, elapsed, errors.load());
   report["served"] = summary_json(s);
+  if (!first_error.empty()) {
+    report["first_error"] = first_error;
+    if (!o.json) std::fprintf(stderr, "serve_load: first error: %s\n", first_error.c_str());
+  }
   if (o.json)
     std::printf("%s\n", report.dump().c_str());
   else

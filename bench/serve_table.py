@@ -36,6 +36,9 @@ BATCHED_CONFIG = {
     "instance_count": 1,
 }
 UNBATCHED_CONFIG = {"max_batch_size": 32, "instance_count": 1}
+# The overhead is measured with one intra-op thread on both sides (the served model and serve_load's own session):
+# a 2-thread run on a loaded 2-core machine varies by far more than the overhead being measured.
+OVERHEAD_CONFIG = {"session": {"intra_op_num_threads": 1}}
 
 
 def load_average():
@@ -53,7 +56,7 @@ def make_repository(zoo, folder):
 
     add("bert_mini", "bert_mini", UNBATCHED_CONFIG)
     add("bert_mini_batched", "bert_mini", BATCHED_CONFIG)
-    add("squeezenet1_1", "squeezenet1_1", None)
+    add("squeezenet1_1", "squeezenet1_1", OVERHEAD_CONFIG)
 
 
 def free_port():
@@ -93,9 +96,14 @@ def serve_load(load, ports, *args):
     command = [load, "--json", "--http-port", str(ports["http_port"]), "--grpc-port", str(ports["grpc_port"]),
                *map(str, args)]
     out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode != 0:
+    try:  # failed requests are counted in the report (exit status 1), not fatal
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
         sys.exit(f"serve_table: {' '.join(command)} failed:\n{out.stdout}{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if report.get("first_error"):
+        print(f"  ({report['protocol']} at concurrency {report['concurrency']}: {report['served']['errors']} failed "
+              f"requests, the first: {report['first_error']})", file=sys.stderr, flush=True)
+    return report
 
 
 def median_of(runs, key):
@@ -130,23 +138,28 @@ def main():
         print(f"{args.seconds:g} s per measurement after 1 s of warm-up, median of {args.rounds} round(s)\n", flush=True)
         try:
             if "batching" not in skip:
-                print("| model | protocol | concurrency | batching | throughput (req/s) | p50 (ms) | p99 (ms) | p99/p50 |")
-                print("|---|---|---|---|---|---|---|---|")
+                print("| model | protocol | concurrency | batching | throughput (req/s) | p50 (ms) | p99 (ms) | p99/p50 | "
+                      "errors |")
+                print("|---|---|---|---|---|---|---|---|---|")
                 for protocol in args.protocols.split(","):
                     for concurrency in map(int, args.concurrency.split(",")):
-                        rows = {}
-                        for batching, model in (("off", "bert_mini"), ("on", "bert_mini_batched")):
-                            runs = [serve_load(load, ports, "--model", model, "--inputs", bert_inputs, "--protocol",
-                                               protocol, "--concurrency", concurrency, "--seconds", args.seconds)["served"]
-                                    for _ in range(args.rounds)]
-                            rows[batching] = {k: median_of(runs, k) for k in ("throughput", "p50_us", "p99_us")}
+                        # Off and on alternate within each round (the one that goes first alternates too), so
+                        # both see the same machine load; the ratio is the median of the per-round ratios.
+                        runs = {"off": [], "on": []}
+                        for round_index in range(args.rounds):
+                            order = (("off", "bert_mini"), ("on", "bert_mini_batched"))
+                            for batching, model in (order if round_index % 2 == 0 else order[::-1]):
+                                runs[batching].append(serve_load(
+                                    load, ports, "--model", model, "--inputs", bert_inputs, "--protocol", protocol,
+                                    "--concurrency", concurrency, "--seconds", args.seconds)["served"])
+                        ratio = statistics.median(on["throughput"] / off["throughput"]
+                                                  for off, on in zip(runs["off"], runs["on"]))
                         for batching in ("off", "on"):
-                            r = rows[batching]
-                            ratio = ""
-                            if batching == "on":
-                                ratio = f" ({r['throughput'] / rows['off']['throughput']:.2f}x off)"
-                            print(f"| bert_mini | {protocol} | {concurrency} | {batching} | {r['throughput']:.1f}{ratio} | "
-                                  f"{r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | {r['p99_us'] / r['p50_us']:.2f} |",
+                            r = {k: median_of(runs[batching], k) for k in ("throughput", "p50_us", "p99_us")}
+                            r["errors"] = sum(x["errors"] for x in runs[batching])
+                            shown = f" ({ratio:.2f}x off)" if batching == "on" else ""
+                            print(f"| bert_mini | {protocol} | {concurrency} | {batching} | {r['throughput']:.1f}{shown} | "
+                                  f"{r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | {r['p99_us'] / r['p50_us']:.2f} | {r['errors']} |",
                                   flush=True)
                 print()
             if "overhead" not in skip:
@@ -156,7 +169,8 @@ def main():
                 for protocol in args.protocols.split(","):
                     runs = [serve_load(load, ports, "--model", "squeezenet1_1", "--inputs",
                                        os.path.join(squeeze, "test_data_set_0"), "--protocol", protocol, "--direct",
-                                       os.path.join(squeeze, "model.onnx"), "--paired", "--seconds", args.seconds)
+                                       os.path.join(squeeze, "model.onnx"), "--paired", "--threads", 1,
+                                       "--seconds", args.seconds)
                             for _ in range(args.rounds)]
                     print(f"| squeezenet1_1 | {protocol} | {sum(r['pairs'] for r in runs)} | "
                           f"{median_of(runs, 'direct_p50_us'):.0f} | {median_of(runs, 'served_p50_us'):.0f} | "

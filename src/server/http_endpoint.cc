@@ -356,7 +356,9 @@ void HttpEndpoint::add_routes() {
   const int threads = std::max(1, server.options().http_threads);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(server.options().max_request_bytes);
-  http.set_keep_alive_timeout(2);  // an idle connection delays a graceful stop by at most this
+  // An idle connection delays a graceful stop by at most this; shorter, clients of a busy machine that take longer
+  // than this to send their next request find their connection closed.
+  http.set_keep_alive_timeout(5);
   http.set_keep_alive_max_count(1000);  // httplib's default of 5 would make clients reconnect every 5 requests
 
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
