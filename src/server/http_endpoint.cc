@@ -320,13 +320,20 @@ void exclusive_port(socket_t sock) {
 
 int bind_and_serve(httplib::Server& http, const std::string& host, int port, std::thread& thread,
                    const char* what) {
-  http.set_socket_options(exclusive_port);
+  auto listening = std::make_shared<socket_t>(INVALID_SOCKET);
+  http.set_socket_options([listening](socket_t sock) {
+    exclusive_port(sock);
+    *listening = sock;
+  });
   // Responses go out as header and body writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK
   // hold the second write for ~40 ms.
   http.set_tcp_nodelay(true);
   const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (bound <= 0)
     throw std::runtime_error(std::string("cannot open the ") + what + " port " + host + ":" + std::to_string(port));
+  // httplib listens with a backlog of 5: when more clients connect at once, their connections wait for SYN
+  // retransmits (a second or more). Listening again on the bound socket raises the backlog.
+  if (*listening != INVALID_SOCKET) ::listen(*listening, SOMAXCONN);
   thread = std::thread([&http] { http.listen_after_bind(); });
   return bound;
 }
