@@ -157,8 +157,10 @@ def test_http_request_errors(server):
     infer = f"{url}/v2/models/affine/infer"
 
     def error(body, status, words, **kwargs):
-        r = requests.post(infer, json=body, **kwargs) if not isinstance(body, bytes) else \
-            requests.post(infer, data=body, **kwargs)
+        if isinstance(body, bytes):
+            r = requests.post(infer, data=body or None, **kwargs)
+        else:
+            r = requests.post(infer, json=body, **kwargs)
         assert r.status_code == status, r.text
         message = r.json()["error"]
         assert words in message, message
@@ -184,6 +186,11 @@ def test_http_request_errors(server):
           headers={"Inference-Header-Content-Length": str(len(header))})
     error(b"{}", 400, "Inference-Header-Content-Length is 99", headers={"Inference-Header-Content-Length": "99"})
     error(b" " * 70000, 413, "exceeds 65536 bytes")
+    error(b"", 400, "multipart/form-data", files={"x": ("x.bin", b"123")})
+    # A chunked body (no Content-Length) is read too.
+    body = json.dumps({"inputs": [x]}).encode()
+    r = requests.post(infer, data=iter([body[:10], body[10:]]))
+    assert r.status_code == 200 and r.json()["outputs"][0]["data"] == [3.0, 5.0, 7.0], r.text
     # The connection is still usable after each error: a good request right after.
     with requests.Session() as session:
         assert session.post(infer, data=b"{bad").status_code == 400
