@@ -12,7 +12,9 @@ build/serve_load over loopback, then prints three tables:
     bench/serve_table.py [--build build] [--zoo ../shared/zoo] [--seconds 5] [--rounds 1]
 
 Machine load (`uptime`) is printed before and after: the machine may be shared, so read the batching-on/off ratios
-of one run rather than absolute figures.
+of one run rather than absolute figures. GOMP_SPINCOUNT / OMP_WAIT_POLICY in the environment reach both the server
+and serve_load: on a machine whose cores are busy with other work, a short spin (GOMP_SPINCOUNT=100) avoids 2-thread
+runs spinning while their partner thread waits for a core.
 """
 import argparse
 import json
@@ -141,6 +143,8 @@ def main():
             serve_load(load, ports, "--model", model, "--inputs", inputs, "--protocol", "grpc", "--seconds", 0.5,
                        "--warmup", 0)
         print(f"load average before: {load_average()}  (nproc {os.cpu_count()})")
+        policy = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY") if k in os.environ}
+        print(f"OpenMP wait policy: {policy or 'GOMP_SPINCOUNT=20000 (the default of kestrel and serve_load)'}")
         print(f"batching config: {json.dumps(BATCHED_CONFIG)}; without batching: {json.dumps(UNBATCHED_CONFIG)}")
         print(f"{args.seconds:g} s per measurement after 1 s of warm-up, median of {args.rounds} round(s)\n", flush=True)
         try:
