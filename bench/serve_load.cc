@@ -1,15 +1,20 @@
 // serve_load: a load generator for `kestrel serve` (loopback only, bounded in time). N client threads send one
-// model's inputs (DIR/input_<i>.pb, named by their protos) over HTTP (binary tensor data or JSON), gRPC (raw contents), or hit /v2/health/ready, for S seconds,
-// and the program prints requests/s and latency percentiles. With --direct MODEL it first times Session::run on the
-// same input in-process, so the server's overhead per request can be read off.
+// model's inputs (DIR/input_<i>.pb, named by their protos) over HTTP (binary tensor data or JSON), gRPC (raw
+// contents), or hit /v2/health/ready, for S seconds after a short warm-up, and the program prints requests/s and
+// latency percentiles (one line, or a JSON object with --json).
 //
-//   serve_load --model NAME --inputs DIR [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
-//              [--protocol http|json|grpc|health|paired] [--concurrency 1] [--seconds 5] [--direct MODEL.onnx]
-// --protocol paired (with --direct) alternates one Session::run and one HTTP binary request and prints the median
-// of their differences: the overhead, robust to the load of a shared machine. --in-process starts the server inside
-// serve_load itself (serving --direct as --model), so both sides share one process and thread pool.
+//   serve_load --model NAME [--inputs DIR] [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
+//              [--protocol http|json|grpc|health] [--concurrency 1] [--seconds 5] [--warmup 1] [--json]
+//              [--direct MODEL.onnx [--paired] [--threads N]] [--in-process]
+//
+// --direct MODEL times Session::run on the same input in this process first. With --paired it instead alternates
+// one Session::run and one request over --protocol, one client: both halves of a pair see the same machine load,
+// and the server's overhead per request is the request's p50 minus Session::run's p50 (also printed: the median of
+// the per-pair differences). --threads N sets the direct session's intra-op threads (0: the engine's default), to
+// match the served model's config. --in-process serves --direct inside serve_load itself as --model, on free ports.
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,7 +22,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,53 +42,209 @@ using nlohmann::json;
 
 namespace {
 
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+Clock::duration seconds_duration(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
+[[noreturn]] void usage(const std::string& problem) {
+  std::fprintf(stderr,
+               "serve_load: %s\nusage: serve_load --model NAME [--inputs DIR] [--protocol http|json|grpc|health]\n"
+               "  [--concurrency N] [--seconds S] [--warmup S] [--host H] [--http-port P] [--grpc-port P]\n"
+               "  [--direct MODEL.onnx [--paired] [--threads N]] [--in-process] [--json]\n",
+               problem.c_str());
+  std::exit(2);
+}
+
 struct Options {
   std::string host = "127.0.0.1", model, inputs, protocol = "http", direct;
-  int http_port = 8000, grpc_port = 8001, concurrency = 1;
-  double seconds = 5;
+  int http_port = 8000, grpc_port = 8001, concurrency = 1, threads = 0;
+  double seconds = 5, warmup = 1;
+  bool paired = false, in_process = false, json = false;
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   std::map<std::string, std::string> args;
-  for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
-  if (argc % 2 == 0) {
-    std::fprintf(stderr, "usage: serve_load --model NAME --inputs DIR [--protocol http|json|grpc|health] ...\n");
-    std::exit(2);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--paired") o.paired = true;
+    else if (a == "--in-process") o.in_process = true;
+    else if (a == "--json") o.json = true;
+    else if (a.rfind("--", 0) == 0 && i + 1 < argc) args[a] = argv[++i];
+    else usage("unexpected argument '" + a + "'");
   }
-  const auto get = [&](const char* k, const std::string& d) { return args.count(k) ? args[k] : d; };
-  o.host = get("--host", o.host);
-  o.model = get("--model", "");
-  o.inputs = get("--inputs", "");
-  o.protocol = get("--protocol", o.protocol);
-  o.direct = get("--direct", "");
-  o.http_port = std::stoi(get("--http-port", "8000"));
-  o.grpc_port = std::stoi(get("--grpc-port", "8001"));
-  o.concurrency = std::stoi(get("--concurrency", "1"));
-  o.seconds = std::stod(get("--seconds", "5"));
-  if (o.seconds <= 0 || o.seconds > 600 || o.concurrency < 1 || o.concurrency > 256) {
-    std::fprintf(stderr, "serve_load: --seconds must be in (0, 600], --concurrency in [1, 256]\n");
-    std::exit(2);
+  const auto take = [&](const char* k, const std::string& d) {
+    auto it = args.find(k);
+    if (it == args.end()) return d;
+    std::string v = it->second;
+    args.erase(it);
+    return v;
+  };
+  try {
+    o.host = take("--host", o.host);
+    o.model = take("--model", "");
+    o.inputs = take("--inputs", "");
+    o.protocol = take("--protocol", o.protocol);
+    o.direct = take("--direct", "");
+    o.http_port = std::stoi(take("--http-port", "8000"));
+    o.grpc_port = std::stoi(take("--grpc-port", "8001"));
+    o.concurrency = std::stoi(take("--concurrency", "1"));
+    o.threads = std::stoi(take("--threads", "0"));
+    o.seconds = std::stod(take("--seconds", "5"));
+    o.warmup = std::stod(take("--warmup", "1"));
+  } catch (const std::exception&) {
+    usage("a numeric option is not a number");
   }
+  if (!args.empty()) usage("unknown option " + args.begin()->first);
+  if (o.protocol != "http" && o.protocol != "json" && o.protocol != "grpc" && o.protocol != "health")
+    usage("--protocol must be http, json, grpc or health");
+  if (o.model.empty() && o.protocol != "health") usage("--model is required");
+  if (o.inputs.empty() && o.protocol != "health") usage("--inputs is required");
+  if (o.seconds <= 0 || o.seconds > 600 || o.warmup < 0 || o.warmup > 60 || o.concurrency < 1 || o.concurrency > 256)
+    usage("--seconds must be in (0, 600], --warmup in [0, 60], --concurrency in [1, 256]");
+  if (o.threads < 0 || o.threads > 256) usage("--threads must be in [0, 256]");
+  if ((o.paired || o.in_process) && o.direct.empty()) usage("--paired and --in-process need --direct MODEL");
+  if (o.paired && o.protocol == "health") usage("--paired needs an inference protocol");
   return o;
+}
+
+// The request of each protocol, made once from the feeds.
+struct Requests {
+  std::string http_body, http_header_length, json_body;
+  inference::ModelInferRequest grpc;
+};
+
+Requests make_requests(const std::string& model, const kestrel::Feeds& feeds) {
+  Requests r;
+  json binary_inputs = json::array(), json_inputs = json::array();
+  std::string raw_all;
+  r.grpc.set_model_name(model);
+  for (const auto& [name, value] : feeds) {
+    const kestrel::Tensor& t = value.tensor();
+    const char* datatype = kestrel::server::datatype_of(t.type());
+    std::string raw;
+    kestrel::server::append_raw(t, raw);
+    binary_inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", t.shape()},
+                             {"parameters", {{"binary_data_size", raw.size()}}}});
+    json_inputs.push_back(
+        {{"name", name}, {"datatype", datatype}, {"shape", t.shape()}, {"data", kestrel::server::tensor_to_json(t)}});
+    auto* in = r.grpc.add_inputs();
+    in->set_name(name);
+    in->set_datatype(datatype);
+    for (int64_t d : t.shape()) in->add_shape(d);
+    r.grpc.add_raw_input_contents(raw);
+    raw_all += raw;
+  }
+  const std::string header = json{{"inputs", binary_inputs}, {"parameters", {{"binary_data_output", true}}}}.dump();
+  r.http_header_length = std::to_string(header.size());
+  r.http_body = header + raw_all;
+  r.json_body = json{{"inputs", json_inputs}}.dump();
+  return r;
+}
+
+// One client connection: sends the request of its protocol and says whether the answer was a success.
+class Client {
+ public:
+  Client(const Options& o, int http_port, int grpc_port, const Requests& requests)
+      : protocol_(o.protocol), requests_(requests), path_("/v2/models/" + o.model + "/infer"),
+        http_(o.host, http_port) {
+    http_.set_keep_alive(true);
+    http_.set_tcp_nodelay(true);
+    http_.set_read_timeout(120, 0);
+    headers_ = {{"Inference-Header-Content-Length", requests.http_header_length}};
+    if (protocol_ == "grpc") {
+      // A channel of its own per client (a distinct channel argument keeps gRPC from sharing one connection).
+      grpc::ChannelArguments args;
+      args.SetInt("kestrel.serve_load.client", next_id_++);
+      args.SetMaxReceiveMessageSize(-1);
+      stub_ = inference::GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
+          o.host + ":" + std::to_string(grpc_port), grpc::InsecureChannelCredentials(), args));
+    }
+  }
+
+  // Sends one request; on failure `error` says why.
+  bool send(std::string& error) {
+    if (protocol_ == "grpc") {
+      grpc::ClientContext context;
+      inference::ModelInferResponse response;
+      const grpc::Status status = stub_->ModelInfer(&context, requests_.grpc, &response);
+      if (!status.ok()) error = "gRPC status " + std::to_string(status.error_code()) + ": " + status.error_message();
+      return status.ok();
+    }
+    httplib::Result res = protocol_ == "http"
+                              ? http_.Post(path_.c_str(), headers_, requests_.http_body, "application/octet-stream")
+                          : protocol_ == "json" ? http_.Post(path_.c_str(), requests_.json_body, "application/json")
+                                                : http_.Get("/v2/health/ready");
+    if (!res) error = "HTTP client error: " + httplib::to_string(res.error());
+    else if (res->status != 200) error = "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
+    return res && res->status == 200;
+  }
+
+ private:
+  static inline std::atomic<int> next_id_{0};
+  std::string protocol_;
+  const Requests& requests_;
+  std::string path_;
+  httplib::Client http_;
+  httplib::Headers headers_;
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+};
+
+struct Summary {
+  size_t count = 0;
+  double seconds = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+  long errors = 0;
+};
+
+Summary summarize(std::vector<double> latencies, double seconds, long errors) {
+  Summary s;
+  s.count = latencies.size();
+  s.seconds = seconds;
+  s.p50 = percentile(latencies, 50);
+  s.p90 = percentile(latencies, 90);
+  s.p99 = percentile(latencies, 99);
+  s.max = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
+  s.errors = errors;
+  return s;
+}
+
+json summary_json(const Summary& s) {
+  return {{"requests", s.count}, {"seconds", s.seconds},
+          {"throughput", s.seconds > 0 ? static_cast<double>(s.count) / s.seconds : 0.0},
+          {"p50_us", s.p50}, {"p90_us", s.p90}, {"p99_us", s.p99}, {"max_us", s.max}, {"errors", s.errors}};
+}
+
+// Calls `once` until `seconds` have passed (after `warmup` seconds whose calls are not kept); returns latencies.
+std::vector<double> time_loop(double warmup, double seconds, const std::function<void()>& once) {
+  const auto warm_end = Clock::now() + std::chrono::duration<double>(warmup);
+  while (Clock::now() < warm_end) once();
+  std::vector<double> times;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto t = Clock::now();
+    once();
+    times.push_back(micros(Clock::now() - t));
+  }
+  return times;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool in_process = false;
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--in-process") in_process = true;
-    else rest.push_back(argv[i]);
+  // Session::run here and in the server should see the same OpenMP wait policy: the short spin that `kestrel`
+  // itself sets (see tools/kestrel/main.cc), unless the user chose one.
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
+    setenv("GOMP_SPINCOUNT", "20000", 1);
+    execv("/proc/self/exe", argv);
   }
-  const Options o = parse(static_cast<int>(rest.size()), rest.data());
+  const Options o = parse(argc, argv);
   kestrel::Feeds feeds;  // DIR/input_0.pb, input_1.pb, ...
   if (o.protocol != "health") {
     for (int i = 0;; ++i) {
@@ -90,138 +253,131 @@ int main(int argc, char** argv) {
       kestrel::NamedValue v = kestrel::read_value_file(file);
       feeds.emplace_back(v.name, v.value);
     }
-    if (feeds.empty()) {
-      std::fprintf(stderr, "serve_load: no %s/input_0.pb\n", o.inputs.c_str());
-      return 2;
-    }
+    if (feeds.empty()) usage("no " + o.inputs + "/input_0.pb");
   }
+  const Requests requests = o.protocol == "health" ? Requests{} : make_requests(o.model, feeds);
 
-  if (!o.direct.empty() && o.protocol != "paired") {
-    kestrel::Session session(o.direct);
-    for (int i = 0; i < 5; ++i) session.run(feeds);
-    std::vector<double> times;
-    const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
-    while (Clock::now() < end) {
-      const auto t = Clock::now();
-      session.run(feeds);
-      times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
-    }
-    std::printf("%-8s %4s %8zu %10.1f %10.0f %10.0f\n", "direct", "1", times.size(),
-                static_cast<double>(times.size()) / o.seconds, percentile(times, 50), percentile(times, 99));
-  }
-
-  // The request bodies, made once.
-  std::string http_body, json_body, header;
-  inference::ModelInferRequest grpc_request;
-  if (o.protocol != "health") {
-    json binary_inputs = json::array(), json_inputs = json::array();
-    std::string raw_all;
-    grpc_request.set_model_name(o.model);
-    for (const auto& [name, value] : feeds) {
-      const kestrel::Tensor& t = value.tensor();
-      const char* datatype = kestrel::server::datatype_of(t.type());
-      std::string raw;
-      kestrel::server::append_raw(t, raw);
-      binary_inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", t.shape()},
-                               {"parameters", {{"binary_data_size", raw.size()}}}});
-      json_inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", t.shape()},
-                             {"data", kestrel::server::tensor_to_json(t)}});
-      auto* in = grpc_request.add_inputs();
-      in->set_name(name);
-      in->set_datatype(datatype);
-      for (int64_t d : t.shape()) in->add_shape(d);
-      grpc_request.add_raw_input_contents(raw);
-      raw_all += raw;
-    }
-    header = json{{"inputs", binary_inputs}, {"parameters", {{"binary_data_output", true}}}}.dump();
-    http_body = header + raw_all;
-    json_body = json{{"inputs", json_inputs}}.dump();
-  }
-  const std::string path = "/v2/models/" + o.model + "/infer";
-  // --in-process: the server runs in this process on a free port, serving the --direct model, so that the direct
-  // runs and the served ones share one process and one OpenMP thread pool (fairer on a loaded machine).
   std::unique_ptr<kestrel::server::Server> local;
-  int http_port = o.http_port;
-  if (in_process) {
+  int http_port = o.http_port, grpc_port = o.grpc_port;
+  if (o.in_process) {
     kestrel::server::ServerOptions options;
     options.models = {o.model + "=" + o.direct};
     options.host = o.host;
     options.http_port = 0;
-    options.grpc_port = -1;
+    options.grpc_port = 0;
     options.metrics_port = -1;
     options.log_level = kestrel::LogSeverity::kWarning;
     local = std::make_unique<kestrel::server::Server>(options);
     local->start();
     http_port = local->http_port();
+    grpc_port = local->grpc_port();
   }
-  if (!o.direct.empty() && o.protocol == "paired") {
-    // One Session::run, then the same input over HTTP binary, alternately: both see the same machine load, and the
-    // median of the per-pair differences is the server's overhead per request.
-    kestrel::Session session(o.direct);
-    httplib::Client http(o.host, http_port);
-    http.set_keep_alive(true);
-    http.set_tcp_nodelay(true);
-    const httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header.size())}};
-    for (int i = 0; i < 5; ++i) {
-      session.run(feeds);
-      http.Post(path.c_str(), headers, http_body, "application/octet-stream");
-    }
+  kestrel::SessionOptions direct_options;
+  direct_options.intra_op_num_threads = o.threads;
+  json report = {{"model", o.model}, {"protocol", o.protocol}, {"concurrency", o.concurrency}};
+
+  if (o.paired) {
+    kestrel::Session session(o.direct, direct_options);
+    Client client(o, http_port, grpc_port, requests);
     std::vector<double> direct, served, differences;
-    const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
-    while (Clock::now() < end) {
+    bool ok = true;
+    std::string error;
+    const auto pair = [&] {
       const auto t0 = Clock::now();
       session.run(feeds);
       const auto t1 = Clock::now();
-      auto res = http.Post(path.c_str(), headers, http_body, "application/octet-stream");
+      ok = client.send(error) && ok;
       const auto t2 = Clock::now();
-      if (!res || res->status != 200) return 1;
-      direct.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-      served.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+      direct.push_back(micros(t1 - t0));
+      served.push_back(micros(t2 - t1));
       differences.push_back(served.back() - direct.back());
+    };
+    time_loop(o.warmup, 0, pair);
+    direct.clear(), served.clear(), differences.clear();
+    const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
+    while (Clock::now() < end && ok) pair();
+    if (!ok) {
+      std::fprintf(stderr, "serve_load: a %s request failed: %s\n", o.protocol.c_str(), error.c_str());
+      return 1;
     }
-    std::printf("pairs %zu: direct p50 %.0f us, http binary p50 %.0f us, median difference %.0f us\n", direct.size(),
-                percentile(direct, 50), percentile(served, 50), percentile(differences, 50));
+    const double overhead = percentile(served, 50) - percentile(direct, 50);
+    report["pairs"] = direct.size();
+    report["direct_p50_us"] = percentile(direct, 50);
+    report["served_p50_us"] = percentile(served, 50);
+    report["overhead_us"] = overhead;
+    report["median_pair_difference_us"] = percentile(differences, 50);
+    if (o.json) {
+      std::printf("%s\n", report.dump().c_str());
+    } else {
+      std::printf("%zu pairs: Session::run p50 %.0f us, %s request p50 %.0f us, overhead %.0f us "
+                  "(median pair difference %.0f us)\n",
+                  direct.size(), percentile(direct, 50), o.protocol.c_str(), percentile(served, 50), overhead,
+                  percentile(differences, 50));
+    }
     return 0;
   }
+
+  if (!o.direct.empty()) {
+    kestrel::Session session(o.direct, direct_options);
+    const Summary s = summarize(time_loop(o.warmup, o.seconds, [&] { session.run(feeds); }), o.seconds, 0);
+    report["direct"] = summary_json(s);
+    if (!o.json)
+      std::printf("%-8s %4d %8zu %10.1f/s  p50 %8.0f us  p99 %8.0f us\n", "direct", 1, s.count,
+                  static_cast<double>(s.count) / o.seconds, s.p50, s.p99);
+  }
+
   std::vector<std::vector<double>> latencies(static_cast<size_t>(o.concurrency));
+  std::vector<Clock::time_point> last_done(static_cast<size_t>(o.concurrency));
   std::atomic<long> errors{0};
-  const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
+  std::mutex error_mutex;
+  std::string first_error;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  Clock::time_point warm_end, end;
   std::vector<std::thread> threads;
   for (int c = 0; c < o.concurrency; ++c) {
     threads.emplace_back([&, c] {
-      httplib::Client http(o.host, o.http_port);
-      http.set_keep_alive(true);
-      http.set_tcp_nodelay(true);
-      http.set_read_timeout(60, 0);
-      auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
-          o.host + ":" + std::to_string(o.grpc_port), grpc::InsecureChannelCredentials()));
-      const httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header.size())}};
-      while (Clock::now() < end) {
+      Client client(o, http_port, grpc_port, requests);
+      ++ready;
+      while (!go) std::this_thread::yield();
+      std::vector<double>& mine = latencies[static_cast<size_t>(c)];
+      while (true) {
         const auto t = Clock::now();
-        bool ok = false;
-        if (o.protocol == "http") {
-          auto res = http.Post(path.c_str(), headers, http_body, "application/octet-stream");
-          ok = res && res->status == 200;
-        } else if (o.protocol == "json") {
-          auto res = http.Post(path.c_str(), json_body, "application/json");
-          ok = res && res->status == 200;
-        } else if (o.protocol == "grpc") {
-          grpc::ClientContext ctx;
-          inference::ModelInferResponse response;
-          ok = stub->ModelInfer(&ctx, grpc_request, &response).ok();
-        } else {
-          auto res = http.Get("/v2/health/ready");
-          ok = res && res->status == 200;
+        if (t >= end) break;
+        std::string error;
+        const bool ok = client.send(error);
+        if (!ok) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (first_error.empty()) first_error = error;
         }
-        if (!ok) ++errors;
-        latencies[static_cast<size_t>(c)].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
+        if (t >= warm_end) {  // requests started in the warm-up are not counted
+          if (!ok) ++errors;
+          last_done[static_cast<size_t>(c)] = Clock::now();
+          mine.push_back(micros(last_done[static_cast<size_t>(c)] - t));
+        }
       }
     });
   }
+  while (ready < o.concurrency) std::this_thread::yield();
+  warm_end = Clock::now() + seconds_duration(o.warmup);
+  end = warm_end + seconds_duration(o.seconds);
+  go = true;
   for (auto& t : threads) t.join();
+  // Requests started in the window are counted; the window closes when the last of them is answered.
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::printf("%-8s %4d %8zu %10.1f %10.0f %10.0f  errors %ld\n", o.protocol.c_str(), o.concurrency, all.size(),
-              static_cast<double>(all.size()) / o.seconds, percentile(all, 50), percentile(all, 99), errors.load());
-  return errors.load() == 0 ? 0 : 1;
+  const Clock::time_point closed = *std::max_element(last_done.begin(), last_done.end());
+  const double elapsed = closed > warm_end ? std::chrono::duration<double>(closed - warm_end).count() : o.seconds;
+  const Summary s = summarize(all, elapsed, errors.load());
+  report["served"] = summary_json(s);
+  if (!first_error.empty()) {
+    report["first_error"] = first_error;
+    if (!o.json) std::fprintf(stderr, "serve_load: first error: %s\n", first_error.c_str());
+  }
+  if (o.json)
+    std::printf("%s\n", report.dump().c_str());
+  else
+    std::printf("%-8s %4d %8zu %10.1f/s  p50 %8.0f us  p99 %8.0f us  errors %ld\n", o.protocol.c_str(),
+                o.concurrency, s.count, static_cast<double>(s.count) / s.seconds, s.p50, s.p99, s.errors);
+  return s.errors == 0 ? 0 : 1;
 }

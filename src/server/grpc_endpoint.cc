@@ -251,8 +251,10 @@ class GrpcEndpoint::Service final : public inference::GRPCInferenceService::Serv
       const auto type = element_type_from_datatype(input.datatype());
       if (!type) throw invalid("input '" + input.name() + "': unknown datatype '" + input.datatype() + "'");
       const Shape shape(input.shape().begin(), input.shape().end());
+      // Raw inputs are borrowed from the request message, which outlives the run and the response's encoding.
       if (raw)
-        decoded.inputs.emplace_back(input.name(), tensor_from_raw(input.name(), *type, shape, request.raw_input_contents(i)));
+        decoded.inputs.emplace_back(input.name(),
+                                    tensor_over_raw(input.name(), *type, shape, request.raw_input_contents(i), nullptr));
       else
         decoded.inputs.emplace_back(input.name(), tensor_from_contents(input.name(), *type, shape, input.contents()));
     }

@@ -4,6 +4,8 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -71,15 +73,17 @@ void send_infer_response(httplib::Response& res, const InferResponse& response, 
   json root = {{"model_name", response.model}, {"model_version", std::to_string(response.version)}};
   if (!response.id.empty()) root["id"] = response.id;
   json outputs = json::array();
-  std::string binary;
+  std::vector<const Tensor*> binary_outputs;
+  size_t binary_bytes = 0;
   for (const auto& [name, tensor] : response.outputs) {
     json out = {{"name", name}, {"datatype", datatype_of(tensor.type())}, {"shape", tensor.shape()}};
     const bool as_binary = parsed.all_binary || std::find(parsed.binary_outputs.begin(), parsed.binary_outputs.end(),
                                                           name) != parsed.binary_outputs.end();
     if (as_binary) {
-      const size_t before = binary.size();
-      append_raw(tensor, binary);
-      out["parameters"] = {{"binary_data_size", binary.size() - before}};
+      const size_t size = raw_size(tensor);
+      out["parameters"] = {{"binary_data_size", size}};
+      binary_outputs.push_back(&tensor);
+      binary_bytes += size;
     } else {
       out["data"] = tensor_to_json(tensor);
     }
@@ -88,13 +92,93 @@ void send_infer_response(httplib::Response& res, const InferResponse& response, 
   root["outputs"] = std::move(outputs);
   std::string body = root.dump(-1, ' ', false, json::error_handler_t::replace);
   res.status = 200;
-  if (binary.empty() && parsed.binary_outputs.empty() && !parsed.all_binary) {
+  if (binary_outputs.empty() && parsed.binary_outputs.empty() && !parsed.all_binary) {
     res.set_content(std::move(body), "application/json");
     return;
   }
+  // The JSON header, then each binary output's bytes, written once into the body.
   res.set_header(kHeaderLength, std::to_string(body.size()));
-  body += binary;
+  body.reserve(body.size() + binary_bytes);
+  for (const Tensor* tensor : binary_outputs) append_raw(*tensor, body);
   res.set_content(std::move(body), "application/octet-stream");
+}
+
+// The body of an infer request, read through httplib's content reader into one buffer sized from Content-Length
+// (no regrowing), placed so that the binary tensor data after the Inference-Header-Content-Length bytes of JSON
+// starts 64-byte aligned: binary inputs then become tensors over this buffer, without another copy.
+struct InferBody {
+  std::shared_ptr<void> storage;
+  std::string_view bytes;
+};
+
+std::optional<InferBody> read_infer_body(const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& content_reader, size_t max_bytes) {
+  const auto too_large = [&] {
+    send_error(res, 413, "the request body exceeds " + std::to_string(max_bytes) + " bytes (--max-request-bytes)");
+    return std::nullopt;
+  };
+  if (req.is_multipart_form_data()) {  // read and dropped, so that the connection stays usable
+    content_reader([](const httplib::MultipartFormData&) { return true; }, [](const char*, size_t) { return true; });
+    send_error(res, 400, "multipart/form-data bodies are not part of the inference protocol");
+    return std::nullopt;
+  }
+  const auto to_size = [](const std::string& text) -> std::optional<size_t> {
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return static_cast<size_t>(std::stoull(text));
+  };
+  const size_t header_length = to_size(req.get_header_value(kHeaderLength)).value_or(0);
+  const size_t padding = (64 - header_length % 64) % 64;
+  const auto allocate = [&](size_t size) {
+    void* p = std::aligned_alloc(64, (padding + size + 63) / 64 * 64 + 64);
+    if (!p) throw std::bad_alloc();
+    return std::shared_ptr<void>(p, std::free);
+  };
+  InferBody body;
+  bool read_ok = false;
+  if (const auto length = to_size(req.get_header_value("Content-Length")); length && *length <= max_bytes) {
+    body.storage = allocate(*length);
+    char* data = static_cast<char*>(body.storage.get()) + padding;
+    size_t filled = 0;
+    read_ok = content_reader([&](const char* chunk, size_t n) {
+      if (n > *length - filled) return false;
+      std::memcpy(data + filled, chunk, n);
+      filled += n;
+      return true;
+    });
+    if (read_ok && filled != *length) read_ok = false;
+    body.bytes = std::string_view(data, filled);
+  } else {
+    // Chunked (or an over-long Content-Length, which httplib refuses with 413 without reading it).
+    std::string text;
+    bool over = false;
+    read_ok = content_reader([&](const char* chunk, size_t n) {
+      if (n > max_bytes - text.size()) return !(over = true);
+      text.append(chunk, n);
+      return true;
+    });
+    if (over) return too_large();
+    body.storage = allocate(text.size());
+    char* data = static_cast<char*>(body.storage.get()) + padding;
+    if (!text.empty()) std::memcpy(data, text.data(), text.size());
+    body.bytes = std::string_view(data, text.size());
+  }
+  if (!read_ok) {
+    if (res.status == 413) return too_large();
+    send_error(res, 400, "the request body could not be read (it ended early or its length is wrong)");
+    return std::nullopt;
+  }
+  return body;
+}
+
+// Infer bodies are read by the route itself (req.body stays empty): their size is the declared Content-Length.
+size_t bytes_in(const httplib::Request& req) {
+  if (!req.body.empty() || !req.has_header("Content-Length")) return req.body.size();
+  try {
+    return std::stoull(req.get_header_value("Content-Length"));
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 std::string version_of(const httplib::Request& req) {
@@ -110,13 +194,20 @@ void exclusive_port(socket_t sock) {
 
 int bind_and_serve(httplib::Server& http, const std::string& host, int port, std::thread& thread,
                    const char* what) {
-  http.set_socket_options(exclusive_port);
+  auto listening = std::make_shared<socket_t>(INVALID_SOCKET);
+  http.set_socket_options([listening](socket_t sock) {
+    exclusive_port(sock);
+    *listening = sock;
+  });
   // Responses go out as header and body writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK
   // hold the second write for ~40 ms.
   http.set_tcp_nodelay(true);
   const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (bound <= 0)
     throw std::runtime_error(std::string("cannot open the ") + what + " port " + host + ":" + std::to_string(port));
+  // httplib listens with a backlog of 5: when more clients connect at once, their connections wait for SYN
+  // retransmits (a second or more). Listening again on the bound socket raises the backlog.
+  if (*listening != INVALID_SOCKET) ::listen(*listening, SOMAXCONN);
   thread = std::thread([&http] { http.listen_after_bind(); });
   return bound;
 }
@@ -146,7 +237,9 @@ void HttpEndpoint::add_routes() {
   const int threads = std::max(1, server.options().http_threads);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(server.options().max_request_bytes);
-  http.set_keep_alive_timeout(2);  // an idle connection delays a graceful stop by at most this
+  // An idle connection delays a graceful stop by at most this; shorter, clients of a busy machine that take longer
+  // than this to send their next request find their connection closed.
+  http.set_keep_alive_timeout(5);
   http.set_keep_alive_max_count(1000);  // httplib's default of 5 would make clients reconnect every 5 requests
 
   http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
@@ -168,7 +261,7 @@ void HttpEndpoint::add_routes() {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start).count();
     server.log(LogSeverity::kInfo, {{"event", "request"}, {"protocol", "http"}, {"remote", req.remote_addr},
                                     {"method", req.method}, {"path", req.path}, {"status", res.status},
-                                    {"bytes_in", req.body.size()}, {"bytes_out", res.body.size()},
+                                    {"bytes_in", bytes_in(req)}, {"bytes_out", res.body.size()},
                                     {"duration_us", us}});
   });
 
@@ -202,16 +295,23 @@ void HttpEndpoint::add_routes() {
       send_error(res, 400, e.what());  // known but not ready: the protocol's 4xx, with the reason
     }
   }));
-  http.Post(kModelPath + "/infer", guarded([&server](const httplib::Request& req, httplib::Response& res) {
-    server.repository().find(req.matches[1], version_of(req));  // an unknown model is 404 whatever the body
-    const std::optional<std::string> header_length =
-        req.has_header(kHeaderLength) ? std::optional<std::string>(req.get_header_value(kHeaderLength)) : std::nullopt;
-    ParsedInfer parsed = parse_infer_request(req.body, header_length);
-    parsed.request.model = req.matches[1];
-    parsed.request.version = version_of(req);
-    const InferResponse response = server.infer(std::move(parsed.request));
-    send_infer_response(res, response, parsed);
-  }));
+  http.Post(kModelPath + "/infer", [&server](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& content_reader) {
+    guarded([&server, &content_reader](const httplib::Request& req, httplib::Response& res) {
+      // The body is read first, whatever the answer, so that the connection can carry the next request.
+      std::optional<InferBody> body = read_infer_body(req, res, content_reader, server.options().max_request_bytes);
+      if (!body) return;  // the error is in `res`
+      server.repository().find(req.matches[1], version_of(req));  // an unknown model is 404 whatever the body
+      const std::optional<std::string> header_length =
+          req.has_header(kHeaderLength) ? std::optional<std::string>(req.get_header_value(kHeaderLength))
+                                        : std::nullopt;
+      ParsedInfer parsed = parse_infer_request(body->bytes, header_length, body->storage);
+      parsed.request.model = req.matches[1];
+      parsed.request.version = version_of(req);
+      const InferResponse response = server.infer(std::move(parsed.request));
+      send_infer_response(res, response, parsed);
+    })(req, res);
+  });
   http.Post("/v2/repository/index", guarded([&server](const httplib::Request& req, httplib::Response& res) {
     bool ready_only = false;
     if (!req.body.empty()) {

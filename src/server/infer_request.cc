@@ -53,7 +53,8 @@ bool bool_parameter(const json& parameters, const char* key, const std::string& 
   return v->get<bool>();
 }
 
-ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::string>& header_length) {
+ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::string>& header_length,
+                                const std::shared_ptr<void>& owner) {
   std::string_view header = body, binary;
   if (header_length) {
     const std::string& text = *header_length;
@@ -111,7 +112,9 @@ ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::
       if (size > binary.size() - offset)
         throw invalid("input '" + name + "': binary_data_size " + std::to_string(size) + " exceeds the " +
                       std::to_string(binary.size() - offset) + " bytes of binary data left in the body");
-      request.inputs.emplace_back(name, tensor_from_raw(name, *type, shape, binary.substr(offset, size)));
+      const std::string_view bytes = binary.substr(offset, size);
+      request.inputs.emplace_back(name, owner ? tensor_over_raw(name, *type, shape, bytes, owner)
+                                              : tensor_from_raw(name, *type, shape, bytes));
       offset += size;
     } else {
       if (!data) throw invalid("input '" + name + "' has neither \"data\" nor binary_data_size");

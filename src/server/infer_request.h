@@ -2,6 +2,7 @@
 // InferRequest. Separate from the HTTP endpoint so that it can be tested and fuzzed without a socket.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,9 +23,12 @@ struct ParsedInfer {
 };
 
 // `body` is the whole request body; `header_length` the value of the Inference-Header-Content-Length header when
-// the request has one (the JSON is then that many bytes, the binary tensor data follows). Throws RequestError
-// (kInvalidArgument) naming what is wrong, or kestrel::Error when a tensor is over the engine's size limit.
-ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::string>& header_length);
+// the request has one (the JSON is then that many bytes, the binary tensor data follows). With an `owner` that
+// keeps `body` alive, binary inputs are tensors over the body itself (no copy); without one they are copied.
+// Throws RequestError (kInvalidArgument) naming what is wrong, or kestrel::Error when a tensor is over the
+// engine's size limit.
+ParsedInfer parse_infer_request(std::string_view body, const std::optional<std::string>& header_length,
+                                const std::shared_ptr<void>& owner = nullptr);
 
 // Deepest nesting of arrays and objects a request's JSON may have: a tensor's "data" nests one array per dim.
 constexpr int kMaxJsonDepth = 64;

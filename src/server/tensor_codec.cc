@@ -104,33 +104,11 @@ int64_t element_count(const std::string& tensor, const Shape& shape) {
   return count;
 }
 
-Tensor tensor_from_raw(const std::string& tensor, ElementType type, const Shape& shape, std::string_view bytes) {
-  const int64_t count = element_count(tensor, shape);
-  if (type == ElementType::kString) {
-    // Walk the length-prefixed elements first; allocate only when they match the shape.
-    std::vector<std::string_view> items;
-    size_t pos = 0;
-    while (pos < bytes.size()) {
-      if (bytes.size() - pos < 4)
-        throw invalid("input '" + tensor + "': BYTES data ends inside an element's 4-byte length");
-      uint32_t length;
-      std::memcpy(&length, bytes.data() + pos, 4);
-      pos += 4;
-      if (length > bytes.size() - pos)
-        throw invalid("input '" + tensor + "': BYTES element " + std::to_string(items.size()) + " declares " +
-                      std::to_string(length) + " bytes, only " + std::to_string(bytes.size() - pos) + " remain");
-      items.emplace_back(bytes.data() + pos, length);
-      pos += length;
-      if (static_cast<int64_t>(items.size()) > count) break;
-    }
-    if (static_cast<int64_t>(items.size()) != count)
-      throw invalid("input '" + tensor + "': shape " + shape_to_string(shape) + " needs " + std::to_string(count) +
-                    " BYTES elements, the data holds " + (static_cast<int64_t>(items.size()) > count ? "more" : std::to_string(items.size())));
-    Tensor out(type, shape);
-    std::string* data = out.data<std::string>();
-    for (size_t i = 0; i < items.size(); ++i) data[i].assign(items[i]);
-    return out;
-  }
+namespace {
+
+// Throws unless `bytes` holds exactly the raw encoding of a numeric tensor of `shape`.
+void check_raw_size(const std::string& tensor, ElementType type, const Shape& shape, int64_t count,
+                    std::string_view bytes) {
   const size_t element = element_size(type);
   if (static_cast<uint64_t>(count) > bytes.size() / element || bytes.size() != static_cast<size_t>(count) * element)
     throw invalid("input '" + tensor + "': shape " + shape_to_string(shape) + " of " + datatype_of(type) + " needs " +
@@ -138,6 +116,41 @@ Tensor tensor_from_raw(const std::string& tensor, ElementType type, const Shape&
                        ? std::string("more")
                        : std::to_string(static_cast<uint64_t>(count) * element)) +
                   " bytes, the data holds " + std::to_string(bytes.size()));
+}
+
+Tensor strings_from_raw(const std::string& tensor, const Shape& shape, int64_t count, std::string_view bytes) {
+  // Walk the length-prefixed elements first; allocate only when they match the shape.
+  std::vector<std::string_view> items;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    if (bytes.size() - pos < 4)
+      throw invalid("input '" + tensor + "': BYTES data ends inside an element's 4-byte length");
+    uint32_t length;
+    std::memcpy(&length, bytes.data() + pos, 4);
+    pos += 4;
+    if (length > bytes.size() - pos)
+      throw invalid("input '" + tensor + "': BYTES element " + std::to_string(items.size()) + " declares " +
+                    std::to_string(length) + " bytes, only " + std::to_string(bytes.size() - pos) + " remain");
+    items.emplace_back(bytes.data() + pos, length);
+    pos += length;
+    if (static_cast<int64_t>(items.size()) > count) break;
+  }
+  if (static_cast<int64_t>(items.size()) != count)
+    throw invalid("input '" + tensor + "': shape " + shape_to_string(shape) + " needs " + std::to_string(count) +
+                  " BYTES elements, the data holds " +
+                  (static_cast<int64_t>(items.size()) > count ? "more" : std::to_string(items.size())));
+  Tensor out(ElementType::kString, shape);
+  std::string* data = out.data<std::string>();
+  for (size_t i = 0; i < items.size(); ++i) data[i].assign(items[i]);
+  return out;
+}
+
+}  // namespace
+
+Tensor tensor_from_raw(const std::string& tensor, ElementType type, const Shape& shape, std::string_view bytes) {
+  const int64_t count = element_count(tensor, shape);
+  if (type == ElementType::kString) return strings_from_raw(tensor, shape, count, bytes);
+  check_raw_size(tensor, type, shape, count, bytes);
   Tensor out(type, shape);
   if (type == ElementType::kBool) {
     bool* data = out.data<bool>();
@@ -146,6 +159,17 @@ Tensor tensor_from_raw(const std::string& tensor, ElementType type, const Shape&
     std::memcpy(out.raw_data(), bytes.data(), bytes.size());
   }
   return out;
+}
+
+Tensor tensor_over_raw(const std::string& tensor, ElementType type, const Shape& shape, std::string_view bytes,
+                       const std::shared_ptr<void>& owner) {
+  if (type == ElementType::kString || type == ElementType::kBool || bytes.empty())
+    return tensor_from_raw(tensor, type, shape, bytes);
+  const int64_t count = element_count(tensor, shape);
+  check_raw_size(tensor, type, shape, count, bytes);
+  void* data = const_cast<char*>(bytes.data());
+  if (!owner) return Tensor::borrow(type, shape, data);
+  return Tensor::adopt(type, shape, std::shared_ptr<void>(owner, data));
 }
 
 Tensor tensor_from_json(const std::string& tensor, ElementType type, const Shape& shape, const json& data) {
@@ -212,6 +236,14 @@ Tensor tensor_from_json(const std::string& tensor, ElementType type, const Shape
       throw invalid("input '" + tensor + "': datatype " + element_type_name(type) + " cannot be sent as JSON");
   }
   return out;
+}
+
+size_t raw_size(const Tensor& tensor) {
+  if (tensor.type() != ElementType::kString) return tensor.bytes();
+  size_t size = 0;
+  const std::string* data = tensor.data<std::string>();
+  for (int64_t i = 0; i < tensor.size(); ++i) size += 4 + data[i].size();
+  return size;
 }
 
 void append_raw(const Tensor& tensor, std::string& out) {

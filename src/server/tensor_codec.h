@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,9 +26,16 @@ int64_t element_count(const std::string& tensor, const Shape& shape);
 
 // Decodes raw bytes; the byte count must match the shape exactly.
 Tensor tensor_from_raw(const std::string& tensor, ElementType type, const Shape& shape, std::string_view bytes);
+// Like tensor_from_raw, but a numeric tensor points into `bytes` instead of copying them: kept alive by `owner`, or,
+// when `owner` is null, borrowed (the caller keeps the bytes alive while the tensor is in use). BOOL (whose bytes
+// are normalised to 0/1) and BYTES are decoded into buffers of their own.
+Tensor tensor_over_raw(const std::string& tensor, ElementType type, const Shape& shape, std::string_view bytes,
+                       const std::shared_ptr<void>& owner);
 // Decodes a JSON "data" member: a flat or nested array (or a single value for a scalar) of shape's element count.
 Tensor tensor_from_json(const std::string& tensor, ElementType type, const Shape& shape, const nlohmann::json& data);
 
+// Size of the raw encoding of `tensor`.
+size_t raw_size(const Tensor& tensor);
 // Appends the raw encoding of `tensor` to `out`.
 void append_raw(const Tensor& tensor, std::string& out);
 // The flat JSON array of `tensor`'s elements (FP16/BF16 as numbers, BYTES as strings).
