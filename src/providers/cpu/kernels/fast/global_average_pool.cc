@@ -32,7 +32,8 @@ class FastGlobalAveragePool final : public Kernel {
     const Tensor& X = ctx.input(0);
     if (X.type() != ElementType::kFloat || X.rank() < 2) return reference_->compute(ctx);
     const int64_t plane = dims_product(X.shape(), 2, X.rank());
-    if (plane == 0 || X.rank() > runtime::InlineShape::kCapacity) return reference_->compute(ctx);  // empty planes: the reference's rule
+    // Empty planes follow the reference's rule; ranks past InlineShape's capacity take it too.
+    if (plane == 0 || X.rank() > runtime::InlineShape::kCapacity) return reference_->compute(ctx);
     runtime::InlineShape ys(X.shape());
     for (size_t i = 2; i < ys.size(); ++i) ys[i] = 1;
     Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element

@@ -131,7 +131,8 @@ inline void set_reshaped_output(runtime::KernelContext& ctx, const Tensor& src, 
     return;
   }
   Tensor& out = ctx.allocate_uninitialized_output_dims(0, src.type(), shape);
-  if (out.size() != src.size()) ctx.fail("cannot reshape " + shape_to_string(src.shape()) + " to " + shape_to_string(out.shape()));
+  if (out.size() != src.size())
+    ctx.fail("cannot reshape " + shape_to_string(src.shape()) + " to " + shape_to_string(out.shape()));
   if (out.bytes()) std::memcpy(out.raw_data(), src.raw_data(), out.bytes());
 }
 
