@@ -13,4 +13,7 @@ built=$(date +%s)
 echo "tsan build: $(( built - start )) s"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
   build-tsan/kestrel_stress --threads 8 --runs "$runs" --terminations 40 --churn 2
+# The same with every session in parallel execution mode (steps of one run on two threads).
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+  build-tsan/kestrel_stress --threads 8 --runs "$(( runs / 2 ))" --terminations 40 --churn 2 --parallel 1
 echo "tsan run: $(( $(date +%s) - built )) s"

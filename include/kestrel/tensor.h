@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,15 @@ class Tensor {
 
   // Same buffer, new shape with the same element count.
   Tensor reshaped(Shape shape) const;
+
+  // In-place forms for a runtime that keeps its tensors from run to run: the shape's storage is reused when it has
+  // room, so steady-state runs allocate nothing.
+  // Drops the buffer and the shape (an undefined tensor), keeping the shape's storage.
+  void clear();
+  // Becomes adopt(type, shape, owner).
+  void adopt_in_place(ElementType type, std::span<const int64_t> shape, std::shared_ptr<void> owner);
+  // Becomes a view of `source`'s buffer with `shape` (same element count).
+  void view_in_place(const Tensor& source, std::span<const int64_t> shape);
   // A deep copy in a new owned buffer.
   Tensor clone() const;
 

@@ -36,6 +36,19 @@ class Value {
   std::vector<Tensor>& items();
   ElementType sequence_type() const { return sequence_type_; }
 
+  // Empties the value (an empty optional), keeping the storage of its shape and sequence for reuse.
+  void clear() {
+    kind_ = Kind::kNone;
+    tensor_.clear();
+    sequence_.clear();
+  }
+  // Makes the value a tensor and returns it for in-place assignment (Tensor::adopt_in_place, view_in_place, =).
+  Tensor& tensor_in_place() {
+    if (kind_ != Kind::kTensor) sequence_.clear();
+    kind_ = Kind::kTensor;
+    return tensor_;
+  }
+
  private:
   Kind kind_ = Kind::kNone;
   Tensor tensor_;

@@ -125,7 +125,6 @@ class SessionOptions:
 
     @execution_mode.setter
     def execution_mode(self, value):
-        # ORT_PARALLEL is passed on: the C++ session rejects it with NotImplemented until the parallel executor lands.
         self._execution_mode = ExecutionMode(_check_int(int(value), "execution_mode"))
 
     @property

@@ -15,10 +15,15 @@ struct Arena::State {
   size_t cached = 0;
   size_t in_use = 0;
   size_t peak_in_use = 0;
+  bool open = true;  // false once the Arena is gone: blocks released later go back to the system
+  // The shared_ptr control blocks of handed-out blocks, recycled too, so a steady-state allocation makes no heap
+  // call at all. All have one size (one deleter and allocator type).
+  std::vector<void*> free_control_blocks;
 
   ~State() {
     for (auto& [size, blocks] : free_blocks)
       for (void* p : blocks) std::free(p);
+    for (void* p : free_control_blocks) ::operator delete(p);
   }
 };
 
@@ -31,9 +36,72 @@ size_t size_class(size_t bytes) {
   return (bytes + unit - 1) / unit * unit;
 }
 
+// Hands shared_ptr its control blocks from the arena's free list. Holds the state alive: the last block released
+// after the Arena is gone frees the state.
+template <typename T>
+struct ControlBlockAllocator {
+  using value_type = T;
+  std::shared_ptr<Arena::State> state;
+
+  explicit ControlBlockAllocator(std::shared_ptr<Arena::State> s) : state(std::move(s)) {}
+  template <typename U>
+  ControlBlockAllocator(const ControlBlockAllocator<U>& other) : state(other.state) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    if (n == 1) {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      if (!state->free_control_blocks.empty()) {
+        void* p = state->free_control_blocks.back();
+        state->free_control_blocks.pop_back();
+        return static_cast<T*>(p);
+      }
+    }
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    if (n == 1) {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      if (state->open) {
+        state->free_control_blocks.push_back(p);
+        return;
+      }
+    }
+    ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const ControlBlockAllocator<U>& other) const {
+    return state == other.state;
+  }
+};
+
+// Returns a block to its arena's cache, or to the system.
+struct BlockRelease {
+  std::weak_ptr<Arena::State> weak;
+  size_t cls;
+  void operator()(void* p) const {
+    if (auto state = weak.lock()) {
+      std::lock_guard<std::mutex> lock(state->mutex);
+      state->in_use -= cls;
+      // Keep the block only while the cache stays within the largest working set seen.
+      if (state->open && state->cached + cls <= state->peak_in_use) {
+        state->free_blocks[cls].push_back(p);
+        state->cached += cls;
+        return;
+      }
+    }
+    std::free(p);
+  }
+};
+
 }  // namespace
 
 Arena::Arena() : state_(std::make_shared<State>()) {}
+
+Arena::~Arena() {
+  shrink();
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->open = false;
+}
 
 std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
   const size_t cls = size_class(bytes);
@@ -58,20 +126,7 @@ std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
     }
   }
   if (zero_fill) std::memset(block, 0, cls);
-  std::weak_ptr<State> weak = state_;
-  return std::shared_ptr<void>(block, [weak, cls](void* p) {
-    if (auto state = weak.lock()) {
-      std::lock_guard<std::mutex> lock(state->mutex);
-      state->in_use -= cls;
-      // Keep the block only while the cache stays within the largest working set seen.
-      if (state->cached + cls <= state->peak_in_use) {
-        state->free_blocks[cls].push_back(p);
-        state->cached += cls;
-        return;
-      }
-    }
-    std::free(p);
-  });
+  return std::shared_ptr<void>(block, BlockRelease{state_, cls}, ControlBlockAllocator<char>(state_));
 }
 
 size_t Arena::cached_bytes() const {

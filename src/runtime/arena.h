@@ -14,6 +14,9 @@ namespace kestrel::runtime {
 class Arena {
  public:
   Arena();
+  ~Arena();
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
   // A block of at least `bytes` bytes, 64-byte aligned, zero-filled when asked; it returns to the arena when
   // released.
   std::shared_ptr<void> allocate(size_t bytes, bool zero_fill = true);
@@ -23,8 +26,9 @@ class Arena {
   // Frees every cached block back to the system.
   void shrink();
 
- private:
   struct State;
+
+ private:
   std::shared_ptr<State> state_;  // shared with the deleters of blocks still in flight
 };
 

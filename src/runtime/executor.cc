@@ -1,8 +1,8 @@
-// The sequential executor and the KernelContext it hands to kernels.
+// The sequential executor, its frames and the KernelContext it hands to kernels.
 #include "runtime/executor.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,19 +20,22 @@ std::shared_ptr<void> allocate_unfilled(size_t bytes) {
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
+bool same_shape(const Shape& a, std::span<const int64_t> b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
 class StepContext final : public KernelContext {
  public:
-  StepContext(const Step& step, std::vector<Value>& slots, std::vector<char>& present, const RunContext& run)
-      : step_(step), slots_(slots), present_(present), run_(run) {}
+  StepContext(const Step& step, Frame& frame, const RunContext& run) : step_(step), frame_(frame), run_(run) {}
 
   size_t num_inputs() const override { return step_.inputs.size(); }
   size_t num_outputs() const override { return step_.outputs.size(); }
   bool has_input(size_t i) const override {
-    return i < step_.inputs.size() && step_.inputs[i] >= 0 && present_[step_.inputs[i]];
+    return i < step_.inputs.size() && step_.inputs[i] >= 0 && frame_.present[step_.inputs[i]];
   }
   const Value& input_value(size_t i) const override {
     if (!has_input(i)) fail("input " + std::to_string(i) + " is required but missing");
-    return slots_[step_.inputs[i]];
+    return frame_.slots[step_.inputs[i]];
   }
   bool has_output(size_t i) const override { return i < step_.outputs.size() && step_.outputs[i] >= 0; }
   void set_output(size_t i, Value value) override {
@@ -41,49 +44,71 @@ class StepContext final : public KernelContext {
       scratch_ = std::move(value);
       return;
     }
-    slots_[step_.outputs[i]] = std::move(value);
-    present_[step_.outputs[i]] = 1;
+    frame_.slots[step_.outputs[i]] = std::move(value);
+    frame_.present[step_.outputs[i]] = 1;
   }
   Tensor& allocate_output(size_t i, ElementType type, Shape shape) override {
-    return allocate(i, type, std::move(shape), true);
+    return allocate(i, type, shape, true);
   }
   Tensor& allocate_uninitialized_output(size_t i, ElementType type, Shape shape) override {
-    return allocate(i, type, std::move(shape), false);
+    return allocate(i, type, shape, false);
+  }
+  Tensor& allocate_output_dims(size_t i, ElementType type, std::span<const int64_t> shape) override {
+    return allocate(i, type, shape, true);
+  }
+  Tensor& allocate_uninitialized_output_dims(size_t i, ElementType type, std::span<const int64_t> shape) override {
+    return allocate(i, type, shape, false);
+  }
+  Tensor& set_output_view(size_t i, const Tensor& source, std::span<const int64_t> shape) override {
+    Tensor& out = writable(i).tensor_in_place();
+    out.view_in_place(source, shape);
+    return out;
   }
   bool may_alias_output(size_t i) const override { return i < step_.may_alias.size() && step_.may_alias[i]; }
   Value& output_value(size_t i) override {
     if (!has_output(i)) return scratch_;
-    return slots_[step_.outputs[i]];
+    return frame_.slots[step_.outputs[i]];
   }
   std::vector<Value> run_subgraph(const Plan& plan, std::vector<Value> inputs) const override {
-    std::vector<bool> provided(inputs.size(), true);
     RunContext inner = run_;
-    inner.bound_outputs = nullptr;  // bound buffers belong to the main graph's outputs only
-    return execute(plan, std::move(inputs), provided, &slots_, inner);
+    inner.inter_op = nullptr;  // subgraphs run step after step on the thread of their node
+    return execute(plan, std::move(inputs), &frame_.slots, inner);
   }
   int intra_op_threads() const override { return run_.intra_op_threads; }
   bool terminated() const override { return run_.terminate && run_.terminate->load(std::memory_order_relaxed); }
   const ir::Node& node() const override { return *step_.node; }
 
  private:
-  Tensor& allocate(size_t i, ElementType type, Shape shape, bool zero_fill) {
+  // The value output i is written to, marked present.
+  Value& writable(size_t i) {
+    if (i >= step_.outputs.size()) fail("kernel wrote output " + std::to_string(i) + " which the node lacks");
+    if (step_.outputs[i] < 0) return scratch_;
+    frame_.present[step_.outputs[i]] = 1;
+    return frame_.slots[step_.outputs[i]];
+  }
+
+  Tensor& allocate(size_t i, ElementType type, std::span<const int64_t> shape, bool zero_fill) {
     // The session's limit travels with the run, so an output allocated on any thread (a kernel's OpenMP worker)
     // is held to it, not only those allocated on the thread that called Session::run.
     const ScopedTensorLimit limit(run_.max_tensor_bytes);
-    if (run_.bound_outputs && has_output(i) && type != ElementType::kString) {
-      auto it = run_.bound_outputs->find(step_.outputs[i]);
-      if (it != run_.bound_outputs->end() && it->second.type() == type && it->second.shape() == shape) {
-        Tensor bound = it->second;
-        if (zero_fill && bound.bytes()) std::memset(bound.raw_data(), 0, bound.bytes());
-        set_output(i, Value(bound));
-        return output_value(i).tensor();
+    if (type == ElementType::kString)
+      return KernelContext::allocate_output(i, type, Shape(shape.begin(), shape.end()));
+    if (has_output(i)) {
+      const Tensor* bound = frame_.bound[step_.outputs[i]];
+      if (bound && bound->type() == type && same_shape(bound->shape(), shape)) {
+        Tensor& out = writable(i).tensor_in_place();
+        out = *bound;
+        if (zero_fill && out.bytes()) std::memset(out.raw_data(), 0, out.bytes());
+        return out;
       }
     }
-    if (type == ElementType::kString) return KernelContext::allocate_output(i, type, std::move(shape));
-    // Oversized requests take the normal path, which reports the usual size error.
-    const int64_t count = shape_size(shape);
-    if (static_cast<uint64_t>(count) > Tensor::max_tensor_bytes() / element_size(type))
-      return KernelContext::allocate_output(i, type, std::move(shape));  // throws the usual size error
+    int64_t count = 1;
+    for (int64_t d : shape) {
+      // Negative, overflowing or oversized shapes take the normal path, which reports the usual error.
+      if (d < 0 || (d != 0 && count > static_cast<int64_t>(Tensor::max_tensor_bytes() / element_size(type)) / d))
+        return KernelContext::allocate_output(i, type, Shape(shape.begin(), shape.end()));
+      count *= d;
+    }
     const size_t bytes = static_cast<size_t>(count) * element_size(type);
     std::shared_ptr<void> block;
     if (run_.arena) {
@@ -91,7 +116,7 @@ class StepContext final : public KernelContext {
     } else {
       if (zero_fill) {
         try {
-          return KernelContext::allocate_output(i, type, std::move(shape));
+          return KernelContext::allocate_output(i, type, Shape(shape.begin(), shape.end()));
         } catch (const Error& e) {
           // The tensor reports running out of memory; the error names the node that asked, as the other
           // allocation paths' std::bad_alloc does (caught where the step runs).
@@ -101,42 +126,105 @@ class StepContext final : public KernelContext {
       }
       block = allocate_unfilled(bytes);
     }
-    set_output(i, Value(Tensor::adopt(type, std::move(shape), std::move(block))));
-    return output_value(i).tensor();
+    Tensor& out = writable(i).tensor_in_place();
+    out.adopt_in_place(type, shape, std::move(block));
+    return out;
   }
 
   const Step& step_;
-  std::vector<Value>& slots_;
-  std::vector<char>& present_;
+  Frame& frame_;
   const RunContext& run_;
   Value scratch_;
 };
 
 }  // namespace
 
-std::vector<Value> execute(const Plan& plan, std::vector<Value> inputs, const std::vector<bool>& provided,
-                           const std::vector<Value>* parent_slots, const RunContext& run) {
-  std::vector<Value> slots(plan.num_slots);
-  std::vector<char> present(plan.num_slots, 0);
-  for (const auto& [s, tensor] : plan.constants) {
-    slots[s] = Value(*tensor);
-    present[s] = 1;
-  }
-  if (parent_slots) {
-    for (const auto& [here, there] : plan.outer) {
-      slots[here] = (*parent_slots)[there];
-      present[here] = 1;
+std::unique_ptr<Frame> FramePool::acquire(const Plan& plan) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+      std::unique_ptr<Frame> frame = std::move(free_.back());
+      free_.pop_back();
+      return frame;
     }
   }
-  for (size_t i = 0; i < inputs.size() && i < plan.input_slots.size(); ++i) {
-    if (i < provided.size() && !provided[i]) continue;
-    slots[plan.input_slots[i]] = std::move(inputs[i]);
-    present[plan.input_slots[i]] = 1;
+  auto frame = std::make_unique<Frame>();
+  frame->slots.resize(plan.num_slots);
+  frame->present.assign(plan.num_slots, 0);
+  frame->bound.assign(plan.num_slots, nullptr);
+  frame->fed.assign(plan.input_slots.size(), 0);
+  for (const auto& [s, tensor] : plan.constants) {
+    frame->slots[s] = Value(*tensor);
+    frame->present[s] = 1;
   }
-  for (const Step& step : plan.steps) {
+  return frame;
+}
+
+void FramePool::give_back(std::unique_ptr<Frame> frame) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_.push_back(std::move(frame));
+}
+
+PlanRun::PlanRun(const Plan& plan) : plan_(plan), frame_(plan.frames->acquire(plan)) {}
+
+PlanRun::~PlanRun() {
+  Frame& f = *frame_;
+  // Empty every slot that is not a constant (keeping storage), restore constants a feed replaced.
+  for (size_t s = 0; s < f.slots.size(); ++s) {
+    if (!plan_.is_constant[s]) {
+      if (f.present[s] || !f.slots[s].is_none()) f.slots[s].clear();
+      f.present[s] = 0;
+    }
+    f.bound[s] = nullptr;
+  }
+  for (size_t i = 0; i < plan_.input_slots.size(); ++i) {
+    const int s = plan_.input_slots[i];
+    if (f.fed[i] && plan_.is_constant[s]) {
+      for (const auto& [slot, tensor] : plan_.constants)
+        if (slot == s) f.slots[s].tensor_in_place() = *tensor;
+      f.present[s] = 1;
+    }
+    f.fed[i] = 0;
+  }
+  plan_.frames->give_back(std::move(frame_));
+}
+
+void PlanRun::feed(size_t i, const Value& value) {
+  const int s = plan_.input_slots[i];
+  frame_->slots[s] = value;
+  frame_->present[s] = 1;
+  frame_->fed[i] = 1;
+}
+
+void PlanRun::execute(const RunContext& run, const std::vector<Value>* parent_slots) {
+  Frame& f = *frame_;
+  if (parent_slots) {
+    for (const auto& [here, there] : plan_.outer) {
+      f.slots[here] = (*parent_slots)[there];
+      f.present[here] = 1;
+    }
+  }
+  if (run.inter_op && run.inter_op->helpers() > 0 && plan_.steps.size() > 1) {
+    execute_parallel(run);
+  } else {
+    for (const Step& step : plan_.steps) {
+      run_step(step, run);
+      for (int s : step.release) {
+        f.slots[s].clear();
+        f.present[s] = 0;
+      }
+    }
+  }
+  for (int s : plan_.output_slots)
+    if (!f.present[s]) throw Error(ErrorCode::kRuntimeException, "graph output was not computed");
+}
+
+void PlanRun::run_step(const Step& step, const RunContext& run) {
+  Frame& f = *frame_;
+  {
     if (run.terminate && run.terminate->load(std::memory_order_relaxed))
       throw Error(ErrorCode::kRuntimeException, "run was terminated by RunOptions.terminate");
-    StepContext ctx(step, slots, present, run);
+    StepContext ctx(step, f, run);
     const auto start = run.profiler ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       step.kernel->compute(ctx);
@@ -147,26 +235,140 @@ std::vector<Value> execute(const Plan& plan, std::vector<Value> inputs, const st
     } catch (const std::exception& e) {
       throw Error(ErrorCode::kRuntimeException, step.node->describe() + ": " + e.what());
     }
-    for (size_t i = 0; i < step.outputs.size(); ++i) {
-      int s = step.outputs[i];
-      if (s >= 0 && !present[s]) {
+    for (int s : step.outputs) {
+      if (s >= 0 && !f.present[s]) {
         // Kernels may leave optional trailing outputs unset only when nothing reads them.
-        slots[s] = Value();
-        present[s] = 1;
+        f.slots[s].clear();
+        f.present[s] = 1;
       }
     }
-    if (run.profiler) run.profiler->record_node(*step.node, slots, step, start);
-    for (int s : step.release) {
-      slots[s] = Value();
-      present[s] = 0;
-    }
+    if (run.profiler) run.profiler->record_node(*step.node, f.slots, step, start);
   }
+}
+
+// Dependency counting: a step becomes ready when the last of its producers finishes; the run's own thread and
+// the pool's helpers take ready steps until all have run or one failed. Steps write distinct slots and read only
+// slots whose producers finished before them (ordered by the mutex), and a slot is emptied (its buffer back to
+// the arena) only after the last of its readers finished, so steps that may run at once never share a buffer
+// one of them writes.
+void PlanRun::execute_parallel(const RunContext& run) {
+  Frame& f = *frame_;
+  const size_t n = plan_.steps.size();
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<int> pending;  // producers not finished, per step
+    std::vector<int> readers;  // readers not finished, per slot
+    std::vector<int> ready;
+    size_t finished = 0;
+    int workers = 0;  // threads inside work()
+    std::exception_ptr error;
+  } shared;
+  shared.pending.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    shared.pending[i] = plan_.steps[i].producers;
+    if (shared.pending[i] == 0) shared.ready.push_back(static_cast<int>(i));
+  }
+  shared.readers = plan_.readers;
+  // Ready steps run in plan order among themselves, so one thread alone runs them as the sequential executor does.
+  std::reverse(shared.ready.begin(), shared.ready.end());
+
+  // `counted`: the caller already counted this thread in shared.workers.
+  auto work = [this, &shared, &f, &run, n](bool counted) {
+    std::unique_lock<std::mutex> lock(shared.mutex);
+    if (!counted) ++shared.workers;
+    for (;;) {
+      shared.changed.wait(lock, [&] { return !shared.ready.empty() || shared.finished == n || shared.error; });
+      if (shared.error || shared.finished == n) break;
+      const int index = shared.ready.back();
+      shared.ready.pop_back();
+      const Step& step = plan_.steps[index];
+      lock.unlock();
+      try {
+        run_step(step, run);
+      } catch (...) {
+        lock.lock();
+        if (!shared.error) shared.error = std::current_exception();
+        shared.changed.notify_all();
+        break;
+      }
+      lock.lock();
+      ++shared.finished;
+      bool woke = false;
+      for (auto it = step.consumers.rbegin(); it != step.consumers.rend(); ++it)
+        if (--shared.pending[*it] == 0) {
+          shared.ready.push_back(*it);
+          woke = true;
+        }
+      for (int s : step.read_slots)
+        if (--shared.readers[s] == 0 && plan_.releasable[s]) {
+          f.slots[s].clear();
+          f.present[s] = 0;
+        }
+      if (woke || shared.finished == n) shared.changed.notify_all();
+    }
+    --shared.workers;
+    shared.changed.notify_all();
+  };
+  const int helpers = std::min<int>(run.inter_op->helpers(), static_cast<int>(n) - 1);
+  const size_t limit = Tensor::max_tensor_bytes();
+  for (int h = 0; h < helpers; ++h) {
+    {
+      std::lock_guard<std::mutex> lock(shared.mutex);
+      ++shared.workers;  // counted from submission: the run waits for helpers that have not started yet
+    }
+    run.inter_op->submit([&work, limit] {
+      const ScopedTensorLimit scoped(limit);  // the session's limit, in force on the caller's thread
+      work(true);
+    });
+  }
+  work(false);
+  std::unique_lock<std::mutex> lock(shared.mutex);
+  shared.changed.wait(lock, [&] { return shared.workers == 0; });
+  if (shared.error) std::rethrow_exception(shared.error);
+}
+
+InterOpPool::InterOpPool(int helpers) {
+  for (int i = 0; i < helpers; ++i)
+    threads_.emplace_back([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;  // stopping, nothing left
+        std::function<void()> task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        task();
+        lock.lock();
+      }
+    });
+}
+
+InterOpPool::~InterOpPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void InterOpPool::submit(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+std::vector<Value> execute(const Plan& plan, std::vector<Value> inputs, const std::vector<Value>* parent_slots,
+                           const RunContext& run) {
+  PlanRun plan_run(plan);
+  for (size_t i = 0; i < inputs.size() && i < plan.input_slots.size(); ++i) plan_run.feed(i, inputs[i]);
+  plan_run.execute(run, parent_slots);
   std::vector<Value> outputs;
   outputs.reserve(plan.output_slots.size());
-  for (int s : plan.output_slots) {
-    if (!present[s]) throw Error(ErrorCode::kRuntimeException, "graph output was not computed");
-    outputs.push_back(slots[s]);
-  }
+  for (size_t k = 0; k < plan.output_slots.size(); ++k) outputs.push_back(plan_run.output(k));
   return outputs;
 }
 

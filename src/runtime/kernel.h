@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,20 @@ class KernelContext {
   // Like allocate_output, but the buffer's contents are unspecified: for kernels that write every element.
   virtual Tensor& allocate_uninitialized_output(size_t i, ElementType type, Shape shape) {
     return allocate_output(i, type, std::move(shape));
+  }
+  // The same two with the shape given as a view (a stack array, an input's shape): the runtime copies it into a
+  // tensor it keeps from run to run, so kernels that use these allocate nothing in steady state.
+  virtual Tensor& allocate_output_dims(size_t i, ElementType type, std::span<const int64_t> shape) {
+    return allocate_output(i, type, Shape(shape.begin(), shape.end()));
+  }
+  virtual Tensor& allocate_uninitialized_output_dims(size_t i, ElementType type, std::span<const int64_t> shape) {
+    return allocate_uninitialized_output(i, type, Shape(shape.begin(), shape.end()));
+  }
+  // Output i as a view of `source`'s buffer with another shape of the same element count; only when
+  // may_alias_output(i) (the caller checks).
+  virtual Tensor& set_output_view(size_t i, const Tensor& source, std::span<const int64_t> shape) {
+    set_output(i, Value(source.reshaped(Shape(shape.begin(), shape.end()))));
+    return output_value(i).tensor();
   }
   // True when output i may share the buffer of an input (a view: Reshape, Squeeze...). False for graph outputs,
   // which the caller receives and may keep or modify, so they never alias an input or a constant.

@@ -1,6 +1,9 @@
 // The planner: kernel choice per node from the CPU registry, slot assignment and tensor lifetimes.
 #include "runtime/plan.h"
 
+#include <algorithm>
+
+#include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
 
 namespace kestrel::runtime {
@@ -41,6 +44,9 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
 
 }  // namespace
 
+Plan::Plan() : frames(std::make_unique<FramePool>()) {}
+Plan::~Plan() = default;
+
 std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing, const PlanOptions& options) {
   auto plan = std::make_unique<Plan>();
   plan->graph = &graph;
@@ -72,8 +78,13 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     for (const ir::Value* in : node->inputs) step.inputs.push_back(in ? slot(in) : -1);
     for (const ir::Value* out : node->outputs) step.outputs.push_back(out ? slot(out) : -1);
     const size_t index = plan->steps.size();
+    auto read = [&step, &last_use, index](int s) {
+      last_use[s] = index;
+      if (std::find(step.read_slots.begin(), step.read_slots.end(), s) == step.read_slots.end())
+        step.read_slots.push_back(s);
+    };
     for (int s : step.inputs)
-      if (s >= 0) last_use[s] = index;
+      if (s >= 0) read(s);
     for (const auto& [attr_name, attr] : node->attributes) {
       std::vector<const ir::Graph*> subs;
       if (attr.g) subs.push_back(attr.g.get());
@@ -81,7 +92,7 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       for (const ir::Graph* sub : subs)
         for (const ir::Value* v : sub->outer_values()) {
           auto it = plan->slot_of.find(v);
-          if (it != plan->slot_of.end()) last_use[it->second] = index;
+          if (it != plan->slot_of.end()) read(it->second);
         }
     }
     plan->steps.push_back(std::move(step));
@@ -95,8 +106,29 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
   // A view's buffer stays alive as long as the view: tensors share ownership of their storage.
   for (Step& step : plan->steps)
     for (int s : step.outputs) step.may_alias.push_back(s >= 0 && !keep[s]);
+  plan->is_constant.assign(plan->num_slots, 0);
+  for (const auto& [s, tensor] : plan->constants) plan->is_constant[s] = 1;
   for (const auto& [s, index] : last_use)
-    if (!keep[s]) plan->steps[index].release.push_back(s);
+    if (!keep[s] && !plan->is_constant[s]) plan->steps[index].release.push_back(s);
+
+  // Dependencies between steps, for the parallel executor: a step waits for the producers of what it reads.
+  std::vector<int> producer(plan->num_slots, -1);
+  plan->readers.assign(plan->num_slots, 0);
+  plan->releasable.assign(plan->num_slots, 0);
+  for (size_t s = 0; s < keep.size(); ++s) plan->releasable[s] = !keep[s] && !plan->is_constant[s];
+  for (size_t index = 0; index < plan->steps.size(); ++index) {
+    Step& step = plan->steps[index];
+    std::vector<int> from;
+    for (int s : step.read_slots) {
+      ++plan->readers[s];
+      if (producer[s] >= 0 && std::find(from.begin(), from.end(), producer[s]) == from.end())
+        from.push_back(producer[s]);
+    }
+    step.producers = static_cast<int>(from.size());
+    for (int p : from) plan->steps[p].consumers.push_back(static_cast<int>(index));
+    for (int s : step.outputs)
+      if (s >= 0) producer[s] = static_cast<int>(index);
+  }
   return plan;
 }
 

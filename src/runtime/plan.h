@@ -1,6 +1,7 @@
 // A compiled graph: one step per node in topological order, each with its kernel (created once) and the frame
 // slots it reads and writes, plus the slot of every constant, input, output and outer-scope value. A Plan is
-// read-only after compilation, so many runs may share it.
+// read-only after compilation, so many runs may share it; its pool of run frames is the one thread-safe
+// exception.
 #pragma once
 
 #include <memory>
@@ -13,6 +14,7 @@
 namespace kestrel::runtime {
 
 class KernelRegistry;
+class FramePool;
 
 struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
@@ -24,12 +26,19 @@ struct Step {
   std::unique_ptr<Kernel> kernel;
   std::vector<int> inputs;   // slot per node input, -1 for an omitted one
   std::vector<int> outputs;  // slot per node output, -1 for an omitted one
-  std::vector<int> release;  // slots whose last reader is this step
+  std::vector<int> release;  // slots whose last reader is this step (never a constant's: frames keep those)
   std::vector<char> may_alias;  // per output: 1 when it may share an input's buffer (not a graph output)
+  // For the parallel executor: the steps that read this step's outputs (each once), and how many distinct
+  // steps this one reads from.
+  std::vector<int> consumers;
+  int producers = 0;
+  std::vector<int> read_slots;  // distinct slots this step reads, explicit inputs and its subgraphs' outer reads
 };
 
 class Plan {
  public:
+  Plan();
+  ~Plan();
   const ir::Graph* graph = nullptr;
   std::vector<Step> steps;
   int num_slots = 0;
@@ -40,6 +49,12 @@ class Plan {
   std::unordered_map<const ir::Value*, int> slot_of;
   std::vector<std::unique_ptr<Plan>> subplans;  // compiled bodies of this graph's control-flow nodes
   PlanOptions options;
+  std::vector<char> is_constant;  // per slot
+  // Per slot, for the parallel executor: how many steps read it, and whether it may be emptied after the last
+  // of them (not a constant, not a graph output).
+  std::vector<int> readers;
+  std::vector<char> releasable;
+  std::unique_ptr<FramePool> frames;  // per-run state, reused (executor.h)
 };
 
 // Compiles `graph`. `enclosing` is the plan of the graph that owns it (null for the main graph).

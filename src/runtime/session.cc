@@ -35,6 +35,7 @@ struct Session::Impl {
   size_t max_tensor_bytes = 0;             // "kestrel.max_tensor_bytes"; 0: the process default
   std::unique_ptr<runtime::Arena> arena;  // when enable_cpu_mem_arena
   std::unique_ptr<runtime::Profiler> profiler;
+  std::unique_ptr<runtime::InterOpPool> inter_op;  // ExecutionMode::kParallel
   std::unordered_map<std::string, size_t> input_index;  // name -> position in graph->inputs
   std::unordered_map<std::string, size_t> output_index;
 
@@ -96,10 +97,7 @@ void Session::Impl::check_options() {
   if (o.inter_op_num_threads < 0)
     throw Error(ErrorCode::kInvalidArgument, "inter_op_num_threads must be >= 0, got " +
                                                  std::to_string(o.inter_op_num_threads));
-  if (o.execution_mode == ExecutionMode::kParallel)
-    throw Error(ErrorCode::kNotImplemented,
-                "execution_mode=parallel is not implemented yet; use sequential (the default)");
-  if (o.execution_mode != ExecutionMode::kSequential)
+  if (o.execution_mode != ExecutionMode::kSequential && o.execution_mode != ExecutionMode::kParallel)
     throw Error(ErrorCode::kInvalidArgument, "execution_mode must be sequential (0) or parallel (1)");
   if (!is_known_level(o.graph_optimization_level))
     throw Error(ErrorCode::kInvalidArgument,
@@ -142,6 +140,12 @@ void Session::Impl::check_options() {
   if (o.enable_cpu_mem_arena) arena = std::make_unique<runtime::Arena>();
   intra_threads = o.intra_op_num_threads > 0 ? o.intra_op_num_threads
                                              : std::max(1u, std::thread::hardware_concurrency());
+  if (o.execution_mode == ExecutionMode::kParallel) {
+    // inter_op_num_threads steps at once: the running thread plus helpers (0: one per core, as ORT).
+    const int inter = o.inter_op_num_threads > 0 ? o.inter_op_num_threads
+                                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    inter_op = std::make_unique<runtime::InterOpPool>(inter - 1);
+  }
 }
 
 void Session::Impl::build(std::unique_ptr<ir::Model> loaded) {
@@ -222,15 +226,16 @@ void Session::Impl::apply_free_dimension_overrides(ir::Graph& g) const {
 }
 
 void Session::Impl::check_feed(const std::string& name, const Value& value, const TypeInfo& declared) const {
-  const std::string what = "input '" + name + "'";
+  // Built only for an error message: a good feed allocates nothing.
+  auto what = [&name] { return "input '" + name + "'"; };
   switch (declared.kind) {
     case TypeInfo::Kind::kTensor: {
       if (!value.is_tensor())
-        throw Error(ErrorCode::kInvalidArgument, what + ": expected " + declared.to_string() + ", got " +
+        throw Error(ErrorCode::kInvalidArgument, what() + ": expected " + declared.to_string() + ", got " +
                                                      (value.is_none() ? "an empty value" : "a sequence"));
       const Tensor& t = value.tensor();
       if (declared.element_type != ElementType::kUndefined && t.type() != declared.element_type)
-        throw Error(ErrorCode::kInvalidArgument, what + ": expected " + declared.to_string() + ", got tensor(" +
+        throw Error(ErrorCode::kInvalidArgument, what() + ": expected " + declared.to_string() + ", got tensor(" +
                                                      element_type_name(t.type()) + ")");
       if (declared.shape) {
         const auto& dims = *declared.shape;
@@ -239,12 +244,12 @@ void Session::Impl::check_feed(const std::string& name, const Value& value, cons
         if (dims.empty() && t.rank() == 1 && t.size() == 1) break;
         if (dims.size() != t.rank())
           throw Error(ErrorCode::kInvalidArgument,
-                      what + ": expected rank " + std::to_string(dims.size()) + " " + declared.shape_string() +
+                      what() + ": expected rank " + std::to_string(dims.size()) + " " + declared.shape_string() +
                           ", got rank " + std::to_string(t.rank()) + " " + shape_to_string(t.shape()));
         for (size_t i = 0; i < dims.size(); ++i) {
           if (dims[i].fixed() && dims[i].value != t.dim(i))
             throw Error(ErrorCode::kInvalidArgument,
-                        what + ": dimension " + std::to_string(i) + " must be " + std::to_string(dims[i].value) +
+                        what() + ": dimension " + std::to_string(i) + " must be " + std::to_string(dims[i].value) +
                             ", got " + std::to_string(t.dim(i)) + " (shape " + shape_to_string(t.shape()) +
                             ", expected " + declared.shape_string() + ")");
         }
@@ -253,7 +258,7 @@ void Session::Impl::check_feed(const std::string& name, const Value& value, cons
     }
     case TypeInfo::Kind::kSequence:
       if (!value.is_sequence())
-        throw Error(ErrorCode::kInvalidArgument, what + ": expected " + declared.to_string() + ", got " +
+        throw Error(ErrorCode::kInvalidArgument, what() + ": expected " + declared.to_string() + ", got " +
                                                      (value.is_none() ? "an empty value" : "a tensor"));
       break;
     default:
@@ -308,11 +313,19 @@ std::vector<Value> Session::run(const Feeds& feeds, const std::vector<std::strin
 
 void Session::run_into(const Feeds& feeds, const std::vector<std::string>& output_names,
                        std::vector<Value>& outputs, const RunOptions& run_options) const {
+  // Steady-state runs allocate nothing here: per-run state lives in a frame leased from the plan (PlanRun), and
+  // strings are only built for error messages.
   const auto start = std::chrono::steady_clock::now();
   const runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
   const ir::Graph& g = *impl_->model->graph;
-  std::vector<Value> inputs(g.inputs.size());
-  std::vector<bool> provided(g.inputs.size(), false);
+  // Without an arena, memory freed by the run goes back to the system after the frame has let go of it.
+  struct ReleaseFreeMemory {
+    bool on;
+    ~ReleaseFreeMemory() {
+      if (on) runtime::release_free_memory();
+    }
+  } release_after{!impl_->arena};
+  runtime::PlanRun plan_run(*impl_->plan);
   for (const auto& [name, value] : feeds) {
     auto it = impl_->input_index.find(name);
     if (it == impl_->input_index.end()) {
@@ -320,57 +333,54 @@ void Session::run_into(const Feeds& feeds, const std::vector<std::string>& outpu
       for (const IoInfo& io : impl_->inputs) known += (known.empty() ? "" : ", ") + io.name;
       throw Error(ErrorCode::kInvalidArgument, "'" + name + "' is not an input of the model (inputs: " + known + ")");
     }
-    if (provided[it->second]) throw Error(ErrorCode::kInvalidArgument, "input '" + name + "' is fed twice");
+    if (plan_run.fed(it->second)) throw Error(ErrorCode::kInvalidArgument, "input '" + name + "' is fed twice");
     impl_->check_feed(name, value, g.inputs[it->second]->type);
-    inputs[it->second] = value;
-    provided[it->second] = true;
+    plan_run.feed(it->second, value);
   }
-  std::string missing;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const ir::Value* v = g.inputs[i];
-    if (!provided[i] && !v->initializer && v->type.kind != TypeInfo::Kind::kOptional)
-      missing += (missing.empty() ? "" : ", ") + v->name;
-  }
-  if (!missing.empty()) throw Error(ErrorCode::kInvalidArgument, "missing inputs: " + missing);
-  std::vector<size_t> wanted;
-  if (output_names.empty()) {
-    for (size_t i = 0; i < g.outputs.size(); ++i) wanted.push_back(i);
-  } else {
-    for (const std::string& name : output_names) {
-      auto it = impl_->output_index.find(name);
-      if (it == impl_->output_index.end())
-        throw Error(ErrorCode::kInvalidArgument, "'" + name + "' is not an output of the model");
-      wanted.push_back(it->second);
+    if (!plan_run.fed(i) && !v->initializer && v->type.kind != TypeInfo::Kind::kOptional) {
+      std::string missing;
+      for (size_t j = i; j < g.inputs.size(); ++j) {
+        const ir::Value* w = g.inputs[j];
+        if (!plan_run.fed(j) && !w->initializer && w->type.kind != TypeInfo::Kind::kOptional)
+          missing += (missing.empty() ? "" : ", ") + w->name;
+      }
+      throw Error(ErrorCode::kInvalidArgument, "missing inputs: " + missing);
     }
   }
-  if (outputs.empty()) outputs.resize(wanted.size());
-  if (outputs.size() != wanted.size())
+  // Graph output index of requested output k.
+  auto wanted = [&](size_t k) {
+    return output_names.empty() ? k : impl_->output_index.find(output_names[k])->second;
+  };
+  const size_t requested = output_names.empty() ? g.outputs.size() : output_names.size();
+  for (const std::string& name : output_names)
+    if (!impl_->output_index.count(name))
+      throw Error(ErrorCode::kInvalidArgument, "'" + name + "' is not an output of the model");
+  if (outputs.empty()) outputs.resize(requested);
+  if (outputs.size() != requested)
     throw Error(ErrorCode::kInvalidArgument, std::to_string(outputs.size()) + " output buffers given for " +
-                                                 std::to_string(wanted.size()) + " requested outputs");
-  std::unordered_map<int, Tensor> bound;
-  for (size_t k = 0; k < wanted.size(); ++k) {
-    if (outputs[k].is_tensor() && outputs[k].tensor().defined())
-      bound.emplace(impl_->plan->output_slots[wanted[k]], outputs[k].tensor());
+                                                 std::to_string(requested) + " requested outputs");
+  for (size_t k = 0; k < requested; ++k) {
+    if (outputs[k].is_tensor() && outputs[k].tensor().defined()) plan_run.bind_output(wanted(k), &outputs[k].tensor());
   }
   runtime::RunContext run;
   run.intra_op_threads = impl_->intra_threads;
   run.terminate = run_options.terminate_flag();
   run.profiler = impl_->profiler.get();
-  run.bound_outputs = bound.empty() ? nullptr : &bound;
   run.arena = impl_->arena.get();
   run.max_tensor_bytes = impl_->max_tensor_bytes;
-  std::vector<Value> all = runtime::execute(*impl_->plan, std::move(inputs), provided, nullptr, run);
-  // Without an arena, memory freed by the run goes back to the system now rather than staying in the heap.
-  if (!impl_->arena) runtime::release_free_memory();
-  for (size_t k = 0; k < wanted.size(); ++k) {
-    Value& result = all[wanted[k]];
+  run.inter_op = impl_->inter_op.get();
+  plan_run.execute(run);
+  for (size_t k = 0; k < requested; ++k) {
+    const Value& result = plan_run.output(wanted(k));
     if (!(outputs[k].is_tensor() && outputs[k].tensor().defined())) {
       // The same output may be requested twice: each request gets the value, the buffer is shared.
       outputs[k] = result;
       continue;
     }
     Tensor& dest = outputs[k].tensor();
-    const std::string& name = g.outputs[wanted[k]]->name;
+    const std::string& name = g.outputs[wanted(k)]->name;
     if (!result.is_tensor())
       throw Error(ErrorCode::kInvalidArgument, "output '" + name + "' is not a tensor but a buffer was bound for it");
     const Tensor& got = result.tensor();

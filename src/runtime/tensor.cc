@@ -102,6 +102,51 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
+void Tensor::clear() {
+  type_ = ElementType::kUndefined;
+  shape_.clear();
+  size_ = 0;
+  storage_.reset();
+  data_ = nullptr;
+}
+
+namespace {
+
+int64_t span_size(std::span<const int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d != 0 && n > std::numeric_limits<int64_t>::max() / d))
+      return shape_size(Shape(shape.begin(), shape.end()));  // throws the usual message
+    n *= d;
+  }
+  return n;
+}
+
+}  // namespace
+
+void Tensor::adopt_in_place(ElementType type, std::span<const int64_t> shape, std::shared_ptr<void> owner) {
+  if (type == ElementType::kString || !is_valid_element_type(static_cast<int32_t>(type)))
+    throw Error(ErrorCode::kInvalidArgument, "Tensor::adopt_in_place needs a numeric element type");
+  size_ = span_size(shape);
+  type_ = type;
+  shape_.assign(shape.begin(), shape.end());
+  storage_ = std::move(owner);
+  data_ = storage_.get();
+}
+
+void Tensor::view_in_place(const Tensor& source, std::span<const int64_t> shape) {
+  if (span_size(shape) != source.size_)
+    throw Error(ErrorCode::kInvalidArgument, "cannot view " + shape_to_string(source.shape_) + " as " +
+                                                 shape_to_string(Shape(shape.begin(), shape.end())));
+  if (this != &source) {
+    type_ = source.type_;
+    size_ = source.size_;
+    storage_ = source.storage_;
+    data_ = source.data_;
+  }
+  if (shape.data() != shape_.data()) shape_.assign(shape.begin(), shape.end());
+}
+
 Tensor Tensor::clone() const {
   if (!defined()) return Tensor();
   Tensor t(type_, shape_);

@@ -59,9 +59,6 @@ def test_invalid_values_rejected():
 
 def test_unsupported_values_rejected_clearly(model_dir):
     so = ort.SessionOptions()
-    so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
-    with pytest.raises(ort.NotImplemented, match="parallel"):
-        ort.InferenceSession(str(model_dir / "add.onnx"), so)
     with pytest.raises(ort.NotImplemented, match="execution_order"):
         so.execution_order = ort.ExecutionOrder.PRIORITY_BASED
     with pytest.raises(ort.NotImplemented, match="log_verbosity_level"):
@@ -233,3 +230,13 @@ def test_terminate_from_another_thread_cancels_run(model_dir):
     t.join(60)
     assert "finished" != outcome["result"], "the run finished before terminate was seen (model too fast?)"
     assert "RUNTIME_EXCEPTION" in outcome["result"]
+
+
+def test_parallel_execution_mode_runs_like_sequential(model_dir):
+    so = ort.SessionOptions()
+    so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    so.inter_op_num_threads = 2
+    feed, want = add_feed()
+    sess = ort.InferenceSession(str(model_dir / "add.onnx"), so)
+    assert sess.get_session_options().execution_mode == ort.ExecutionMode.ORT_PARALLEL
+    np.testing.assert_array_equal(sess.run(None, feed)[0], want)

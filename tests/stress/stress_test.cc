@@ -2,7 +2,9 @@
 // own inputs of mixed shapes and every output checked against a plain C++ computation; runs stopped mid-way
 // with RunOptions.terminate from another thread; sessions created and destroyed while the others run.
 // scripts/tsan.sh runs it under ThreadSanitizer; ctest runs a shorter pass in the ordinary and ASan builds.
-//   kestrel_stress [--threads 8] [--runs 2000] [--terminations 40] [--churn 2]
+// --parallel 1 makes every session use ExecutionMode::kParallel (2 inter-op threads): steps of one run on
+// several threads as well.
+//   kestrel_stress [--threads 8] [--runs 2000] [--terminations 40] [--churn 2] [--parallel 0|1]
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -62,9 +64,15 @@ std::string mlp_model() {
   return m.SerializeAsString();
 }
 
+bool parallel_mode = false;
+
 SessionOptions stress_options() {
   SessionOptions o;
-  o.intra_op_num_threads = 1;  // the concurrency under test is between runs, not inside one
+  o.intra_op_num_threads = 1;  // the concurrency under test is between runs (and their steps), not inside a kernel
+  if (parallel_mode) {
+    o.execution_mode = ExecutionMode::kParallel;
+    o.inter_op_num_threads = 2;
+  }
   return o;
 }
 
@@ -165,6 +173,7 @@ int main(int argc, char** argv) {
   const int runs = arg(argc, argv, "--runs", 2000);
   const int terminations = arg(argc, argv, "--terminations", 40);
   const int churners = arg(argc, argv, "--churn", 2);
+  parallel_mode = arg(argc, argv, "--parallel", 0) != 0;
   const auto start = std::chrono::steady_clock::now();
   const std::string mlp_bytes = mlp_model();
   const std::string loop_bytes = test_model::counting_loop_model().SerializeAsString();

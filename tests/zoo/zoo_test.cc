@@ -1,4 +1,5 @@
-// Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's rule).
+// Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's rule),
+// and again with ExecutionMode::kParallel, whose outputs must equal the sequential ones exactly.
 // Models named in tests/zoo/required.txt must match; the others are reported. Exits 77 (skipped) when the zoo
 // folder is absent.
 //
@@ -30,6 +31,15 @@ std::string run_model(const fs::path& dir) {
     NamedValue want = read_value_file(ref.string(), &session.outputs()[i].type);
     std::string diff = testing::compare_values(got[i], want.value, 1e-3, 1e-4);
     if (!diff.empty()) return "output '" + session.outputs()[i].name + "': " + diff;
+  }
+  SessionOptions parallel;
+  parallel.execution_mode = ExecutionMode::kParallel;
+  parallel.inter_op_num_threads = 2;
+  Session parallel_session((dir / "model.onnx").string(), parallel);
+  std::vector<Value> again = parallel_session.run(feeds);
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::string diff = testing::compare_values(again[i], got[i], 0.0, 0.0);
+    if (!diff.empty()) return "parallel execution, output '" + session.outputs()[i].name + "': " + diff;
   }
   return "";
 }

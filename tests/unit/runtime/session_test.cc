@@ -79,9 +79,9 @@ TEST(Session, OutputRequestedTwiceIsReturnedTwice) {
 
 TEST(Session, RejectsUnimplementedOptions) {
   const std::string bytes = add_model();
-  SessionOptions parallel;
-  parallel.execution_mode = ExecutionMode::kParallel;
-  EXPECT_THROW(Session(bytes.data(), bytes.size(), parallel), Error);
+  SessionOptions bad_mode;
+  bad_mode.execution_mode = static_cast<ExecutionMode>(2);
+  EXPECT_THROW(Session(bytes.data(), bytes.size(), bad_mode), Error);
   SessionOptions bad_level;
   bad_level.graph_optimization_level = static_cast<GraphOptimizationLevel>(5);
   EXPECT_THROW(Session(bytes.data(), bytes.size(), bad_level), Error);

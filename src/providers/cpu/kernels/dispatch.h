@@ -2,7 +2,9 @@
 //
 //   dispatch<float, double, int64_t>(t.type(), [&](auto tag) { using T = decltype(tag); ... }, "Relu");
 //
-// The tag is a default-constructed T. An element type outside the list throws kNotImplemented naming `what`.
+// The tag is a default-constructed T. An element type outside the list throws kNotImplemented naming `what`: a
+// string, or a callable returning one, called only then (so a kernel can name its node without building the
+// name on every run).
 #pragma once
 
 #include <string>
@@ -14,20 +16,26 @@
 
 namespace kestrel::cpu {
 
-template <typename... Ts, typename F>
-decltype(auto) dispatch(ElementType type, F&& f, const std::string& what) {
+template <typename W>
+std::string dispatch_name(const W& what) {
+  if constexpr (std::is_invocable_v<const W&>) return what();
+  else return std::string(what);
+}
+
+template <typename... Ts, typename F, typename W>
+decltype(auto) dispatch(ElementType type, F&& f, const W& what) {
   using R = decltype(f(std::tuple_element_t<0, std::tuple<Ts...>>{}));
   if constexpr (std::is_void_v<R>) {
     bool done = ((type == ElementTypeOf<Ts>::value ? (f(Ts{}), true) : false) || ...);
     if (!done)
       throw Error(ErrorCode::kNotImplemented,
-                  what + ": element type " + element_type_name(type) + " is not supported");
+                  dispatch_name(what) + ": element type " + element_type_name(type) + " is not supported");
   } else {
     R result{};
     bool done = ((type == ElementTypeOf<Ts>::value ? (result = f(Ts{}), true) : false) || ...);
     if (!done)
       throw Error(ErrorCode::kNotImplemented,
-                  what + ": element type " + element_type_name(type) + " is not supported");
+                  dispatch_name(what) + ": element type " + element_type_name(type) + " is not supported");
     return result;
   }
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -26,40 +27,48 @@ class FastConcat final : public Kernel {
         reference_(fast::reference_kernel(info)) {}
 
   void compute(KernelContext& ctx) const override {
-    std::vector<const Tensor*> inputs;
-    for (size_t i = 0; i < ctx.num_inputs(); ++i)
-      if (ctx.has_input(i)) inputs.push_back(&ctx.input(i));
-    if (inputs.empty()) return reference_->compute(ctx);
+    // Fixed-size tables keep a run free of heap allocations; wider concats take the reference kernel.
+    constexpr size_t kMaxInputs = 64;
+    const Tensor* inputs[kMaxInputs];
+    size_t num_inputs = 0;
+    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+      if (!ctx.has_input(i)) continue;
+      if (num_inputs == kMaxInputs) return reference_->compute(ctx);
+      inputs[num_inputs++] = &ctx.input(i);
+    }
+    if (num_inputs == 0) return reference_->compute(ctx);
     const Tensor& first = *inputs[0];
     const int64_t rank = static_cast<int64_t>(first.rank());
     const int64_t axis = axis_ < 0 ? axis_ + rank : axis_;
-    if (rank == 0 || axis < 0 || axis >= rank || first.type() == ElementType::kString)
+    if (rank == 0 || axis < 0 || axis >= rank || first.type() == ElementType::kString ||
+        first.rank() > runtime::InlineShape::kCapacity)
       return reference_->compute(ctx);
-    Shape out_shape = first.shape();
+    runtime::InlineShape out_shape(first.shape());
     out_shape[axis] = 0;
-    for (const Tensor* t : inputs) {
+    for (size_t k = 0; k < num_inputs; ++k) {
+      const Tensor* t = inputs[k];
       if (t->type() != first.type() || t->rank() != first.rank()) return reference_->compute(ctx);
       for (int64_t d = 0; d < rank; ++d)
         if (d != axis && t->dim(d) != first.dim(d)) return reference_->compute(ctx);
       out_shape[axis] += t->dim(axis);
     }
-    Tensor& out = ctx.allocate_uninitialized_output(0, first.type(), out_shape);  // the blocks tile it
+    Tensor& out = ctx.allocate_uninitialized_output_dims(0, first.type(), out_shape.span());  // the blocks tile it
     if (out.size() == 0) return;
     const size_t elem = element_size(first.type());
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= out_shape[d];
     for (int64_t d = axis + 1; d < rank; ++d) inner *= out_shape[d];
     const size_t out_row = static_cast<size_t>(out_shape[axis] * inner) * elem;
-    std::vector<size_t> offsets, sizes;
+    size_t offsets[kMaxInputs], sizes[kMaxInputs];
     size_t offset = 0;
-    for (const Tensor* t : inputs) {
-      offsets.push_back(offset);
-      sizes.push_back(static_cast<size_t>(t->dim(axis) * inner) * elem);
-      offset += sizes.back();
+    for (size_t k = 0; k < num_inputs; ++k) {
+      offsets[k] = offset;
+      sizes[k] = static_cast<size_t>(inputs[k]->dim(axis) * inner) * elem;
+      offset += sizes[k];
     }
     auto* dst = static_cast<char*>(out.raw_data());
     const int threads = ctx.intra_op_threads();
-    const int64_t count = static_cast<int64_t>(inputs.size());
+    const int64_t count = static_cast<int64_t>(num_inputs);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && out.bytes() > (1u << 18) && outer > 1)
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t k = 0; k < count; ++k)

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -31,10 +32,11 @@ class FastGlobalAveragePool final : public Kernel {
     const Tensor& X = ctx.input(0);
     if (X.type() != ElementType::kFloat || X.rank() < 2) return reference_->compute(ctx);
     const int64_t plane = dims_product(X.shape(), 2, X.rank());
-    if (plane == 0) return reference_->compute(ctx);  // empty planes: the reference's rule
-    Shape ys(X.shape());
+    // Empty planes follow the reference's rule; ranks past InlineShape's capacity take it too.
+    if (plane == 0 || X.rank() > runtime::InlineShape::kCapacity) return reference_->compute(ctx);
+    runtime::InlineShape ys(X.shape());
     for (size_t i = 2; i < ys.size(); ++i) ys[i] = 1;
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // one mean per element
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element
     plane_means(X.data<float>(), Y.data<float>(), X.dim(0) * X.dim(1), plane, ctx.intra_op_threads());
   }
 

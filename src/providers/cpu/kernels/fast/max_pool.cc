@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/inline_shape.h"
 #include "providers/cpu/kernels/onnx/spatial_geometry.h"
 
 namespace kestrel::cpu {
@@ -79,9 +80,11 @@ class FastMaxPool final : public Kernel {
     if (X.type() != ElementType::kFloat || X.rank() < 3 || X.rank() > 5 || ctx.has_output(1))
       return reference_->compute(ctx);
     const Window3 g = resolve_window(ctx, attrs_, spatial_dims(X.shape()), attrs_.kernel_shape);
-    Shape ys{X.dim(0), X.dim(1)};
+    runtime::InlineShape ys;  // rank 3..5
+    ys.push_back(X.dim(0));
+    ys.push_back(X.dim(1));
     for (int64_t d : g.out_dims()) ys.push_back(d);
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, ys);
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, ys.span());
     if (Y.size() == 0) return;
     max_pool_planes(X.data<float>(), Y.data<float>(), X.dim(0) * X.dim(1), g, ctx.intra_op_threads());
   }

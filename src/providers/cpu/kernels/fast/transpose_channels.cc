@@ -52,8 +52,8 @@ class ChannelsTranspose final : public Kernel {
     if (X.rank() != 4 || X.type() == ElementType::kString || element_size(X.type()) != 4)
       return reference_->compute(ctx);
     const Shape& s = X.shape();
-    const Shape out = to_nhwc_ ? Shape{s[0], s[2], s[3], s[1]} : Shape{s[0], s[3], s[1], s[2]};
-    Tensor& Y = ctx.allocate_uninitialized_output(0, X.type(), out);  // a permutation writes every element
+    const int64_t out[4] = {s[0], to_nhwc_ ? s[2] : s[3], to_nhwc_ ? s[3] : s[1], to_nhwc_ ? s[1] : s[2]};
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, X.type(), out);  // a permutation writes every element
     if (Y.size() == 0) return;
     // NCHW -> NHWC transposes [C, HW] per image; NHWC -> NCHW transposes [HW, C].
     const int64_t P = to_nhwc_ ? s[1] : s[1] * s[2], Q = to_nhwc_ ? s[2] * s[3] : s[3];

@@ -119,6 +119,23 @@ inline Tensor reshaped_output(const runtime::KernelContext& ctx, const Tensor& s
   return copy_reshaped(src, std::move(shape));
 }
 
+// Sets output 0 of a shape-only op to `src` with `shape`, as reshaped_output does, without building a Shape:
+// a view, or a copy written where the runtime allocates output 0 (a caller's bound buffer, for graph outputs).
+inline void set_reshaped_output(runtime::KernelContext& ctx, const Tensor& src, std::span<const int64_t> shape) {
+  if (ctx.may_alias_output(0) && src.type() != ElementType::kString) {
+    ctx.set_output_view(0, src, shape);
+    return;
+  }
+  if (src.type() == ElementType::kString) {
+    ctx.set_output(0, copy_reshaped(src, Shape(shape.begin(), shape.end())));
+    return;
+  }
+  Tensor& out = ctx.allocate_uninitialized_output_dims(0, src.type(), shape);
+  if (out.size() != src.size())
+    ctx.fail("cannot reshape " + shape_to_string(src.shape()) + " to " + shape_to_string(out.shape()));
+  if (out.bytes()) std::memcpy(out.raw_data(), src.raw_data(), out.bytes());
+}
+
 // Calls f(coords, flat) for every position of `shape` in row-major order (nothing for an empty shape).
 template <typename F>
 void for_each_coord(const Shape& shape, F&& f) {

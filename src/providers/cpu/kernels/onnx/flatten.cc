@@ -25,7 +25,8 @@ class Flatten final : public Kernel {
     if (axis < 0) axis += rank;
     int64_t outer = 1, inner = 1;
     for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= data.dim(static_cast<size_t>(i));
-    ctx.set_output(0, movement::reshaped_output(ctx, data, {outer, inner}));
+    const int64_t shape[2] = {outer, inner};
+    movement::set_reshaped_output(ctx, data, shape);
   }
 
  private:

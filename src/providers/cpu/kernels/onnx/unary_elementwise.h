@@ -27,8 +27,8 @@ template <typename List>
 struct Dispatcher;
 template <typename... Ts>
 struct Dispatcher<TypeList<Ts...>> {
-  template <typename F>
-  static void run(ElementType type, F&& f, const std::string& what) {
+  template <typename F, typename W>
+  static void run(ElementType type, F&& f, const W& what) {
     dispatch<Ts...>(type, std::forward<F>(f), what);
   }
 };
@@ -133,13 +133,13 @@ class UnaryElementwise final : public runtime::Kernel {
           using T = decltype(tag);
           using R = decltype(op_(to_compute(T{})));
           using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
-          Tensor& y = ctx.allocate_output(0, ElementTypeOf<Out>::value, x.shape());
+          Tensor& y = ctx.allocate_uninitialized_output_dims(0, ElementTypeOf<Out>::value, x.shape());
           const T* in = x.data<T>();
           Out* out = y.data<Out>();
           const int64_t n = x.size();
           for (int64_t i = 0; i < n; ++i) out[i] = from_compute<Out>(op_(to_compute(in[i])));
         },
-        ctx.node().describe());
+        [&ctx] { return ctx.node().describe(); });
   }
 
  private:
