@@ -240,8 +240,8 @@ def test_bf16_precision_config_entry(zoo):
     # close in direction. A CPU without bf16 instructions runs fp32 and matches tightly.
     import onnx_proto as proto
     d = os.path.join(zoo, "resnet18", "test_data_set_0")
-    x = proto.read_tensor(os.path.join(d, "input_0.pb"))
-    want = proto.read_tensor(os.path.join(d, "output_0.pb"))
+    x = proto.read_tensor(os.path.join(d, "input_0.pb"))[1]
+    want = proto.read_tensor(os.path.join(d, "output_0.pb"))[1]
     so = ort.SessionOptions()
     so.add_session_config_entry("kestrel.precision", "bf16")
     sess = ort.InferenceSession(os.path.join(zoo, "resnet18", "model.onnx"), so)
