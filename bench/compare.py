@@ -3,7 +3,11 @@
 and `node bench_ort.js --json` interleaved (same inputs, same threads) for several rounds, then prints the p50
 Kestrel/ORT ratio (median of per-round ratios), session-creation and peak-RSS ratios, and geometric means.
 
-    bench/compare.py [--rounds 3] [--threads 1,2] [--seconds 3] [--json OUT] MODEL_DIR...
+    bench/compare.py [--rounds 3] [--threads 1,2] [--seconds 3] [--precision fp32|bf16] [--json OUT] MODEL_DIR...
+
+With --precision bf16 Kestrel runs its heavy ops in bfloat16 (ORT stays fp32, its only CPU mode for fp32 models)
+and the table adds accuracy against the model folder's reference outputs: the lowest cosine similarity over the
+outputs, the largest relative error, and top-1 agreement for class scores.
 
 A MODEL_DIR holds model.onnx and test_data_set_0/input_*.pb (the zoo layout); its inputs feed both engines.
 """
@@ -29,6 +33,25 @@ def run_json(cmd, env=None):
     raise RuntimeError("no JSON from: " + " ".join(cmd) + "\n" + p.stdout + p.stderr)
 
 
+def accuracy(kestrel, model, data_dir, precision):
+    """Worst cosine, worst max_rel_err and top-1 agreement ("a/b" or "-") of one run against the references."""
+    p = subprocess.run([kestrel, "run", model, "--inputs", data_dir, "--compare", data_dir, "--precision", precision],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("kestrel run --compare failed:\n" + p.stdout + p.stderr)
+    cosines, rels, top1 = [], [], []
+    for line in p.stdout.splitlines():
+        if not line.startswith("compare ") or "cosine" not in line:
+            continue
+        words = line.split()
+        cosines.append(float(words[words.index("cosine") + 1]))
+        rels.append(float(words[words.index("max_rel_err") + 1]))
+        if "top1" in words:
+            top1.append(words[words.index("top1") + 1])
+    return (min(cosines) if cosines else float("nan"), max(rels) if rels else float("nan"),
+            ",".join(top1) if top1 else "-")
+
+
 def geomean(values):
     values = [v for v in values if v and v > 0]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
@@ -42,6 +65,7 @@ def main():
     p.add_argument("--seconds", type=float, default=3.0, help="timed seconds per engine per round")
     p.add_argument("--kestrel", default=os.path.join(ROOT, "build", "kestrel"))
     p.add_argument("--ort", default=os.path.join(ROOT, "..", "shared", "peer", "bench_ort.js"))
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="Kestrel's precision")
     p.add_argument("--json", help="also write every raw measurement here")
     p.add_argument("--kestrel-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the Kestrel runs only (e.g. OMP_WAIT_POLICY=PASSIVE); repeatable")
@@ -52,13 +76,16 @@ def main():
         k_env[key] = value
     threads = [int(t) for t in a.threads.split(",")]
 
-    raw, rows = [], []
+    raw, rows, acc = [], [], {}
     for model_dir in a.models:
         model = os.path.join(model_dir, "model.onnx")
         inputs = os.path.join(model_dir, "test_data_set_0")
         name = os.path.basename(os.path.normpath(model_dir))
+        if a.precision != "fp32" and os.path.isdir(inputs):
+            acc[name] = accuracy(a.kestrel, model, inputs, a.precision)
         for t in threads:
-            k_args = [a.kestrel, "bench", model, "--threads", str(t), "--seconds", str(a.seconds), "--json"]
+            k_args = [a.kestrel, "bench", model, "--threads", str(t), "--seconds", str(a.seconds), "--json",
+                      "--precision", a.precision]
             o_args = ["node", a.ort, model, "--threads", str(t), "--seconds", str(a.seconds), "--json"]
             if os.path.isdir(inputs):
                 k_args += ["--inputs", inputs]
@@ -85,9 +112,15 @@ def main():
             rows.append((name, t, statistics.median(k_p50), statistics.median(o_p50), statistics.median(ratios),
                          statistics.median(create), statistics.median(rss)))
 
-    print(f"\n{'model':<18}{'thr':>4}{'kestrel p50':>13}{'ort p50':>10}{'p50 ratio':>11}{'create':>9}{'rss':>8}")
+    print(f"\nKestrel precision: {a.precision}; ORT: fp32")
+    extra = f"{'cosine':>10}{'max_rel':>10}  top1" if acc else ""
+    print(f"{'model':<18}{'thr':>4}{'kestrel p50':>13}{'ort p50':>10}{'p50 ratio':>11}{'create':>9}{'rss':>8}{extra}")
     for name, t, kp, op, ratio, cr, rs in rows:
-        print(f"{name:<18}{t:>4}{kp:>11.2f}ms{op:>8.2f}ms{ratio:>11.3f}{cr:>9.3f}{rs:>8.3f}")
+        line = f"{name:<18}{t:>4}{kp:>11.2f}ms{op:>8.2f}ms{ratio:>11.3f}{cr:>9.3f}{rs:>8.3f}"
+        if name in acc:
+            cos, rel, top1 = acc[name]
+            line += f"{cos:>10.5f}{rel:>10.2e}  {top1}"
+        print(line)
     for t in threads:
         sel = [r for r in rows if r[1] == t]
         print(f"{'geomean':<18}{t:>4}{'':>13}{'':>10}{geomean([r[4] for r in sel]):>11.3f}"
@@ -98,7 +131,7 @@ def main():
           "the process's idle baseline, Kestrel over ORT")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"rows": rows, "raw": raw}, f, indent=1)
+            json.dump({"precision": a.precision, "rows": rows, "accuracy": acc, "raw": raw}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,9 @@ class Session {
   const SessionOptions& options() const;
   // Providers that are active for this session, in priority order.
   std::vector<std::string> providers() const;
+  // What Conv, MatMul and Gemm run in: "bf16" when the session config asked for it ("kestrel.precision") and
+  // the CPU has bf16 instructions, else "fp32".
+  std::string precision() const;
 
   // Runs the model. Every required input must be fed; `output_names` empty means all outputs, in graph order.
   // Safe to call concurrently from several threads.

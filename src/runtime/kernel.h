@@ -22,14 +22,22 @@ namespace kestrel::runtime {
 
 class Plan;  // a compiled graph; for kernels that run subgraphs (If, Loop, Scan, SequenceMap)
 
+// The arithmetic the heavy float ops (Conv, MatMul, Gemm and their fused forms) run in. kBf16 converts their
+// weights to bfloat16 once and their activations on the way in, accumulates in fp32 and writes fp32 outputs;
+// every other op stays fp32. Session config "kestrel.precision".
+enum class Precision { kFp32, kBf16 };
+
 class KernelInfo {
  public:
-  KernelInfo(const ir::Node& node, std::function<const Plan*(const std::string&)> subgraph_compiler)
-      : node_(node), compile_subgraph_(std::move(subgraph_compiler)) {}
+  KernelInfo(const ir::Node& node, std::function<const Plan*(const std::string&)> subgraph_compiler,
+             Precision precision = Precision::kFp32)
+      : node_(node), compile_subgraph_(std::move(subgraph_compiler)), precision_(precision) {}
 
   const ir::Node& node() const { return node_; }
   const std::string& op_type() const { return node_.op_type; }
   int opset() const { return node_.opset; }
+  // The session's precision for heavy float ops (kernels that have no reduced-precision path ignore it).
+  Precision precision() const { return precision_; }
   size_t num_inputs() const { return node_.inputs.size(); }
   size_t num_outputs() const { return node_.outputs.size(); }
   // True when input i exists and is not omitted.
@@ -67,6 +75,7 @@ class KernelInfo {
   const ir::Attribute& attr(const std::string& name, ir::Attribute::Type type) const;
   const ir::Node& node_;
   std::function<const Plan*(const std::string&)> compile_subgraph_;
+  Precision precision_;
 };
 
 // What one compute() call sees: its inputs (read-only), its outputs (to fill), and the run's services.

@@ -34,7 +34,7 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
     plan.subplans.push_back(compile_plan(*a->g, &plan, plan.options));
     return plan.subplans.back().get();
   };
-  KernelInfo info(node, compile_subgraph);
+  KernelInfo info(node, compile_subgraph, plan.options.precision);
   // Fast kernels first; one that declines the node (nullptr) hands it to the next, down to the reference.
   for (const KernelDef* def : defs) {
     if (auto kernel = def->factory(info)) return kernel;

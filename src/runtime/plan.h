@@ -19,6 +19,7 @@ class FramePool;
 struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
   const KernelRegistry* custom_kernels = nullptr;  // the session's custom ops, tried before the CPU registry
+  Precision precision = Precision::kFp32;  // session config "kestrel.precision", after the CPU check
 };
 
 struct Step {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -19,6 +20,12 @@
 #include "runtime/tensor_limit.h"
 
 namespace kestrel {
+namespace {
+
+// bf16 arithmetic needs AVX512-BF16 or AMX; without them oneDNN would emulate it, slower than fp32.
+bool cpu_has_bf16() { return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16"); }
+
+}  // namespace
 
 struct Session::Impl {
   SessionOptions options;
@@ -121,6 +128,22 @@ void Session::Impl::check_options() {
       if (value != "0" && value != "1")
         throw Error(ErrorCode::kInvalidArgument, "kestrel.reference_kernels must be 0 or 1, got '" + value + "'");
       plan_options.reference_kernels_only = value == "1";
+    } else if (key == "kestrel.precision") {
+      if (value != "fp32" && value != "bf16")
+        throw Error(ErrorCode::kInvalidArgument, "kestrel.precision must be fp32 or bf16, got '" + value + "'");
+      plan_options.precision = runtime::Precision::kFp32;
+      if (value == "bf16") {
+        if (cpu_has_bf16()) {
+          plan_options.precision = runtime::Precision::kBf16;
+        } else {
+          static std::once_flag told;
+          std::call_once(told, [&] {
+            runtime::log(2, o.log_severity_level,
+                         "kestrel.precision=bf16: this CPU has neither AVX512-BF16 nor AMX, so Conv, MatMul and "
+                         "Gemm run in fp32");
+          });
+        }
+      }
     } else {
       throw Error(ErrorCode::kNotImplemented, "session config entry '" + key + "' is not supported");
     }
@@ -297,6 +320,10 @@ const std::vector<IoInfo>& Session::overridable_initializers() const { return im
 const ModelMetadata& Session::metadata() const { return impl_->metadata; }
 const SessionOptions& Session::options() const { return impl_->options; }
 std::vector<std::string> Session::providers() const { return impl_->providers; }
+
+std::string Session::precision() const {
+  return impl_->plan_options.precision == runtime::Precision::kBf16 ? "bf16" : "fp32";
+}
 
 ModelSummary Session::summary() const {
   ModelSummary s;

@@ -240,3 +240,22 @@ def test_parallel_execution_mode_runs_like_sequential(model_dir):
     sess = ort.InferenceSession(str(model_dir / "add.onnx"), so)
     assert sess.get_session_options().execution_mode == ort.ExecutionMode.ORT_PARALLEL
     np.testing.assert_array_equal(sess.run(None, feed)[0], want)
+
+
+def test_bf16_precision_config_entry(zoo):
+    # kestrel.precision=bf16 through the ORT-style config entry: same top-1 class as the reference, outputs
+    # close in direction. A CPU without bf16 instructions runs fp32 and matches tightly.
+    import onnx_proto as proto
+    d = os.path.join(zoo, "resnet18", "test_data_set_0")
+    x = proto.read_tensor(os.path.join(d, "input_0.pb"))[1]
+    want = proto.read_tensor(os.path.join(d, "output_0.pb"))[1]
+    so = ort.SessionOptions()
+    so.add_session_config_entry("kestrel.precision", "bf16")
+    sess = ort.InferenceSession(os.path.join(zoo, "resnet18", "model.onnx"), so)
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    assert got.argmax() == want.argmax()
+    cosine = float(np.dot(got.ravel(), want.ravel()) / (np.linalg.norm(got) * np.linalg.norm(want)))
+    assert cosine >= 0.999
+    so.add_session_config_entry("kestrel.precision", "fp64")
+    with pytest.raises(ort.InvalidArgument, match="kestrel.precision must be fp32 or bf16"):
+        ort.InferenceSession(os.path.join(zoo, "resnet18", "model.onnx"), so)

@@ -3,9 +3,13 @@
 // Models named in tests/zoo/required.txt must match; the others are reported. Exits 77 (skipped) when the zoo
 // folder is absent.
 //
-//   kestrel_zoo_tests ZOO_DIR [REQUIRED_LIST]
+// With --bf16 the sessions run at kestrel.precision=bf16 and each float output must instead keep a cosine
+// similarity >= 0.999 with its reference and, for class scores ([batch, classes]), the same top-1 class.
+//
+//   kestrel_zoo_tests ZOO_DIR [REQUIRED_LIST] [--bf16]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,8 +24,38 @@ using namespace kestrel;
 
 namespace {
 
-std::string run_model(const fs::path& dir) {
-  Session session((dir / "model.onnx").string());
+// "" when `got` keeps the direction of `want` (cosine >= 0.999) and, for class scores, the top-1 class.
+std::string compare_bf16(const Value& got, const Value& want) {
+  if (!got.is_tensor() || !want.is_tensor() || got.tensor().type() != ElementType::kFloat ||
+      want.tensor().type() != ElementType::kFloat)
+    return testing::compare_values(got, want, 1e-3, 1e-4);  // only float ops change precision
+  const Tensor& g = got.tensor();
+  const Tensor& w = want.tensor();
+  if (g.shape() != w.shape()) return "shape " + shape_to_string(g.shape()) + ", want " + shape_to_string(w.shape());
+  double dot = 0, gg = 0, ww = 0;
+  for (int64_t i = 0; i < g.size(); ++i) {
+    dot += static_cast<double>(g.data<float>()[i]) * w.data<float>()[i];
+    gg += static_cast<double>(g.data<float>()[i]) * g.data<float>()[i];
+    ww += static_cast<double>(w.data<float>()[i]) * w.data<float>()[i];
+  }
+  const double cosine = gg > 0 && ww > 0 ? dot / std::sqrt(gg * ww) : (gg == ww ? 1.0 : 0.0);
+  if (!(cosine >= 0.999)) return "cosine similarity " + std::to_string(cosine) + " < 0.999";
+  if (w.rank() == 2 && w.dim(1) >= 2) {
+    const int64_t classes = w.dim(1);
+    for (int64_t row = 0; row < w.dim(0); ++row) {
+      const float* wr = w.data<float>() + row * classes;
+      const float* gr = g.data<float>() + row * classes;
+      if (std::max_element(wr, wr + classes) - wr != std::max_element(gr, gr + classes) - gr)
+        return "top-1 class differs in row " + std::to_string(row);
+    }
+  }
+  return "";
+}
+
+std::string run_model(const fs::path& dir, bool bf16) {
+  SessionOptions options;
+  if (bf16) options.config_entries["kestrel.precision"] = "bf16";
+  Session session((dir / "model.onnx").string(), options);
   const fs::path set = dir / "test_data_set_0";
   Feeds feeds = read_input_files(session, set.string());
   std::vector<Value> got = session.run(feeds);
@@ -29,7 +63,7 @@ std::string run_model(const fs::path& dir) {
     const fs::path ref = set / ("output_" + std::to_string(i) + ".pb");
     if (!fs::exists(ref)) return "missing reference " + ref.string();
     NamedValue want = read_value_file(ref.string(), &session.outputs()[i].type);
-    std::string diff = testing::compare_values(got[i], want.value, 1e-3, 1e-4);
+    std::string diff = bf16 ? compare_bf16(got[i], want.value) : testing::compare_values(got[i], want.value, 1e-3, 1e-4);
     if (!diff.empty()) return "output '" + session.outputs()[i].name + "': " + diff;
   }
   SessionOptions parallel;
@@ -48,7 +82,7 @@ std::string run_model(const fs::path& dir) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: kestrel_zoo_tests ZOO_DIR [REQUIRED_LIST]\n";
+    std::cerr << "usage: kestrel_zoo_tests ZOO_DIR [REQUIRED_LIST] [--bf16]\n";
     return 2;
   }
   const fs::path zoo = argv[1];
@@ -57,6 +91,8 @@ int main(int argc, char** argv) {
     return 77;
   }
   std::set<std::string> required;
+  const bool bf16 = std::string(argv[argc - 1]) == "--bf16";
+  if (bf16) --argc;
   const std::string list = argc > 2 ? argv[2] : (fs::path(__FILE__).parent_path() / "required.txt").string();
   std::ifstream in(list);
   for (std::string line; std::getline(in, line);)
@@ -71,7 +107,7 @@ int main(int argc, char** argv) {
     std::string why;
     const auto start = std::chrono::steady_clock::now();
     try {
-      why = run_model(m);
+      why = run_model(m, bf16);
     } catch (const std::exception& e) {
       why = e.what();
     }

@@ -40,7 +40,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 int bench_main(int argc, char** argv) {
   Args args(argc, argv, {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile",
-             "--custom-ops"},
+             "--custom-ops", "--precision"},
             {"--json"});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   if (args.has("--iterations") && args.has("--seconds")) throw UsageError("give --iterations or --seconds, not both");
@@ -56,6 +56,7 @@ int bench_main(int argc, char** argv) {
   SessionOptions options;
   options.intra_op_num_threads = threads;
   add_custom_ops(args, options);
+  add_precision(args, options);
   const std::string profile = args.get("--profile");
   if (!profile.empty()) {
     options.enable_profiling = true;
@@ -97,7 +98,7 @@ int bench_main(int argc, char** argv) {
   if (args.has("--json")) {
     std::ostringstream j;
     j << std::fixed << std::setprecision(4);
-    j << "{\"model\":\"" << model << "\",\"threads\":" << used_threads << ",\"precision\":\"fp32\""
+    j << "{\"model\":\"" << model << "\",\"threads\":" << used_threads << ",\"precision\":\"" << session.precision() << "\""
       << ",\"session_create_ms\":" << create_ms << ",\"first_run_ms\":" << first_ms
       << ",\"iterations\":" << times.size() << ",\"p50_ms\":" << percentile(sorted, 50)
       << ",\"p90_ms\":" << percentile(sorted, 90) << ",\"p95_ms\":" << percentile(sorted, 95)
@@ -110,7 +111,7 @@ int bench_main(int argc, char** argv) {
   }
   std::cout << "model:          " << model << "\n";
   std::cout << "threads:        " << (used_threads == 0 ? std::string("default") : std::to_string(used_threads))
-            << ", precision fp32\n";
+            << ", precision " << session.precision() << "\n";
   std::cout << "outputs:\n";
   for (size_t i = 0; i < outputs.size(); ++i)
     std::cout << "  " << session.outputs()[i].name << ": " << describe_value(outputs[i], 5) << "\n";

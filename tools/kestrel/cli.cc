@@ -90,6 +90,13 @@ void add_custom_ops(const Args& args, SessionOptions& options) {
   for (const std::string& library : args.all("--custom-ops")) options.register_custom_ops_library(library);
 }
 
+void add_precision(const Args& args, SessionOptions& options) {
+  const std::string precision = args.get("--precision", "fp32");
+  if (precision != "fp32" && precision != "bf16")
+    throw UsageError("--precision must be fp32 or bf16, got '" + precision + "'");
+  options.config_entries["kestrel.precision"] = precision;
+}
+
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& specs) {
   std::map<std::string, Shape> shapes;
   for (const std::string& spec : specs) {

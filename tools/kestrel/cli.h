@@ -51,6 +51,9 @@ int quantize_main(int argc, char** argv);
 // Loads every --custom-ops LIB given (repeatable) into `options`.
 void add_custom_ops(const Args& args, SessionOptions& options);
 
+// --precision fp32|bf16 (default fp32) as the session config entry kestrel.precision.
+void add_precision(const Args& args, SessionOptions& options);
+
 // "0"/"disable", "1"/"basic", "2"/"extended", "3"/"layout", "99"/"all".
 GraphOptimizationLevel parse_level(const std::string& text);
 

@@ -11,7 +11,7 @@ namespace {
 
 void usage(std::ostream& out) {
   out << "usage: kestrel <command> [options]\n"
-         "  run MODEL [--inputs DIR] [--outputs DIR]        run a model once\n"
+         "  run MODEL [--inputs DIR] [--outputs DIR] [--compare DIR]   run once (--compare: accuracy vs DIR's outputs)\n"
          "  info MODEL [--optimized] [--level L]             inputs, outputs, opsets, ops, parameters\n"
          "  optimize IN OUT [--level L]                      save the optimized graph as ONNX\n"
          "  quantize IN OUT --mode dynamic|static [--calibration DIR] [--method minmax|entropy|percentile]\n"
@@ -26,6 +26,7 @@ void usage(std::ostream& out) {
          "        [--metrics-port 8002] [--host H] [--max-request-bytes N] [--max-inflight-requests N]\n"
          "        [--http-threads N] [--request-timeout-ms MS] [--log-level info]   KServe v2 inference server\n"
          "  run, info and bench take --custom-ops LIB (repeatable): a custom-op library (include/kestrel/custom_op.h)\n"
+         "  run and bench take --precision fp32|bf16: Conv, MatMul and Gemm in bfloat16 where the CPU has it\n"
          "  --version\n";
 }
 

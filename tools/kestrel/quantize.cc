@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "accuracy.h"
 #include "calibration_data.h"
 #include "cli.h"
 #include "kestrel/quantization.h"
@@ -31,50 +32,6 @@ QuantType parse_type(const std::string& flag, const std::string& text) {
   if (text == "s8" || text == "int8" || text == "qint8") return QuantType::kInt8;
   if (text == "u8" || text == "uint8" || text == "quint8") return QuantType::kUInt8;
   throw UsageError(flag + " must be s8 or u8, got '" + text + "'");
-}
-
-// Accuracy of one output over all report batches.
-struct OutputStats {
-  double dot = 0, norm_ref = 0, norm_got = 0;
-  double max_abs = 0, max_ref = 0;
-  int64_t rows = 0, top1_agree = 0;
-  int64_t near_ties = 0;  // disagreements on classes the float model scores within 1% of its logit range
-  bool classifier = true;
-};
-
-void accumulate(OutputStats& s, const Tensor& ref, const Tensor& got) {
-  if (ref.type() != ElementType::kFloat || got.type() != ElementType::kFloat || ref.shape() != got.shape()) {
-    s.classifier = false;
-    s.max_abs = std::nan("");
-    return;
-  }
-  const float* r = ref.data<float>();
-  const float* g = got.data<float>();
-  for (int64_t i = 0; i < ref.size(); ++i) {
-    s.dot += static_cast<double>(r[i]) * g[i];
-    s.norm_ref += static_cast<double>(r[i]) * r[i];
-    s.norm_got += static_cast<double>(g[i]) * g[i];
-    s.max_abs = std::max(s.max_abs, std::fabs(static_cast<double>(r[i]) - g[i]));
-    s.max_ref = std::max(s.max_ref, std::fabs(static_cast<double>(r[i])));
-  }
-  // Class scores: [batch, classes] with at least two classes.
-  if (ref.rank() != 2 || ref.dim(1) < 2) {
-    s.classifier = false;
-    return;
-  }
-  const int64_t classes = ref.dim(1);
-  for (int64_t row = 0; row < ref.dim(0); ++row) {
-    const float* rr = r + row * classes;
-    const float* gr = g + row * classes;
-    const int64_t want = std::max_element(rr, rr + classes) - rr;
-    const int64_t got = std::max_element(gr, gr + classes) - gr;
-    const auto [lo, hi] = std::minmax_element(rr, rr + classes);
-    if (want == got)
-      ++s.top1_agree;
-    else if (rr[want] - rr[got] <= 0.01f * (*hi - *lo))
-      ++s.near_ties;
-    ++s.rows;
-  }
 }
 
 double median_ms(const Session& session, const Feeds& feeds, int iterations) {
@@ -110,8 +67,7 @@ void print_report(const std::string& in_path, const std::string& out_path, const
   std::cout << "  output                          cosine    max_abs_err  max_rel_err  top1_agree\n";
   for (size_t i = 0; i < stats.size(); ++i) {
     const OutputStats& s = stats[i];
-    const double denom = std::sqrt(s.norm_ref) * std::sqrt(s.norm_got);
-    const double cosine = denom > 0 ? s.dot / denom : (s.norm_ref == s.norm_got ? 1.0 : 0.0);
+    const double cosine = s.cosine();
     std::ostringstream top1;
     if (s.classifier && s.rows > 0)
       top1 << s.top1_agree << "/" << s.rows << " (" << std::fixed << std::setprecision(1)
@@ -121,7 +77,7 @@ void print_report(const std::string& in_path, const std::string& out_path, const
       top1 << "-";
     std::cout << "  " << std::left << std::setw(30) << fp32.outputs()[i].name << std::right << std::fixed
               << std::setprecision(5) << std::setw(8) << cosine << std::scientific << std::setprecision(3)
-              << std::setw(13) << s.max_abs << std::setw(13) << (s.max_ref > 0 ? s.max_abs / s.max_ref : 0.0)
+              << std::setw(13) << s.max_abs << std::setw(13) << s.max_rel()
               << "  " << top1.str() << "\n"
               << std::defaultfloat;
   }

@@ -5,6 +5,8 @@
 // channels_last (made by the layout_nhwc rule): then X, Z and Y are NHWC and the primitive reads and writes them
 // directly. FusedConv's residual Z (when it has the output's shape), activation and the affine map after it
 // (activation_scale, activation_shift) run as post-ops (sum, eltwise, eltwise_linear).
+// At bf16 precision the weights are packed as bfloat16 and X is converted by its reorder (added when X is
+// channels_last); Y, the residual and the bias stay f32.
 #pragma once
 
 #include <omp.h>
@@ -54,6 +56,7 @@ class DnnlConv final : public Kernel {
       : attrs_(WindowAttrs::parse(info, false)),
         group_(info.attr_int("group", 1)),
         fused_(fused),
+        precision_(info.precision()),
         channels_last_(fused && info.attr_int("channels_last", 0) != 0),
         w_(w) {
     if (fused_) {
@@ -204,7 +207,7 @@ class DnnlConv final : public Kernel {
     const tag user_tag = channels_last_ ? tag::nhwc : dn::plain_tag(xs.size());
     plan->src_user = dnnl::memory::desc(dn::to_dims(xs), dt::f32, user_tag);
     plan->dst_user = dnnl::memory::desc(dn::to_dims(ys), dt::f32, user_tag);
-    const dnnl::memory::desc w_any(weights_dims_, dt::f32, tag::any);
+
     const dnnl::memory::desc b_md =
         b_.defined() ? dnnl::memory::desc({w_.dim(0)}, dt::f32, tag::a) : dnnl::memory::desc();
     dnnl::primitive_attr attr = dn::user_scratchpad_attr();
@@ -225,20 +228,30 @@ class DnnlConv final : public Kernel {
     const std::vector<std::pair<tag, tag>> attempts =
         channels_last_ ? std::vector<std::pair<tag, tag>>{{tag::nhwc, tag::nhwc}, {tag::any, tag::any}}
                        : std::vector<std::pair<tag, tag>>{{blocked, blocked}, {tag::any, blocked}, {tag::any, tag::any}};
-    std::optional<dnnl::convolution_forward::primitive_desc> chosen;
-    for (const auto& [src_tag, dst_tag] : attempts) {
-      const dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-          dnnl::memory::desc(dn::to_dims(xs), dt::f32, src_tag), w_any, b_md,
-          dnnl::memory::desc(dn::to_dims(ys), dt::f32, dst_tag), strides, dilates, pad_l, pad_r);
-      try {
-        chosen.emplace(desc, attr, dn::engine());
-      } catch (const dnnl::error&) {
-        continue;  // this layout has no implementation at all; try the next
+    // The first real kernel (not the reference) over the layouts above for a src/weights data type; else the
+    // last layout that had any implementation.
+    auto choose = [&](dt type) {
+      std::optional<dnnl::convolution_forward::primitive_desc> chosen;
+      for (const auto& [src_tag, dst_tag] : attempts) {
+        const dnnl::convolution_forward::desc desc(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+            dnnl::memory::desc(dn::to_dims(xs), type, src_tag), dnnl::memory::desc(weights_dims_, type, tag::any),
+            b_md, dnnl::memory::desc(dn::to_dims(ys), dt::f32, dst_tag), strides, dilates, pad_l, pad_r);
+        try {
+          chosen.emplace(desc, attr, dn::engine());
+        } catch (const dnnl::error&) {
+          continue;  // this layout has no implementation at all; try the next
+        }
+        if (!dn::is_reference_impl(chosen->impl_info_str())) break;
       }
-      if (std::string(chosen->impl_info_str()).rfind("ref", 0) != 0)
-        break;  // a real kernel, not the reference
+      return chosen;
+    };
+    std::optional<dnnl::convolution_forward::primitive_desc> chosen;
+    if (dn::compute_type(precision_) != dt::f32) {
+      chosen = choose(dn::compute_type(precision_));
+      if (chosen && dn::is_reference_impl(chosen->impl_info_str())) chosen.reset();  // f32 is faster
     }
+    if (!chosen) chosen = choose(dt::f32);
     if (!chosen) throw dnnl::error(dnnl_unimplemented, "no oneDNN convolution for this shape");
     const auto& pd = *chosen;
     plan->conv = dnnl::convolution_forward(pd);
@@ -262,6 +275,7 @@ class DnnlConv final : public Kernel {
   WindowAttrs attrs_;
   int64_t group_;
   bool fused_;
+  runtime::Precision precision_;
   bool channels_last_;
   FusedActivation act_;
   float out_scale_ = 1.0f, out_shift_ = 0.0f;  // y = act(...) * scale + shift

@@ -59,6 +59,19 @@ dnnl::memory::format_tag plain_tag(size_t rank) {
 
 dnnl::memory::dims to_dims(const std::vector<int64_t>& v) { return dnnl::memory::dims(v.begin(), v.end()); }
 
+InputConversion::InputConversion(const dnnl::memory::desc& user, const dnnl::memory::desc& want)
+    : from(user), to(want), reorder(dnnl::reorder::primitive_desc(engine(), user, engine(), want)) {}
+
+dnnl::memory converted_input(const std::optional<InputConversion>& conversion, const dnnl::memory::desc& src,
+                             const void* data, int threads) {
+  if (!conversion) return dnnl::memory(src, engine(), const_cast<void*>(data));
+  dnnl::memory user(conversion->from, engine(), const_cast<void*>(data));
+  dnnl::memory converted(conversion->to, engine(), thread_scratch(0, conversion->to.get_size()));
+  ThreadScope team(threads_for(static_cast<int64_t>(conversion->from.get_size()), threads));
+  conversion->reorder.execute(thread_stream(), user, converted);
+  return converted;
+}
+
 dnnl::primitive_attr user_scratchpad_attr() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);

@@ -9,11 +9,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "runtime/kernel.h"
 
 namespace kestrel::cpu::dnnl_backend {
 
@@ -48,6 +51,16 @@ void* thread_scratch(int slot, size_t bytes);
 // Plain row-major format tag for a rank (a, ab, abc, ...).
 dnnl::memory::format_tag plain_tag(size_t rank);
 dnnl::memory::dims to_dims(const std::vector<int64_t>& v);
+
+// The data type a heavy op hands oneDNN for its activations and weights at a session precision (outputs and
+// bias stay f32 either way).
+inline dnnl::memory::data_type compute_type(runtime::Precision precision) {
+  return precision == runtime::Precision::kBf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+}
+
+// True for oneDNN's reference implementations ("ref:..."), which are correct but many times slower than fp32's
+// real kernels: a bf16 primitive that only has one is made in f32 instead.
+inline bool is_reference_impl(const char* impl_info) { return std::string(impl_info).rfind("ref", 0) == 0; }
 
 // Attributes every primitive here is made with.
 dnnl::primitive_attr user_scratchpad_attr();
@@ -86,6 +99,19 @@ class PrimitiveCache {
   std::mutex mu_;
   std::map<Key, std::shared_ptr<const Entry>> entries_;
 };
+
+// An f32 activation converted on its way into a reduced-precision primitive (bf16 precision): a reorder from
+// the user's f32 layout `from` to the primitive's `to` (data type, and layout when they differ).
+struct InputConversion {
+  dnnl::memory::desc from, to;
+  dnnl::reorder reorder;
+  InputConversion(const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+};
+
+// The memory a primitive reads as its src: `data` itself (desc `src`) without a conversion, else `data`
+// converted into per-thread scratch (slot 0), using the calling thread's team when the tensor is large.
+dnnl::memory converted_input(const std::optional<InputConversion>& conversion, const dnnl::memory::desc& src,
+                             const void* data, int threads);
 
 // Runs `prim` with `args`, handing it a per-thread scratchpad when its descriptor asks for one (scratch slot
 // 3).

@@ -1,11 +1,13 @@
 // The oneDNN matmul behind the fast Gemm and ai.kestrel FusedGemm kernels (float), for the common case of a
 // constant B (a linear layer's weights): alpha * B' is packed once, a constant C that broadcasts along rows
 // becomes the primitive's bias (times beta) and FusedGemm's activation an eltwise post-op; any other C is
-// added after the product (and the activation after it). Non-constant B is left to the reference kernels.
+// added after the product (and the activation after it). Non-constant B is left to the reference kernels. At
+// bf16 precision the packed B' is bfloat16 and A is converted on the way in; Y stays f32.
 #pragma once
 
 #include <omp.h>
 
+#include <optional>
 #include <tuple>
 
 #include "providers/cpu/dnnl/dnnl_common.h"
@@ -17,6 +19,7 @@ namespace kestrel::cpu {
 struct DnnlGemmPlan {
   dnnl::primitive matmul;
   dnnl::memory::desc scratchpad, src, weights, dst;
+  std::optional<dnnl_backend::InputConversion> src_convert;  // f32 A -> the primitive's bf16 src
 };
 
 class DnnlGemm final : public Kernel {
@@ -35,6 +38,7 @@ class DnnlGemm final : public Kernel {
 
   DnnlGemm(const KernelInfo& info, const Tensor& b, bool fused)
       : fused_(fused),
+        precision_(info.precision()),
         trans_a_(info.attr_int("transA", 0) != 0),
         trans_b_(info.attr_int("transB", 0) != 0),
         alpha_(info.attr_float("alpha", 1.0f)),
@@ -109,7 +113,7 @@ class DnnlGemm final : public Kernel {
       auto& eng = dn::engine();
       const auto plan = cache_.get({M, threads, !c_after}, [&] { return make_plan(M, threads, !c_after); });
       std::unordered_map<int, dnnl::memory> args{
-          {DNNL_ARG_SRC, dnnl::memory(plan->src, eng, const_cast<void*>(A.raw_data()))},
+          {DNNL_ARG_SRC, dn::converted_input(plan->src_convert, plan->src, A.raw_data(), threads)},
           {DNNL_ARG_WEIGHTS, packed_->get(plan->weights)},
           {DNNL_ARG_DST, dnnl::memory(plan->dst, eng, Y.raw_data())}};
       if (!bias_.empty() && C)
@@ -143,11 +147,25 @@ class DnnlGemm final : public Kernel {
       dn::append_activation(po, act_);
       attr.set_post_ops(po);
     }
-    const dnnl::matmul::desc desc(dnnl::memory::desc({M, K_}, dt::f32, a_strides),
-                                  dnnl::memory::desc({K_, N_}, dt::f32, tag::any), bias_md,
-                                  dnnl::memory::desc({M, N_}, dt::f32, tag::ab));
-    const dnnl::matmul::primitive_desc pd(desc, attr, dn::engine());
+    const dnnl::memory::desc a_user({M, K_}, dt::f32, a_strides);
+    auto primitive_desc = [&](dt type) {
+      // A reduced-precision A is converted into a plain row-major copy (transA included).
+      const dnnl::memory::desc a_md = type == dt::f32 ? a_user : dnnl::memory::desc({M, K_}, type, tag::ab);
+      const dnnl::matmul::desc desc(a_md, dnnl::memory::desc({K_, N_}, type, tag::any), bias_md,
+                                    dnnl::memory::desc({M, N_}, dt::f32, tag::ab));
+      return dnnl::matmul::primitive_desc(desc, attr, dn::engine());
+    };
     auto plan = std::make_shared<DnnlGemmPlan>();
+    std::optional<dnnl::matmul::primitive_desc> reduced;
+    if (dn::compute_type(precision_) != dt::f32) {
+      try {
+        reduced.emplace(primitive_desc(dn::compute_type(precision_)));
+        if (dn::is_reference_impl(reduced->impl_info_str())) reduced.reset();
+      } catch (const dnnl::error&) {
+      }  // no reduced-precision kernel for this shape: f32
+    }
+    const dnnl::matmul::primitive_desc pd = reduced ? *reduced : primitive_desc(dt::f32);
+    if (reduced) plan->src_convert.emplace(a_user, pd.src_desc());
     plan->matmul = dnnl::matmul(pd);
     plan->scratchpad = pd.scratchpad_desc();
     plan->src = pd.src_desc();
@@ -156,7 +174,9 @@ class DnnlGemm final : public Kernel {
     return plan;
   }
 
-  bool fused_, trans_a_, trans_b_;
+  bool fused_;
+  runtime::Precision precision_;
+  bool trans_a_, trans_b_;
   float alpha_, beta_;
   FusedActivation act_;
   int64_t K_, N_;

@@ -2,11 +2,13 @@
 // (a linear layer's weights) is scaled by alpha, transposed if asked and reordered once into oneDNN's packed
 // layout, and A's batch dims fold into M; a constant [N] bias then becomes the primitive's bias and the
 // activation an eltwise post-op. Otherwise both operands go in as they are (transposes as strides, numpy
-// batch broadcasting). Primitives are cached per (shapes, thread count).
+// batch broadcasting). Primitives are cached per (shapes, thread count). At bf16 precision the packed weights
+// are bfloat16 and A is converted on the way in; the output stays f32.
 #pragma once
 
 #include <omp.h>
 
+#include <optional>
 #include <tuple>
 
 #include "providers/cpu/dnnl/dnnl_common.h"
@@ -20,6 +22,7 @@ namespace kestrel::cpu {
 struct DnnlMatMulPlan {
   dnnl::primitive matmul;
   dnnl::memory::desc scratchpad, src, weights, dst;
+  std::optional<dnnl_backend::InputConversion> src_convert;  // f32 A -> the primitive's bf16 src
 };
 
 class DnnlMatMul final : public Kernel {
@@ -36,7 +39,7 @@ class DnnlMatMul final : public Kernel {
     return std::make_unique<DnnlMatMul>(info, fused);
   }
 
-  DnnlMatMul(const KernelInfo& info, bool fused) : fused_(fused) {
+  DnnlMatMul(const KernelInfo& info, bool fused) : fused_(fused), precision_(info.precision()) {
     using dt = dnnl::memory::data_type;
     if (fused_) {
       trans_a_ = info.attr_int("transA", 0) != 0;
@@ -109,7 +112,7 @@ class DnnlMatMul final : public Kernel {
           return make_packed_plan(rows, threads, bias_inside, act_inside);
         });
         std::unordered_map<int, dnnl::memory> args{
-            {DNNL_ARG_SRC, dnnl::memory(plan->src, eng, const_cast<void*>(A.raw_data()))},
+            {DNNL_ARG_SRC, dn::converted_input(plan->src_convert, plan->src, A.raw_data(), threads)},
             {DNNL_ARG_WEIGHTS, packed_->get(plan->weights)},
             {DNNL_ARG_DST, dnnl::memory(plan->dst, eng, Y.raw_data())}};
         if (bias_inside)
@@ -201,11 +204,24 @@ class DnnlMatMul final : public Kernel {
       append_post_op_activation(po);
       attr.set_post_ops(po);
     }
-    const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, dt::f32, tag::ab),
-                                  dnnl::memory::desc({K_, N_}, dt::f32, tag::any),
-                                  bias ? dnnl::memory::desc({1, N_}, dt::f32, tag::ab) : dnnl::memory::desc(),
-                                  dnnl::memory::desc({rows, N_}, dt::f32, tag::ab));
-    return finish(dnnl::matmul::primitive_desc(desc, attr, dnnl_backend::engine()));
+    const dnnl::memory::desc a_user({rows, K_}, dt::f32, tag::ab);
+    auto primitive_desc = [&](dt type) {
+      const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, type, tag::ab),
+                                    dnnl::memory::desc({K_, N_}, type, tag::any),
+                                    bias ? dnnl::memory::desc({1, N_}, dt::f32, tag::ab) : dnnl::memory::desc(),
+                                    dnnl::memory::desc({rows, N_}, dt::f32, tag::ab));
+      return dnnl::matmul::primitive_desc(desc, attr, dnnl_backend::engine());
+    };
+    const dt type = dnnl_backend::compute_type(precision_);
+    if (type != dt::f32) {
+      try {
+        const auto pd = primitive_desc(type);
+        if (!dnnl_backend::is_reference_impl(pd.impl_info_str()))
+          return finish(pd, dnnl_backend::InputConversion(a_user, pd.src_desc()));
+      } catch (const dnnl::error&) {
+      }  // no reduced-precision kernel for this shape: f32 below
+    }
+    return finish(primitive_desc(dt::f32));
   }
 
   // Operands as given: 1-D ones promoted ([K] -> [1,K] for A, [K,1] for B), ranks padded with leading 1s,
@@ -258,8 +274,10 @@ class DnnlMatMul final : public Kernel {
     if (act_.kind != FusedActivation::Kind::kGelu) dnnl_backend::append_activation(po, act_);
   }
 
-  static std::shared_ptr<const DnnlMatMulPlan> finish(const dnnl::matmul::primitive_desc& pd) {
+  static std::shared_ptr<const DnnlMatMulPlan> finish(const dnnl::matmul::primitive_desc& pd,
+                                                      std::optional<dnnl_backend::InputConversion> src_convert = {}) {
     auto plan = std::make_shared<DnnlMatMulPlan>();
+    plan->src_convert = std::move(src_convert);
     plan->matmul = dnnl::matmul(pd);
     plan->scratchpad = pd.scratchpad_desc();
     plan->src = pd.src_desc();
@@ -269,6 +287,7 @@ class DnnlMatMul final : public Kernel {
   }
 
   bool fused_;
+  runtime::Precision precision_;
   bool trans_a_ = false, trans_b_ = false;
   float alpha_ = 1.0f;
   FusedActivation act_;

@@ -1,0 +1,190 @@
+// kestrel.precision=bf16: Conv, MatMul and Gemm with bfloat16 weights and activations against the fp32 reference
+// kernels. bf16 keeps 8 significant bits, so each product carries a relative error up to 2^-8 and the
+// comparison is against the output's scale (and its direction, by cosine), not element by element at fp32's
+// tolerance. On a CPU without bf16 instructions the session must say it runs fp32, and then match tightly.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "fast_vs_reference.h"
+
+namespace kestrel::testing {
+namespace {
+
+// pattern_tensor's values (multiples of 1/32) are exact in bf16, and so would be every product: a third of them
+// is not, so bf16 rounding shows.
+Tensor inexact(Shape shape, int salt = 0) {
+  Tensor t = pattern_tensor(std::move(shape), salt);
+  for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] /= 3.0f;
+  return t;
+}
+
+bool cpu_has_bf16() { return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16"); }
+
+Session bf16_session(const std::string& bytes, int threads, GraphOptimizationLevel level) {
+  SessionOptions o;
+  o.graph_optimization_level = level;
+  o.intra_op_num_threads = threads;
+  o.config_entries["kestrel.precision"] = "bf16";
+  return Session(bytes.data(), bytes.size(), o);
+}
+
+// max |bf16 - ref| <= 2% of max |ref|, and cosine similarity >= 0.9999.
+void expect_bf16_close(const Tensor& ref, const Tensor& got) {
+  ASSERT_EQ(ref.shape(), got.shape());
+  const float* r = ref.data<float>();
+  const float* g = got.data<float>();
+  double scale = 0, dot = 0, rr = 0, gg = 0, worst = 0;
+  for (int64_t i = 0; i < ref.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(g[i])) << "at flat index " << i;
+    scale = std::max(scale, std::fabs(static_cast<double>(r[i])));
+    worst = std::max(worst, std::fabs(static_cast<double>(r[i]) - g[i]));
+    dot += static_cast<double>(r[i]) * g[i];
+    rr += static_cast<double>(r[i]) * r[i];
+    gg += static_cast<double>(g[i]) * g[i];
+  }
+  EXPECT_LE(worst, 0.02 * scale) << "largest error " << worst << " against a largest |reference| of " << scale;
+  if (rr > 0) {
+    EXPECT_GE(dot / std::sqrt(rr * gg), 0.9999);
+  }
+}
+
+// Runs the node at bf16 (1 and 2 threads, twice each: the second run uses the cached primitive) and compares
+// with the fp32 reference kernels. Also checks bf16 really ran where the CPU has it: the result differs from
+// fp32's in some element (bf16 rounding shows in sums of non-representable products).
+void compare_bf16_with_reference(const std::string& op, const std::vector<NodeInput>& inputs,
+                                 const std::function<void(onnx::NodeProto&)>& set_attrs, int opset,
+                                 const std::string& domain = "") {
+  const std::string bytes = model_with_initializers(op, inputs, set_attrs, opset, domain);
+  const Feeds feeds = feeds_of(inputs);
+  const Tensor ref = make_session(bytes, true, 1).run(feeds).at(0).tensor();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    Session s = bf16_session(bytes, threads, GraphOptimizationLevel::kDisableAll);
+    if (!cpu_has_bf16()) {
+      EXPECT_EQ(s.precision(), "fp32");
+      expect_close(ref, s.run(feeds).at(0).tensor(), 1e-4f);
+      continue;
+    }
+    EXPECT_EQ(s.precision(), "bf16");
+    const Tensor first = s.run(feeds).at(0).tensor();
+    expect_bf16_close(ref, first);
+    expect_bf16_close(ref, s.run(feeds).at(0).tensor());
+    const Tensor fp32 = make_session(bytes, false, threads).run(feeds).at(0).tensor();
+    bool differs = false;
+    for (int64_t i = 0; i < fp32.size() && !differs; ++i) differs = fp32.data<float>()[i] != first.data<float>()[i];
+    EXPECT_TRUE(differs) << "bf16 output is bit-identical to fp32: the bf16 path did not run";
+  }
+}
+
+void conv_attrs(onnx::NodeProto& n, std::vector<int64_t> strides, std::vector<int64_t> pads, int64_t group) {
+  auto* s = n.add_attribute();
+  s->set_name("strides");
+  s->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : strides) s->add_ints(v);
+  auto* p = n.add_attribute();
+  p->set_name("pads");
+  p->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : pads) p->add_ints(v);
+  auto* g = n.add_attribute();
+  g->set_name("group");
+  g->set_type(onnx::AttributeProto::INT);
+  g->set_i(group);
+}
+
+TEST(Bf16, ConvOddShapes) {
+  {
+    SCOPED_TRACE("3x3, stride 2, pads, odd channels");
+    compare_bf16_with_reference("Conv",
+                                {{"X", inexact({1, 19, 23, 17})},
+                                 {"W", inexact({37, 19, 3, 3}, 3), true},
+                                 {"B", inexact({37}, 5), true}},
+                                [](onnx::NodeProto& n) { conv_attrs(n, {2, 2}, {1, 1, 1, 1}, 1); }, 13);
+  }
+  {
+    SCOPED_TRACE("1x1, batch 2, no bias");
+    compare_bf16_with_reference(
+        "Conv", {{"X", inexact({2, 64, 7, 9})}, {"W", inexact({48, 64, 1, 1}, 7), true}},
+        [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {0, 0, 0, 0}, 1); }, 13);
+  }
+  {
+    SCOPED_TRACE("depthwise");
+    compare_bf16_with_reference(
+        "Conv", {{"X", inexact({1, 32, 15, 15})}, {"W", inexact({32, 1, 3, 3}, 2), true}},
+        [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {1, 1, 1, 1}, 32); }, 13);
+  }
+  {
+    SCOPED_TRACE("1-D, dynamic input shape");
+    compare_bf16_with_reference("Conv",
+                                {{"X", inexact({1, 24, 50}), false, true},
+                                 {"W", inexact({40, 24, 5}, 9), true},
+                                 {"B", inexact({40}, 1), true}},
+                                [](onnx::NodeProto& n) { conv_attrs(n, {1}, {2, 2}, 1); }, 13);
+  }
+}
+
+TEST(Bf16, MatMulConstantB) {
+  {
+    SCOPED_TRACE("3-D A, odd K and N");
+    compare_bf16_with_reference("MatMul",
+                                {{"A", inexact({2, 5, 131})}, {"B", inexact({131, 67}, 4), true}},
+                                nullptr, 13);
+  }
+  {
+    SCOPED_TRACE("one row, dynamic A");
+    compare_bf16_with_reference(
+        "MatMul", {{"A", inexact({1, 256}), false, true}, {"B", inexact({256, 300}, 8), true}},
+        nullptr, 13);
+  }
+}
+
+TEST(Bf16, GemmTransposesAndBias) {
+  compare_bf16_with_reference("Gemm",
+                              {{"A", inexact({70, 33})},
+                               {"B", inexact({45, 70}, 6), true},
+                               {"C", inexact({45}, 2), true}},
+                              [](onnx::NodeProto& n) {
+                                for (const char* name : {"transA", "transB"}) {
+                                  auto* a = n.add_attribute();
+                                  a->set_name(name);
+                                  a->set_type(onnx::AttributeProto::INT);
+                                  a->set_i(1);
+                                }
+                                auto* alpha = n.add_attribute();
+                                alpha->set_name("alpha");
+                                alpha->set_type(onnx::AttributeProto::FLOAT);
+                                alpha->set_f(0.5f);
+                              },
+                              13);
+}
+
+// A MatMul whose B is not a constant (attention's Q.K^T) stays fp32: same result as the fp32 session.
+TEST(Bf16, MatMulOfTwoActivationsStaysFp32) {
+  const std::vector<NodeInput> inputs{{"A", inexact({3, 8, 16})}, {"B", inexact({3, 16, 8}, 5)}};
+  const std::string bytes = model_with_initializers("MatMul", inputs, nullptr, 13);
+  const Feeds feeds = feeds_of(inputs);
+  const Tensor fp32 = make_session(bytes, false, 1).run(feeds).at(0).tensor();
+  const Tensor bf16 = bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll).run(feeds).at(0).tensor();
+  expect_close(fp32, bf16, 0.0f);
+}
+
+TEST(Bf16, PrecisionConfigIsValidated) {
+  const std::string bytes = model_with_initializers(
+      "MatMul", {{"A", inexact({2, 4})}, {"B", inexact({4, 3}), true}}, nullptr, 13);
+  SessionOptions o;
+  o.config_entries["kestrel.precision"] = "fp16";
+  try {
+    Session s(bytes.data(), bytes.size(), o);
+    FAIL() << "expected an error for kestrel.precision=fp16";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("kestrel.precision must be fp32 or bf16"), std::string::npos) << e.what();
+  }
+  o.config_entries["kestrel.precision"] = "fp32";
+  EXPECT_EQ(Session(bytes.data(), bytes.size(), o).precision(), "fp32");
+  EXPECT_EQ(Session(bytes.data(), bytes.size(), SessionOptions{}).precision(), "fp32");
+}
+
+}  // namespace
+}  // namespace kestrel::testing
