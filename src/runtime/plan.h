@@ -3,6 +3,7 @@
 // read-only after compilation, so many runs may share it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -17,6 +18,10 @@ class KernelRegistry;
 struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
   const KernelRegistry* custom_kernels = nullptr;  // the session's custom ops, tried before the CPU registry
+  // Called (main graph only) for each initializer that every kernel reading it owns in its own form
+  // (Kernel::owns_constant_input), right after the last of them is created: the plan has dropped it, and the
+  // caller drops its own reference so that the memory goes.
+  std::function<void(const ir::Value*)> release_constant;
 };
 
 struct Step {

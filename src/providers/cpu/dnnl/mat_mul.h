@@ -64,21 +64,29 @@ class DnnlMatMul final : public Kernel {
     const Tensor* bias = fused_ && info.has_input(2) ? info.constant_input(2) : nullptr;
     if (bias && bias->type() == ElementType::kFloat && bias->rank() == 1 && bias->dim(0) == N_)
       bias_row_.assign(bias->data<float>(), bias->data<float>() + N_);
-    // With a static A the weights are packed now rather than on the first run.
+    // The weights are packed now rather than on the first run. The layout oneDNN picks for them does not
+    // depend on A's row count, so a dynamic A packs with a nominal one (another layout, if ever asked for, is
+    // reordered from this copy). A transposed A goes the general way, which reads B as given.
+    if (trans_a_) return;
     const TypeInfo& at = info.input_type(0);
-    if (!at.shape || at.shape->empty() || (trans_a_ && at.shape->size() >= 2)) return;
-    int64_t rows = 1;
-    for (size_t i = 0; i + 1 < at.shape->size(); ++i) {
-      if (!(*at.shape)[i].fixed()) return;
-      rows *= (*at.shape)[i].value;
+    int64_t rows = at.shape && !at.shape->empty() ? 1 : -1;
+    for (size_t i = 0; rows > 0 && i + 1 < at.shape->size(); ++i)
+      rows = (*at.shape)[i].fixed() ? rows * (*at.shape)[i].value : -1;
+    if (rows <= 0) rows = 128;
+    try {
+      packed_->get(make_packed_plan(rows, omp_get_max_threads(), !bias_row_.empty(), true)->weights);
+      released_ = packed_->release_plain();
+    } catch (const std::exception&) {
     }
-    if (rows > 0 && at.shape->back().value == K_) {
-      try {
-        packed_->get(make_packed_plan(rows, omp_get_max_threads(), !bias_row_.empty(), true)->weights);
-      } catch (const std::exception&) {
-      }
+    if (released_) {
+      // The packed copy is all compute() reads: b_ keeps B's type and shape only, and the planner may free
+      // the model's copy (owns_constant_input).
+      b_ = Tensor::borrow(b_.type(), b_.shape(), nullptr);
+      scaled_b_ = {};
     }
   }
+
+  bool owns_constant_input(size_t i) const override { return i == 1 && released_; }
 
   void compute(KernelContext& ctx) const override {
     namespace dn = dnnl_backend;
@@ -276,6 +284,7 @@ class DnnlMatMul final : public Kernel {
   int64_t K_ = 0, N_ = 0;
   std::vector<float> scaled_b_, bias_row_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
+  bool released_ = false;  // packed at creation; the plain B is no longer read
   mutable dnnl_backend::PrimitiveCache<std::tuple<int64_t, int, bool, bool>, DnnlMatMulPlan> packed_cache_;
   mutable dnnl_backend::PrimitiveCache<Shape, DnnlMatMulPlan> general_cache_;
 };
