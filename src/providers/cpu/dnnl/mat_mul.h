@@ -74,7 +74,7 @@ class DnnlMatMul final : public Kernel {
       rows = (*at.shape)[i].fixed() ? rows * (*at.shape)[i].value : -1;
     if (rows <= 0) rows = 128;
     try {
-      packed_->get(make_packed_plan(rows, omp_get_max_threads(), !bias_row_.empty(), true)->weights);
+      packed_->get(packed_weights_desc(rows));
       released_ = packed_->release_plain();
     } catch (const std::exception&) {
     }
@@ -195,6 +195,18 @@ class DnnlMatMul final : public Kernel {
     for (int64_t m = 0; m < mats; ++m)
       transpose_matrix(t.data<float>() + m * rows * cols, rows, cols, store.data() + m * rows * cols);
     return store.data();
+  }
+
+  // The layout oneDNN wants the packed weights in, from a primitive descriptor alone: making the primitive
+  // (its JIT code) waits for the first run's shapes.
+  dnnl::memory::desc packed_weights_desc(int64_t rows) const {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, dt::f32, tag::ab),
+                                  dnnl::memory::desc({K_, N_}, dt::f32, tag::any),
+                                  dnnl::memory::desc({rows, N_}, dt::f32, tag::ab));
+    return dnnl::matmul::primitive_desc(desc, dnnl_backend::user_scratchpad_attr(), dnnl_backend::engine())
+        .weights_desc();
   }
 
   // [rows, K] x packed [K, N], optionally with the bias row and the activation inside.
