@@ -6,6 +6,7 @@
 #include <google/protobuf/io/coded_stream.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,11 +17,23 @@
 #include "onnx/guarded_shape_inference.h"
 
 #include "onnx/onnx_pb.h"
+#include "onnx/payload_scan.h"
 #include "onnx/version_converter/convert.h"
 
 namespace kestrel::onnx_format {
 namespace fs = std::filesystem;
 namespace {
+
+// The main graph's raw_data payloads that stay in the serialized model while protobuf parses the rest, and
+// how to copy one into a buffer.
+struct PayloadSource {
+  std::vector<RawPayload> payloads;
+  std::function<void(uint64_t offset, uint64_t length, void* dst)> read;
+};
+
+// Raw payloads from this size on are read straight into their tensors; smaller ones (shapes, axes: what ONNX's
+// shape inference reads) stay in the parsed message.
+constexpr uint64_t kMinSplitPayload = 64 * 1024;
 
 constexpr int64_t kMinIrVersion = 1;
 constexpr int64_t kMaxIrVersion = 10;
@@ -332,8 +345,11 @@ void validate_nodes(const onnx::GraphProto& graph, const std::map<std::string, i
 class GraphBuilder {
  public:
   GraphBuilder(const std::string& base_dir, const std::map<std::string, int>& opsets,
-               const std::map<std::string, int64_t>& overrides_by_denotation)
-      : base_dir_(base_dir), opsets_(opsets), overrides_by_denotation_(overrides_by_denotation) {}
+               const std::map<std::string, int64_t>& overrides_by_denotation, const PayloadSource* payloads)
+      : base_dir_(base_dir),
+        opsets_(opsets),
+        overrides_by_denotation_(overrides_by_denotation),
+        payloads_(payloads) {}
 
   // Every denotation override must have matched a dim of the main graph's inputs.
   void check_denotations_used() const {
@@ -354,10 +370,21 @@ class GraphBuilder {
     const std::string where = parent ? "subgraph '" + gp.name() + "'" : "graph '" + gp.name() + "'";
 
     // Pass 1: every name this graph defines, so nodes may appear in any order and subgraphs may read any of them.
-    for (const auto& init : gp.initializer()) {
+    for (int i = 0; i < gp.initializer_size(); ++i) {
+      const onnx::TensorProto& init = gp.initializer(i);
       if (init.name().empty()) invalid_graph(where + ": an initializer has no name");
       ir::Value* v = g.add_value(init.name());
-      auto t = std::make_shared<Tensor>(tensor_from_proto(init, base_dir_, "initializer '" + init.name() + "'"));
+      // The main graph's large raw_data payloads were left out of the parsed message (payload_scan.h).
+      RawSource raw;
+      const RawSource* raw_source = nullptr;
+      if (!parent && payloads_ && static_cast<size_t>(i) < payloads_->payloads.size() &&
+          payloads_->payloads[static_cast<size_t>(i)].present) {
+        const RawPayload& p = payloads_->payloads[static_cast<size_t>(i)];
+        raw = {p.length, [this, p](void* dst) { payloads_->read(p.offset, p.length, dst); }};
+        raw_source = &raw;
+      }
+      auto t = std::make_shared<Tensor>(
+          tensor_from_proto(init, base_dir_, "initializer '" + init.name() + "'", raw_source));
       v->type = TypeInfo::tensor(t->type(), dims_of(*t));
       v->initializer = std::move(t);
     }
@@ -545,10 +572,12 @@ class GraphBuilder {
   std::string base_dir_;
   std::map<std::string, int> opsets_;
   const std::map<std::string, int64_t>& overrides_by_denotation_;
+  const PayloadSource* payloads_;
   std::set<std::string> used_denotations_;
 };
 
-std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base_dir, const LoadOptions& options) {
+std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base_dir, const LoadOptions& options,
+                                   const PayloadSource* payloads) {
   if (mp.ir_version() < kMinIrVersion || mp.ir_version() > kMaxIrVersion)
     throw Error(ErrorCode::kInvalidGraph, "model IR version " + std::to_string(mp.ir_version()) +
                                               " is not supported (supported: " + std::to_string(kMinIrVersion) +
@@ -597,7 +626,7 @@ std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base
   validate_nodes(mp.graph(), model->opsets, 0);
   // ONNX's own inference fills value_info where the inputs allow.
   infer_onnx_shapes(mp);
-  GraphBuilder builder(base_dir, model->opsets, options.dimension_overrides_by_denotation);
+  GraphBuilder builder(base_dir, model->opsets, options.dimension_overrides_by_denotation, payloads);
   model->graph = builder.build(mp.graph(), nullptr);
   builder.check_denotations_used();
   return model;
@@ -620,8 +649,11 @@ void raise_onnx_opset(onnx::ModelProto& mp, int target) {
 
 }  // namespace
 
-std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
-                                            const LoadOptions& options) {
+namespace {
+
+// Parses `data` (a whole ModelProto, or a skeleton whose large payloads `payloads` locates) and converts it.
+std::unique_ptr<ir::Model> parse_and_convert(const void* data, size_t size, const std::string& base_dir,
+                                             const LoadOptions& options, const PayloadSource* payloads) {
   if (size == 0) throw Error(ErrorCode::kInvalidProtobuf, "model is empty (0 bytes)");
   if (size > static_cast<size_t>(INT32_MAX))
     throw Error(ErrorCode::kInvalidProtobuf, "model protobuf is larger than 2 GB; store weights as external data");
@@ -637,19 +669,50 @@ std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const
                     std::to_string(kProtobufRecursionLimit) + " deep)");
   }
   if (options.min_onnx_opset > 0) raise_onnx_opset(mp, options.min_onnx_opset);
-  return convert(mp, base_dir, options);
+  return convert(mp, base_dir, options, payloads);
+}
+
+// Loads `data`, first splitting off its large payloads when that works (and the opset converter, which would
+// rewrite the whole message, is not asked for); `read` copies bytes of `data` at an offset.
+std::unique_ptr<ir::Model> load_split(const uint8_t* data, size_t size, const std::string& base_dir,
+                                      const LoadOptions& options,
+                                      std::function<void(uint64_t, uint64_t, void*)> read) {
+  if (options.min_onnx_opset == 0) {
+    if (auto skeleton = split_large_payloads(data, size, kMinSplitPayload)) {
+      PayloadSource payloads{std::move(skeleton->payloads), std::move(read)};
+      return parse_and_convert(skeleton->bytes.data(), skeleton->bytes.size(), base_dir, options, &payloads);
+    }
+  }
+  return parse_and_convert(data, size, base_dir, options, nullptr);
+}
+
+}  // namespace
+
+std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
+                                            const LoadOptions& options) {
+  if (size == 0) throw Error(ErrorCode::kInvalidProtobuf, "model is empty (0 bytes)");
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  return load_split(bytes, size, base_dir, options,
+                    [bytes](uint64_t offset, uint64_t length, void* dst) { std::memcpy(dst, bytes + offset, length); });
 }
 
 std::unique_ptr<ir::Model> load_model_file(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(ErrorCode::kNoSuchFile, "model file '" + path + "' does not exist");
   if (fs::is_directory(path, ec)) throw Error(ErrorCode::kNoSuchFile, "model path '" + path + "' is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kNoSuchFile, "model file '" + path + "' cannot be opened");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
+  MappedFile file(path);
   try {
+    if (file.data()) {
+      // Payloads are read with pread rather than copied from the mapping, so their pages never count in this
+      // process's memory; the scan touches only the pages holding the messages around them.
+      return load_split(file.data(), file.size(), dir.string(), options,
+                        [&file](uint64_t offset, uint64_t length, void* dst) { file.read(offset, length, dst); });
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorCode::kNoSuchFile, "model file '" + path + "' cannot be opened");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return load_model_bytes(bytes.data(), bytes.size(), dir.string(), options);
   } catch (const Error& e) {
     throw Error(e.code(), "'" + path + "': " + e.what());

@@ -35,8 +35,17 @@ std::unique_ptr<ir::Model> load_model_file(const std::string& path, const LoadOp
 std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
                                             const LoadOptions& options = {});
 
-// A TensorProto's data as a Tensor (typed fields, raw_data or external data). `what` names it in errors.
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what);
+// A TensorProto's raw_data kept outside the message (payload_scan.h): its length, and a function that copies
+// it into a buffer of that size.
+struct RawSource {
+  uint64_t length = 0;
+  std::function<void(void*)> read;
+};
+
+// A TensorProto's data as a Tensor (typed fields, raw_data or external data). `what` names it in errors. `raw`,
+// when given, stands for the proto's raw_data.
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
+                         const RawSource* raw = nullptr);
 // Fills a TensorProto from a Tensor (raw_data for numbers, string_data for strings).
 void tensor_to_proto(const Tensor& tensor, onnx::TensorProto& proto);
 TypeInfo type_from_proto(const onnx::TypeProto& proto);

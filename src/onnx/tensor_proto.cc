@@ -1,8 +1,12 @@
 // TensorProto <-> Tensor: typed data fields, raw little-endian bytes, and external data kept inside the model's
 // folder. Every size is checked against the declared shape before any copy.
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "onnx/loader.h"
 #include "onnx/onnx_pb.h"
@@ -15,9 +19,10 @@ namespace {
   throw Error(ErrorCode::kInvalidProtobuf, what + ": " + message);
 }
 
-// Reads [offset, offset+length) of an external data file that must live inside base_dir.
-std::string read_external(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
-                          size_t expected_bytes) {
+// Reads [offset, offset+length) of an external data file that must live inside base_dir straight into the
+// buffer `allocate` returns, called once the file is known to hold `expected_bytes` there.
+void read_external(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
+                   size_t expected_bytes, const std::function<void*()>& allocate) {
   std::string location;
   int64_t offset = 0;
   int64_t length = -1;
@@ -59,11 +64,10 @@ std::string read_external(const onnx::TensorProto& proto, const std::string& bas
   if (static_cast<size_t>(length) != expected_bytes)
     bad(what, "external data holds " + std::to_string(length) + " bytes, the shape needs " +
                   std::to_string(expected_bytes));
-  std::string bytes(static_cast<size_t>(length), '\0');
+  void* dst = allocate();
   in.seekg(offset);
-  in.read(bytes.data(), length);
+  in.read(static_cast<char*>(dst), length);
   if (!in) bad(what, "reading external data from '" + location + "' failed");
-  return bytes;
 }
 
 template <typename Field>
@@ -73,9 +77,26 @@ void check_count(const Field& field, int64_t count, const std::string& what, con
                   std::to_string(count));
 }
 
+// A tensor whose every byte the caller writes next: no zero-fill (for a model's weights that is a pass over
+// hundreds of MB). Buffers of 2 MiB and more are 2 MiB-aligned and asked onto transparent huge pages, which
+// makes first-touch page faults 512x rarer while the weights are read in, and TLB misses rarer when they run.
+Tensor uninitialized_tensor(ElementType type, const Shape& shape) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const int64_t n = shape_size(shape);
+  const size_t bytes = static_cast<size_t>(n) * element_size(type);
+  if (type == ElementType::kString || bytes < kHugePage) return Tensor(type, shape);
+  const size_t padded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, padded);
+  if (!p)
+    throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
+  madvise(p, padded, MADV_HUGEPAGE);  // advice only: without huge pages the buffer works the same
+  return Tensor::adopt(type, shape, std::shared_ptr<void>(p, [](void* q) { std::free(q); }));
+}
+
 }  // namespace
 
-Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what) {
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
+                         const RawSource* raw) {
   const int32_t dt = proto.data_type();
   if (!is_valid_element_type(dt)) bad(what, "unknown element type " + std::to_string(dt));
   const auto type = static_cast<ElementType>(dt);
@@ -105,18 +126,24 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     for (int64_t i = 0; i < n; ++i) out[i] = proto.string_data(static_cast<int>(i));
     return t;
   }
-  if (external || proto.has_raw_data()) {
-    std::string ext;
-    const std::string* raw = &proto.raw_data();
-    if (external) {
-      ext = read_external(proto, base_dir, what, bytes);
-      raw = &ext;
+  if (external) {
+    Tensor t;
+    read_external(proto, base_dir, what, bytes, [&] {
+      t = uninitialized_tensor(type, shape);
+      return t.raw_data();
+    });
+    return t;
+  }
+  if (raw || proto.has_raw_data()) {
+    const uint64_t raw_bytes = raw ? raw->length : proto.raw_data().size();
+    if (raw_bytes != bytes)
+      bad(what, "raw_data has " + std::to_string(raw_bytes) + " bytes, shape " + shape_to_string(shape) + " of " +
+                    element_type_name(type) + " needs " + std::to_string(bytes));
+    Tensor t = uninitialized_tensor(type, shape);
+    if (n > 0) {
+      if (raw) raw->read(t.raw_data());
+      else std::memcpy(t.raw_data(), proto.raw_data().data(), bytes);
     }
-    if (raw->size() != bytes)
-      bad(what, "raw_data has " + std::to_string(raw->size()) + " bytes, shape " + shape_to_string(shape) +
-                    " of " + element_type_name(type) + " needs " + std::to_string(bytes));
-    Tensor t(type, shape);
-    if (n > 0) std::memcpy(t.raw_data(), raw->data(), bytes);
     return t;
   }
   switch (type) {

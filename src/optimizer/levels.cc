@@ -21,6 +21,7 @@ int fuse_conv_transpose_affine(ir::Graph& graph);
 int eliminate_dead_nodes(ir::Graph& graph);
 int fuse_gelu(ir::Graph& graph);
 int fuse_layer_norm(ir::Graph& graph);
+int fuse_embed_layer_norm(ir::Graph& graph);
 int fuse_skip_layer_norm(ir::Graph& graph);
 int fuse_attention(ir::Graph& graph);
 int fuse_matmul_scale(ir::Graph& graph);
@@ -60,6 +61,7 @@ const std::vector<Rule>& rules() {
       {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_gelu", 2, fuse_gelu},
       {"fuse_layer_norm", 2, fuse_layer_norm},
+      {"fuse_embed_layer_norm", 2, fuse_embed_layer_norm},  // before fuse_skip_layer_norm takes its last Add
       {"fuse_skip_layer_norm", 2, fuse_skip_layer_norm},
       {"fuse_attention", 2, fuse_attention},
       {"fuse_matmul_scale", 2, fuse_matmul_scale},

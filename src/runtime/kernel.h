@@ -139,6 +139,9 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual void compute(KernelContext& ctx) const = 0;
+  // True when constant input i lives on inside the kernel in its own form (weights prepacked at creation) and
+  // compute() never reads it: once no other step reads it, the planner frees the model's copy.
+  virtual bool owns_constant_input(size_t /*i*/) const { return false; }
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInfo&)>;

@@ -98,8 +98,47 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     plan->steps.push_back(std::move(step));
   }
   for (const ir::Value* v : graph.outputs) plan->output_slots.push_back(slot(v));
+  // Initializers that may be freed once their readers have packed them: read by plain node inputs only (not
+  // graph inputs or outputs, not read by subgraphs), counted per reading input.
+  std::unordered_map<int, std::pair<const ir::Value*, int>> releasable;  // slot -> (value, reads left)
+  if (!enclosing && options.release_constant) {
+    for (const auto& v : graph.values())
+      if (v->initializer && !v->is_graph_input && !v->is_graph_output) releasable[plan->slot_of.at(v.get())] = {v.get(), 0};
+    for (const Step& step : plan->steps) {
+      for (int s : step.inputs)
+        if (auto it = releasable.find(s); it != releasable.end()) ++it->second.second;
+      for (const auto& [attr_name, attr] : step.node->attributes) {
+        std::vector<const ir::Graph*> subs;
+        if (attr.g) subs.push_back(attr.g.get());
+        for (const auto& g : attr.graphs) subs.push_back(g.get());
+        for (const ir::Graph* sub : subs)
+          for (const ir::Value* v : sub->outer_values())
+            if (auto it = plan->slot_of.find(v); it != plan->slot_of.end()) releasable.erase(it->second);
+      }
+    }
+  }
   // Kernels are created after all slots exist so subgraph compilation can map outer reads to them.
-  for (Step& step : plan->steps) step.kernel = create_kernel(*step.node, *plan);
+  for (Step& step : plan->steps) {
+    step.kernel = create_kernel(*step.node, *plan);
+    if (releasable.empty()) continue;
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      auto it = releasable.find(step.inputs[i]);
+      if (it == releasable.end()) continue;
+      if (!step.kernel->owns_constant_input(i)) {
+        releasable.erase(it);
+        continue;
+      }
+      if (--it->second.second > 0) continue;
+      // Freed now rather than after the last kernel, so that the original and the packed weights of the
+      // whole model are never alive together.
+      const int s = it->first;
+      plan->constants.erase(std::remove_if(plan->constants.begin(), plan->constants.end(),
+                                           [s](const auto& c) { return c.first == s; }),
+                            plan->constants.end());
+      options.release_constant(it->second.first);
+      releasable.erase(it);
+    }
+  }
 
   std::vector<bool> keep(plan->num_slots, false);
   for (int s : plan->output_slots) keep[s] = true;

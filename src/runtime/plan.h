@@ -4,6 +4,7 @@
 // exception.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,10 @@ struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
   const KernelRegistry* custom_kernels = nullptr;  // the session's custom ops, tried before the CPU registry
   Precision precision = Precision::kFp32;  // session config "kestrel.precision", after the CPU check
+  // Called (main graph only) for each initializer that every kernel reading it owns in its own form
+  // (Kernel::owns_constant_input), right after the last of them is created: the plan has dropped it, and the
+  // caller drops its own reference so that the memory goes.
+  std::function<void(const ir::Value*)> release_constant;
 };
 
 struct Step {

@@ -45,6 +45,7 @@ struct Session::Impl {
   std::unique_ptr<runtime::InterOpPool> inter_op;  // ExecutionMode::kParallel
   std::unordered_map<std::string, size_t> input_index;  // name -> position in graph->inputs
   std::unordered_map<std::string, size_t> output_index;
+  ModelSummary summary;  // of the optimized graph, taken before planning
 
   std::chrono::steady_clock::time_point created_at = std::chrono::steady_clock::now();
 
@@ -213,7 +214,14 @@ void Session::Impl::build(std::unique_ptr<ir::Model> loaded) {
                  tag + "optimizer rule " + report.name + " fired " + std::to_string(report.fired) + " time(s)");
   }
   if (!options.optimized_model_filepath.empty()) onnx_format::save_model(*model, options.optimized_model_filepath);
-  plan = runtime::compile_plan(g, nullptr, plan_options);
+  // The summary (op and parameter counts) is of the graph as optimized, before planning frees weights that
+  // kernels keep packed in their own form.
+  count_ops(g, summary);
+  runtime::PlanOptions main_options = plan_options;
+  main_options.release_constant = [&g](const ir::Value* v) {
+    if (ir::Value* owned = g.find_local(v->name); owned == v) owned->initializer.reset();
+  };
+  plan = runtime::compile_plan(g, nullptr, main_options);
   if (options.enable_profiling) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     profiler = std::make_unique<runtime::Profiler>(
@@ -325,11 +333,7 @@ std::string Session::precision() const {
   return impl_->plan_options.precision == runtime::Precision::kBf16 ? "bf16" : "fp32";
 }
 
-ModelSummary Session::summary() const {
-  ModelSummary s;
-  count_ops(*impl_->model->graph, s);
-  return s;
-}
+ModelSummary Session::summary() const { return impl_->summary; }
 
 std::vector<Value> Session::run(const Feeds& feeds, const std::vector<std::string>& output_names,
                                 const RunOptions& run_options) const {

@@ -82,9 +82,9 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [desc, mem] : packed_)
     if (desc == want) return mem;
-  dnnl::memory src(plain_, engine(), const_cast<void*>(data_));
+  dnnl::memory src = data_ ? dnnl::memory(plain_, engine(), const_cast<void*>(data_)) : packed_.front().second;
   dnnl::memory dst(want, engine());  // owned by the memory object, kept in packed_
-  if (want == plain_) {
+  if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());
   } else {
     dnnl::reorder(src, dst).execute(thread_stream(), src, dst);
@@ -92,6 +92,13 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   }
   packed_.emplace_back(want, dst);
   return dst;
+}
+
+bool PackedWeights::release_plain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (packed_.empty()) return false;
+  data_ = nullptr;
+  return true;
 }
 
 void execute(const dnnl::primitive& prim, const dnnl::memory::desc& scratchpad,

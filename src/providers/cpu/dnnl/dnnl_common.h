@@ -73,6 +73,9 @@ class PackedWeights {
   PackedWeights(dnnl::memory::desc plain, const void* data) : plain_(std::move(plain)), data_(data) {}
   // The weights in layout `want` (reordered on first use).
   dnnl::memory get(const dnnl::memory::desc& want);
+  // Stops reading the plain weights (their owner may free them): layouts asked for later are reordered from
+  // the first packed copy. False, changing nothing, when no layout has been packed yet.
+  bool release_plain();
 
  private:
   dnnl::memory::desc plain_;

@@ -67,21 +67,29 @@ class DnnlMatMul final : public Kernel {
     const Tensor* bias = fused_ && info.has_input(2) ? info.constant_input(2) : nullptr;
     if (bias && bias->type() == ElementType::kFloat && bias->rank() == 1 && bias->dim(0) == N_)
       bias_row_.assign(bias->data<float>(), bias->data<float>() + N_);
-    // With a static A the weights are packed now rather than on the first run.
+    // The weights are packed now rather than on the first run. The layout oneDNN picks for them does not
+    // depend on A's row count, so a dynamic A packs with a nominal one (another layout, if ever asked for, is
+    // reordered from this copy). A transposed A goes the general way, which reads B as given.
+    if (trans_a_) return;
     const TypeInfo& at = info.input_type(0);
-    if (!at.shape || at.shape->empty() || (trans_a_ && at.shape->size() >= 2)) return;
-    int64_t rows = 1;
-    for (size_t i = 0; i + 1 < at.shape->size(); ++i) {
-      if (!(*at.shape)[i].fixed()) return;
-      rows *= (*at.shape)[i].value;
+    int64_t rows = at.shape && !at.shape->empty() ? 1 : -1;
+    for (size_t i = 0; rows > 0 && i + 1 < at.shape->size(); ++i)
+      rows = (*at.shape)[i].fixed() ? rows * (*at.shape)[i].value : -1;
+    if (rows <= 0) rows = 128;
+    try {
+      packed_->get(packed_weights_desc(rows));
+      released_ = packed_->release_plain();
+    } catch (const std::exception&) {
     }
-    if (rows > 0 && at.shape->back().value == K_) {
-      try {
-        packed_->get(make_packed_plan(rows, omp_get_max_threads(), !bias_row_.empty(), true)->weights);
-      } catch (const std::exception&) {
-      }
+    if (released_) {
+      // The packed copy is all compute() reads: b_ keeps B's type and shape only, and the planner may free
+      // the model's copy (owns_constant_input).
+      b_ = Tensor::borrow(b_.type(), b_.shape(), nullptr);
+      scaled_b_ = {};
     }
   }
+
+  bool owns_constant_input(size_t i) const override { return i == 1 && released_; }
 
   void compute(KernelContext& ctx) const override {
     namespace dn = dnnl_backend;
@@ -192,6 +200,29 @@ class DnnlMatMul final : public Kernel {
     return store.data();
   }
 
+  // The layout oneDNN wants the packed weights in, from a primitive descriptor alone: making the primitive
+  // (its JIT code) waits for the first run's shapes.
+  // The layout the packed plans want B in, in the session's precision (f32 where bf16 has no real kernel).
+  dnnl::memory::desc packed_weights_desc(int64_t rows) const {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    auto primitive_desc = [&](dt type) {
+      const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, type, tag::ab),
+                                    dnnl::memory::desc({K_, N_}, type, tag::any),
+                                    dnnl::memory::desc({rows, N_}, dt::f32, tag::ab));
+      return dnnl::matmul::primitive_desc(desc, dnnl_backend::user_scratchpad_attr(), dnnl_backend::engine());
+    };
+    const dt type = dnnl_backend::compute_type(precision_);
+    if (type != dt::f32) {
+      try {
+        const auto pd = primitive_desc(type);
+        if (!dnnl_backend::is_reference_impl(pd.impl_info_str())) return pd.weights_desc();
+      } catch (const dnnl::error&) {
+      }
+    }
+    return primitive_desc(dt::f32).weights_desc();
+  }
+
   // [rows, K] x packed [K, N], optionally with the bias row and the activation inside.
   std::shared_ptr<const DnnlMatMulPlan> make_packed_plan(int64_t rows, int threads, bool bias,
                                                          bool act) const {
@@ -295,6 +326,7 @@ class DnnlMatMul final : public Kernel {
   int64_t K_ = 0, N_ = 0;
   std::vector<float> scaled_b_, bias_row_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
+  bool released_ = false;  // packed at creation; the plain B is no longer read
   mutable dnnl_backend::PrimitiveCache<std::tuple<int64_t, int, bool, bool>, DnnlMatMulPlan> packed_cache_;
   mutable dnnl_backend::PrimitiveCache<Shape, DnnlMatMulPlan> general_cache_;
 };

@@ -1,0 +1,194 @@
+// The payload scan (payload_scan.h): a walk of protobuf's wire format through ModelProto.graph (field 7),
+// GraphProto.initializer (field 5) and TensorProto.raw_data (field 9). Every other field is copied into the
+// skeleton byte for byte; the messages on the way are re-emitted with their new lengths.
+#include "onnx/payload_scan.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kestrel/error.h"
+
+namespace kestrel::onnx_format {
+namespace {
+
+constexpr uint64_t kModelGraph = 7, kGraphInitializer = 5, kTensorRawData = 9;
+constexpr int kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5;
+
+struct Field {
+  uint64_t number = 0;
+  int wire = 0;
+  size_t begin = 0, value_begin = 0, end = 0;  // the whole field [begin, end); a length-delimited value from
+                                               // value_begin
+};
+
+bool read_varint(const uint8_t* d, size_t end, size_t& pos, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos >= end) return false;
+    const uint8_t b = d[pos++];
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// The field starting at `pos` (< end); false for malformed bytes and for groups (wire types 3 and 4).
+bool next_field(const uint8_t* d, size_t end, size_t& pos, Field& f) {
+  f.begin = pos;
+  uint64_t tag = 0;
+  if (!read_varint(d, end, pos, tag)) return false;
+  f.number = tag >> 3;
+  f.wire = static_cast<int>(tag & 7);
+  if (f.number == 0) return false;
+  uint64_t v = 0;
+  switch (f.wire) {
+    case kVarint:
+      if (!read_varint(d, end, pos, v)) return false;
+      break;
+    case kFixed64:
+      if (end - pos < 8) return false;
+      pos += 8;
+      break;
+    case kFixed32:
+      if (end - pos < 4) return false;
+      pos += 4;
+      break;
+    case kLengthDelimited:
+      if (!read_varint(d, end, pos, v) || v > end - pos) return false;
+      f.value_begin = pos;
+      pos += static_cast<size_t>(v);
+      break;
+    default:
+      return false;
+  }
+  f.end = pos;
+  return true;
+}
+
+void put_message(std::string& out, uint64_t number, const std::string& body) {
+  put_varint(out, number << 3 | kLengthDelimited);
+  put_varint(out, body.size());
+  out += body;
+}
+
+class Scan {
+ public:
+  Scan(const uint8_t* data, uint64_t min_payload) : d_(data), min_payload_(min_payload) {}
+
+  bool model(size_t begin, size_t end, std::string& out) {
+    bool graph_seen = false;
+    size_t pos = begin;
+    while (pos < end) {
+      Field f;
+      if (!next_field(d_, end, pos, f)) return false;
+      if (f.number == kModelGraph && f.wire == kLengthDelimited) {
+        // A second graph field would merge into the first; leave such models to protobuf.
+        if (graph_seen) return false;
+        graph_seen = true;
+        std::string graph_bytes;
+        if (!graph(f.value_begin, f.end, graph_bytes)) return false;
+        put_message(out, kModelGraph, graph_bytes);
+      } else {
+        out.append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+      }
+    }
+    return pos == end;
+  }
+
+  std::vector<RawPayload> payloads;
+  bool moved_any = false;
+
+ private:
+  bool graph(size_t begin, size_t end, std::string& out) {
+    size_t pos = begin;
+    while (pos < end) {
+      Field f;
+      if (!next_field(d_, end, pos, f)) return false;
+      if (f.number == kGraphInitializer && f.wire == kLengthDelimited) {
+        std::string tensor_bytes;
+        RawPayload payload;
+        if (!tensor(f.value_begin, f.end, tensor_bytes, payload)) return false;
+        payloads.push_back(payload);
+        if (payload.present) {
+          put_message(out, kGraphInitializer, tensor_bytes);
+          moved_any = true;
+          continue;
+        }
+      }
+      out.append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+    }
+    return pos == end;
+  }
+
+  // Copies the TensorProto without a large raw_data, which `payload` then locates.
+  bool tensor(size_t begin, size_t end, std::string& out, RawPayload& payload) {
+    bool raw_seen = false;
+    size_t pos = begin;
+    while (pos < end) {
+      Field f;
+      if (!next_field(d_, end, pos, f)) return false;
+      if (f.number == kTensorRawData && f.wire == kLengthDelimited) {
+        if (raw_seen) return false;  // protobuf keeps the last one; rare enough to leave to it
+        raw_seen = true;
+        if (f.end - f.value_begin >= min_payload_) {
+          payload = {true, f.value_begin, f.end - f.value_begin};
+          continue;
+        }
+      }
+      out.append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+    }
+    return pos == end;
+  }
+
+  const uint8_t* d_;
+  uint64_t min_payload_;
+};
+
+}  // namespace
+
+std::optional<ModelSkeleton> split_large_payloads(const uint8_t* data, size_t size, uint64_t min_payload) {
+  if (!data || size == 0) return std::nullopt;
+  Scan scan(data, min_payload);
+  ModelSkeleton skeleton;
+  if (!scan.model(0, size, skeleton.bytes) || !scan.moved_any) return std::nullopt;
+  skeleton.payloads = std::move(scan.payloads);
+  return skeleton;
+}
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw Error(ErrorCode::kNoSuchFile, "model file '" + path + "' cannot be opened");
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
+  size_ = static_cast<size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+  if (p != MAP_FAILED) data_ = static_cast<const uint8_t*>(p);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void MappedFile::read(uint64_t offset, uint64_t length, void* dst) const {
+  auto* out = static_cast<char*>(dst);
+  while (length > 0) {
+    const ssize_t got = ::pread(fd_, out, length, static_cast<off_t>(offset));
+    if (got <= 0) throw Error(ErrorCode::kRuntimeException, "reading model file '" + path_ + "' failed");
+    out += got;
+    offset += static_cast<uint64_t>(got);
+    length -= static_cast<uint64_t>(got);
+  }
+}
+
+}  // namespace kestrel::onnx_format

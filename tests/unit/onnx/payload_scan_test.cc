@@ -1,0 +1,194 @@
+// The payload scan: large raw_data of the main graph's initializers leaves the skeleton and is located exactly;
+// models loaded that way (from a file or from bytes) compute with the same weights; size mismatches and
+// malformed bytes still give the loader's errors, never a crash.
+#include "onnx/payload_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "kestrel/session.h"
+#include "onnx/onnx_pb.h"
+
+namespace kestrel {
+namespace {
+
+namespace fs = std::filesystem;
+using onnx_format::split_large_payloads;
+
+constexpr int64_t kRows = 64, kCols = 300;  // 76800 bytes of float: above the loader's 64 KiB split size
+
+std::vector<float> weight_values() {
+  std::vector<float> w(static_cast<size_t>(kRows * kCols));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(static_cast<int>(i % 1013) - 500) / 64.0f;
+  return w;
+}
+
+// y = x + W (W a large raw_data initializer) + b (a small one) + c (float_data).
+onnx::ModelProto add_weights_model(const std::vector<float>& w) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("g");
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->mutable_shape()->add_dim()->set_dim_value(kRows);
+  tt->mutable_shape()->add_dim()->set_dim_value(kCols);
+  auto* b = g->add_initializer();
+  b->set_name("b");
+  b->set_data_type(onnx::TensorProto::FLOAT);
+  b->add_dims(kCols);
+  const std::vector<float> bias(static_cast<size_t>(kCols), 0.25f);
+  b->set_raw_data(bias.data(), bias.size() * sizeof(float));
+  auto* W = g->add_initializer();
+  W->set_name("W");
+  W->set_data_type(onnx::TensorProto::FLOAT);
+  W->add_dims(kRows);
+  W->add_dims(kCols);
+  W->set_raw_data(w.data(), w.size() * sizeof(float));
+  auto* c = g->add_initializer();
+  c->set_name("c");
+  c->set_data_type(onnx::TensorProto::FLOAT);
+  c->add_float_data(-1.0f);
+  const char* names[][3] = {{"x", "W", "xw"}, {"xw", "b", "xwb"}, {"xwb", "c", "y"}};
+  for (const auto& [a, bb, out] : names) {
+    auto* n = g->add_node();
+    n->set_op_type("Add");
+    n->add_input(a);
+    n->add_input(bb);
+    n->add_output(out);
+  }
+  g->add_output()->set_name("y");
+  return m;
+}
+
+// Every y element is x + W + 0.25 - 1 with x = 0.
+void expect_weights_used(Session& s, const std::vector<float>& w) {
+  Tensor x(ElementType::kFloat, {kRows, kCols});
+  const Tensor y = s.run({{"x", Value(x)}}).at(0).tensor();
+  ASSERT_EQ(y.size(), kRows * kCols);
+  for (int64_t i = 0; i < y.size(); ++i)
+    ASSERT_EQ(y.data<float>()[i], w[static_cast<size_t>(i)] + 0.25f - 1.0f) << "element " << i;
+}
+
+fs::path write_file(const std::string& name, const std::string& bytes) {
+  const fs::path dir = fs::temp_directory_path() / "kestrel_payload_scan_test";
+  fs::create_directories(dir);
+  const fs::path path = dir / name;
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+// A length-delimited protobuf field.
+std::string field(int number, const std::string& body) {
+  std::string out(1, static_cast<char>(number << 3 | 2));
+  for (uint64_t len = body.size();; len >>= 7) {
+    out.push_back(static_cast<char>(len >= 0x80 ? (len & 0x7f) | 0x80 : len));
+    if (len < 0x80) break;
+  }
+  return out + body;
+}
+
+TEST(PayloadScan, LargeRawDataLeavesTheSkeleton) {
+  const auto w = weight_values();
+  const std::string bytes = add_weights_model(w).SerializeAsString();
+  const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
+  ASSERT_TRUE(skeleton);
+  ASSERT_EQ(skeleton->payloads.size(), 3u);  // b, W, c in order
+  EXPECT_FALSE(skeleton->payloads[0].present);
+  ASSERT_TRUE(skeleton->payloads[1].present);
+  EXPECT_FALSE(skeleton->payloads[2].present);
+  const auto& p = skeleton->payloads[1];
+  ASSERT_EQ(p.length, w.size() * sizeof(float));
+  ASSERT_LE(p.offset + p.length, bytes.size());
+  EXPECT_EQ(std::memcmp(bytes.data() + p.offset, w.data(), p.length), 0);
+  // The skeleton parses; W lost only its raw_data, the rest is as written.
+  onnx::ModelProto parsed;
+  ASSERT_TRUE(parsed.ParseFromString(skeleton->bytes));
+  ASSERT_EQ(parsed.graph().initializer_size(), 3);
+  EXPECT_FALSE(parsed.graph().initializer(1).has_raw_data());
+  EXPECT_EQ(parsed.graph().initializer(1).dims_size(), 2);
+  EXPECT_EQ(parsed.graph().initializer(0).raw_data().size(), static_cast<size_t>(kCols) * sizeof(float));
+  EXPECT_EQ(parsed.graph().initializer(2).float_data_size(), 1);
+  EXPECT_EQ(parsed.graph().node_size(), 3);
+  EXPECT_LT(skeleton->bytes.size(), bytes.size() - p.length + 16);
+  // Nothing that large: nothing to split.
+  EXPECT_FALSE(split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 1 << 20));
+}
+
+TEST(PayloadScan, ModelsLoadWithTheirWeightsFromFileAndBytes) {
+  const auto w = weight_values();
+  const std::string bytes = add_weights_model(w).SerializeAsString();
+  SessionOptions as_written;
+  as_written.graph_optimization_level = GraphOptimizationLevel::kDisableAll;
+  Session from_bytes(bytes.data(), bytes.size(), as_written);
+  expect_weights_used(from_bytes, w);
+  Session from_file(write_file("weights.onnx", bytes).string(), as_written);
+  expect_weights_used(from_file, w);
+  Session optimized(write_file("weights.onnx", bytes).string());
+  expect_weights_used(optimized, w);
+}
+
+TEST(PayloadScan, SizeMismatchIsStillReported) {
+  auto m = add_weights_model(weight_values());
+  std::string raw = m.graph().initializer(1).raw_data();
+  raw.append(4, '\0');  // one float more than the shape holds
+  m.mutable_graph()->mutable_initializer(1)->set_raw_data(raw);
+  const std::string bytes = m.SerializeAsString();
+  for (bool file : {false, true}) {
+    try {
+      if (file) Session s(write_file("mismatch.onnx", bytes).string());
+      else Session s(bytes.data(), bytes.size());
+      FAIL() << "loading succeeded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("raw_data has 76804 bytes"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(PayloadScan, MalformedBytesAreLeftToTheParser) {
+  const auto m = add_weights_model(weight_values());
+  const std::string bytes = m.SerializeAsString();
+  auto split = [](const std::string& b) {
+    return split_large_payloads(reinterpret_cast<const uint8_t*>(b.data()), b.size(), 65536);
+  };
+  // Cut anywhere, the scan declines and loading fails cleanly (from bytes and from a file).
+  for (size_t cut : {size_t{3}, bytes.size() / 4, bytes.size() / 2, bytes.size() - 1}) {
+    const std::string truncated = bytes.substr(0, cut);
+    EXPECT_FALSE(split(truncated)) << "cut at " << cut;
+    EXPECT_THROW(Session(truncated.data(), truncated.size()), Error);
+    EXPECT_THROW(Session(write_file("truncated.onnx", truncated).string()), Error);
+  }
+  // A group (wire type 3) in the model, and a second graph field: left to protobuf.
+  EXPECT_FALSE(split(bytes + std::string("\x0b\x0c", 2)));
+  EXPECT_FALSE(split(bytes + field(7, m.graph().SerializeAsString())));
+}
+
+TEST(PayloadScan, RepeatedRawDataKeepsProtobufsMeaning) {
+  // W with two raw_data fields: protobuf keeps the last one, and the scan leaves such a model to it.
+  const auto w = weight_values();
+  const std::vector<float> w2(w.size(), 3.0f);
+  auto m = add_weights_model(w);
+  onnx::TensorProto W = m.graph().initializer(1);
+  W.clear_raw_data();
+  const std::string tensor = W.SerializeAsString() +
+                             field(9, std::string(reinterpret_cast<const char*>(w.data()), w.size() * 4)) +
+                             field(9, std::string(reinterpret_cast<const char*>(w2.data()), w2.size() * 4));
+  onnx::GraphProto graph = m.graph();
+  graph.mutable_initializer()->DeleteSubrange(1, 1);
+  m.clear_graph();
+  const std::string bytes = m.SerializeAsString() + field(7, graph.SerializeAsString() + field(5, tensor));
+  EXPECT_FALSE(split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536));
+  SessionOptions as_written;
+  as_written.graph_optimization_level = GraphOptimizationLevel::kDisableAll;
+  Session s(write_file("repeated.onnx", bytes).string(), as_written);
+  expect_weights_used(s, w2);
+}
+
+}  // namespace
+}  // namespace kestrel
