@@ -66,7 +66,7 @@ std::string run_model(const fs::path& dir, bool bf16) {
     std::string diff = bf16 ? compare_bf16(got[i], want.value) : testing::compare_values(got[i], want.value, 1e-3, 1e-4);
     if (!diff.empty()) return "output '" + session.outputs()[i].name + "': " + diff;
   }
-  SessionOptions parallel;
+  SessionOptions parallel = options;
   parallel.execution_mode = ExecutionMode::kParallel;
   parallel.inter_op_num_threads = 2;
   Session parallel_session((dir / "model.onnx").string(), parallel);
