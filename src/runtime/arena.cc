@@ -106,15 +106,22 @@ Arena::~Arena() {
 std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
   const size_t cls = size_class(bytes);
   void* block = nullptr;
+  size_t block_cls = cls;  // the class of the block handed out: a cached one may be larger
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    auto it = state_->free_blocks.find(cls);
-    if (it != state_->free_blocks.end() && !it->second.empty()) {
+    // The smallest cached block of at least `cls` bytes, up to twice that. The cache holds at most one run's
+    // peak working set, so with exact sizes only, most of a run's tensors would miss it every run (and, once
+    // glibc trims its heap, fault in fresh pages); a larger block serves as well.
+    for (auto it = state_->free_blocks.lower_bound(cls);
+         it != state_->free_blocks.end() && it->first <= 2 * cls; ++it) {
+      if (it->second.empty()) continue;
       block = it->second.back();
       it->second.pop_back();
-      state_->cached -= cls;
+      block_cls = it->first;
+      state_->cached -= block_cls;
+      break;
     }
-    state_->in_use += cls;
+    state_->in_use += block_cls;
     if (state_->in_use > state_->peak_in_use) state_->peak_in_use = state_->in_use;
   }
   if (!block) {
@@ -126,7 +133,7 @@ std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
     }
   }
   if (zero_fill) std::memset(block, 0, cls);
-  return std::shared_ptr<void>(block, BlockRelease{state_, cls}, ControlBlockAllocator<char>(state_));
+  return std::shared_ptr<void>(block, BlockRelease{state_, block_cls}, ControlBlockAllocator<char>(state_));
 }
 
 size_t Arena::cached_bytes() const {
