@@ -1,6 +1,8 @@
 // kestrel::Session: load -> validate -> optimize -> plan at creation; feed checking and execution per run.
 #include "kestrel/session.h"
 
+#include <cpuid.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -22,8 +24,16 @@
 namespace kestrel {
 namespace {
 
-// bf16 arithmetic needs AVX512-BF16 or AMX; without them oneDNN would emulate it, slower than fp32.
-bool cpu_has_bf16() { return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16"); }
+// bf16 arithmetic needs AVX512-BF16 or AMX; without them oneDNN would emulate it, slower than fp32. Read from
+// CPUID (leaf 7: subleaf 1 EAX bit 5 is AVX512_BF16, subleaf 0 EDX bit 22 is AMX-BF16) since not every compiler's
+// __builtin_cpu_supports knows these names; AVX-512 itself must be enabled by the OS.
+bool cpu_has_bf16() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__builtin_cpu_supports("avx512f")) return false;
+  const bool avx512_bf16 = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)) != 0;
+  const bool amx_bf16 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 22)) != 0;
+  return avx512_bf16 || amx_bf16;
+}
 
 }  // namespace
 
