@@ -19,8 +19,23 @@
 namespace kestrel::onnx_format {
 namespace {
 
+// Gemm's inference (opsets 6-10) indexes dims 0 and 1 of A and B without checking their rank: a 1-D input reads
+// past the shape (a SEGV found by fuzzing). Such a node is refused later by the kernel with a clear message.
+bool gemm_input_not_2d(const onnx::InferenceContext& ctx) {
+  for (size_t i = 0; i < 2 && i < ctx.getNumInputs(); ++i) {
+    const onnx::TypeProto* type = ctx.getInputType(i);
+    if (type && type->has_tensor_type() && type->tensor_type().has_shape() &&
+        type->tensor_type().shape().dim_size() != 2)
+      return true;
+  }
+  return false;
+}
+
 onnx::InferenceFunction skip_untyped_inputs(const onnx::OpSchema& schema) {
-  return [inner = schema.GetTypeAndShapeInferenceFunction(), formals = schema.inputs()](onnx::InferenceContext& ctx) {
+  const bool is_gemm = schema.Name() == "Gemm" && schema.domain().empty();
+  return [inner = schema.GetTypeAndShapeInferenceFunction(), formals = schema.inputs(),
+          is_gemm](onnx::InferenceContext& ctx) {
+    if (is_gemm && gemm_input_not_2d(ctx)) fail_shape_inference("Gemm inputs A and B must be 2-D");
     for (size_t i = 0; i < ctx.getNumInputs() && !formals.empty(); ++i) {
       // A variadic formal parameter is the last one and covers every input from its index on.
       const auto& formal = formals[std::min(i, formals.size() - 1)];

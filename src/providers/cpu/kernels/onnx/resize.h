@@ -192,6 +192,21 @@ class ResizeKernel final : public runtime::Kernel {
       }
     }
 
+    // The tap tables below have one entry per output coordinate of each axis: an output over the size limit is
+    // refused before they are built, not after.
+    const uint64_t max_elements = Tensor::max_tensor_bytes() / element_size(x.type());
+    uint64_t elements = 1;
+    for (int64_t d : out_shape) {
+      if (d < 0 || static_cast<uint64_t>(d) > max_elements)
+        ctx.fail("output shape " + shape_to_string(out_shape) + " exceeds the size limit of " +
+                 std::to_string(Tensor::max_tensor_bytes()) + " bytes (session config entry kestrel.max_tensor_bytes)");
+      elements = d == 0 ? 0 : elements;
+      if (elements != 0 && static_cast<uint64_t>(d) > max_elements / elements)
+        ctx.fail("output shape " + shape_to_string(out_shape) + " exceeds the size limit of " +
+                 std::to_string(Tensor::max_tensor_bytes()) + " bytes (session config entry kestrel.max_tensor_bytes)");
+      elements *= static_cast<uint64_t>(d);
+    }
+
     // Per axis and output coordinate: the input taps, and whether the point falls outside
     // (tf_crop_and_resize).
     std::vector<std::vector<std::vector<Tap>>> taps(static_cast<size_t>(rank));
