@@ -31,11 +31,24 @@ bool gemm_input_not_2d(const onnx::InferenceContext& ctx) {
   return false;
 }
 
+// LayerNormalization's inference (opset 17) indexes X's dims with its axis attribute unchecked: an axis outside
+// [-rank, rank) reads past the shape (also found by fuzzing). The kernel refuses such a node with a clear message.
+bool layer_norm_axis_out_of_range(const onnx::InferenceContext& ctx) {
+  const onnx::TypeProto* type = ctx.getNumInputs() > 0 ? ctx.getInputType(0) : nullptr;
+  if (!type || !type->has_tensor_type() || !type->tensor_type().has_shape()) return false;
+  const int64_t rank = type->tensor_type().shape().dim_size();
+  const onnx::AttributeProto* axis = ctx.getAttribute("axis");
+  const int64_t a = axis ? axis->i() : -1;
+  return a < -rank || a >= rank;
+}
+
 onnx::InferenceFunction skip_untyped_inputs(const onnx::OpSchema& schema) {
   const bool is_gemm = schema.Name() == "Gemm" && schema.domain().empty();
-  return [inner = schema.GetTypeAndShapeInferenceFunction(), formals = schema.inputs(),
-          is_gemm](onnx::InferenceContext& ctx) {
+  const bool is_layer_norm = schema.Name() == "LayerNormalization" && schema.domain().empty();
+  return [inner = schema.GetTypeAndShapeInferenceFunction(), formals = schema.inputs(), is_gemm,
+          is_layer_norm](onnx::InferenceContext& ctx) {
     if (is_gemm && gemm_input_not_2d(ctx)) fail_shape_inference("Gemm inputs A and B must be 2-D");
+    if (is_layer_norm && layer_norm_axis_out_of_range(ctx)) fail_shape_inference("LayerNormalization axis out of range");
     for (size_t i = 0; i < ctx.getNumInputs() && !formals.empty(); ++i) {
       // A variadic formal parameter is the last one and covers every input from its index on.
       const auto& formal = formals[std::min(i, formals.size() - 1)];

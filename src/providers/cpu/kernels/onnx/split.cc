@@ -62,6 +62,10 @@ class Split final : public Kernel {
     int64_t total = 0;
     for (int64_t s : split) {
       if (s < 0) ctx.fail("split " + shape_to_string(split) + " has a negative length");
+      // total <= dim holds here, so the comparison cannot overflow where the sum could.
+      if (s > dim - total)
+        ctx.fail("split " + shape_to_string(split) + " sums to more than the " + std::to_string(dim) +
+                 " elements of axis " + std::to_string(axis));
       total += s;
     }
     if (total != dim)
