@@ -52,6 +52,15 @@ def accuracy(kestrel, model, data_dir, precision):
             ",".join(top1) if top1 else "-")
 
 
+def kestrel_environment(pairs):
+    """The environment for Kestrel's runs: this process's, with each KEY=VALUE of --kestrel-env applied."""
+    env = dict(os.environ)
+    for kv in pairs:
+        key, _, value = kv.partition("=")
+        env[key] = value
+    return env
+
+
 def geomean(values):
     values = [v for v in values if v and v > 0]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
@@ -70,10 +79,7 @@ def main():
     p.add_argument("--kestrel-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the Kestrel runs only (e.g. OMP_WAIT_POLICY=PASSIVE); repeatable")
     a = p.parse_args()
-    k_env = dict(os.environ)
-    for kv in a.kestrel_env:
-        key, _, value = kv.partition("=")
-        k_env[key] = value
+    k_env = kestrel_environment(a.kestrel_env)
     threads = [int(t) for t in a.threads.split(",")]
 
     raw, rows, acc = [], [], {}

@@ -26,12 +26,11 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from compare import kestrel_environment, run_json  # bench/compare.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_json(cmd, env=None):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out[out.index("{"):])
 
 
 def read_outputs(folder):
@@ -78,10 +77,7 @@ def main():
     p.add_argument("--kestrel-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the Kestrel runs only (e.g. OMP_WAIT_POLICY=PASSIVE); the table says so")
     a = p.parse_args()
-    k_env = dict(os.environ)
-    for kv in a.kestrel_env:
-        key, _, value = kv.partition("=")
-        k_env[key] = value
+    k_env = kestrel_environment(a.kestrel_env)
     threads = [int(t) for t in a.threads.split(",")]
 
     rows, raw = [], []
