@@ -247,7 +247,11 @@ class DnnlConv final : public Kernel {
       return chosen;
     };
     std::optional<dnnl::convolution_forward::primitive_desc> chosen;
-    if (dn::compute_type(precision_) != dt::f32) {
+    // Depthwise convolutions stay f32 at reduced precision: with one input channel per output each output sums
+    // only a kernel window, so rounding X and W to bf16 shows up almost undamped (and the conversion costs as much as
+    // the small convolution saves).
+    const bool depthwise = group_ > 1 && w_.dim(1) == 1;
+    if (dn::compute_type(precision_) != dt::f32 && !depthwise) {
       chosen = choose(dn::compute_type(precision_));
       if (chosen && dn::is_reference_impl(chosen->impl_info_str())) chosen.reset();  // f32 is faster
     }

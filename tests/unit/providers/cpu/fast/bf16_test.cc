@@ -52,10 +52,11 @@ void expect_bf16_close(const Tensor& ref, const Tensor& got) {
 
 // Runs the node at bf16 (1 and 2 threads, twice each: the second run uses the cached primitive) and compares
 // with the fp32 reference kernels. Also checks bf16 really ran where the CPU has it: the result differs from
-// fp32's in some element (bf16 rounding shows in sums of non-representable products).
+// fp32's in some element (bf16 rounding shows in sums of non-representable products). A node that bf16 sessions
+// deliberately keep in fp32 (kept_fp32) must instead give exactly the fp32 session's output.
 void compare_bf16_with_reference(const std::string& op, const std::vector<NodeInput>& inputs,
                                  const std::function<void(onnx::NodeProto&)>& set_attrs, int opset,
-                                 const std::string& domain = "") {
+                                 const std::string& domain = "", bool kept_fp32 = false) {
   const std::string bytes = model_with_initializers(op, inputs, set_attrs, opset, domain);
   const Feeds feeds = feeds_of(inputs);
   const Tensor ref = make_session(bytes, true, 1).run(feeds).at(0).tensor();
@@ -69,9 +70,15 @@ void compare_bf16_with_reference(const std::string& op, const std::vector<NodeIn
     }
     EXPECT_EQ(s.precision(), "bf16");
     const Tensor first = s.run(feeds).at(0).tensor();
+    const Tensor fp32 = make_session(bytes, false, threads).run(feeds).at(0).tensor();
+    if (kept_fp32) {
+      ASSERT_EQ(fp32.size(), first.size());
+      for (int64_t i = 0; i < fp32.size(); ++i)
+        ASSERT_EQ(fp32.data<float>()[i], first.data<float>()[i]) << "at flat index " << i;
+      continue;
+    }
     expect_bf16_close(ref, first);
     expect_bf16_close(ref, s.run(feeds).at(0).tensor());
-    const Tensor fp32 = make_session(bytes, false, threads).run(feeds).at(0).tensor();
     bool differs = false;
     for (int64_t i = 0; i < fp32.size() && !differs; ++i) differs = fp32.data<float>()[i] != first.data<float>()[i];
     EXPECT_TRUE(differs) << "bf16 output is bit-identical to fp32: the bf16 path did not run";
@@ -109,10 +116,17 @@ TEST(Bf16, ConvOddShapes) {
         [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {0, 0, 0, 0}, 1); }, 13);
   }
   {
+    // Depthwise stays fp32: each output sums one 3x3 window, so bf16 rounding would show almost undamped.
     SCOPED_TRACE("depthwise");
     compare_bf16_with_reference(
         "Conv", {{"X", inexact({1, 32, 15, 15})}, {"W", inexact({32, 1, 3, 3}, 2), true}},
-        [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {1, 1, 1, 1}, 32); }, 13);
+        [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {1, 1, 1, 1}, 32); }, 13, "", /*kept_fp32=*/true);
+  }
+  {
+    SCOPED_TRACE("grouped, 4 channels per group");
+    compare_bf16_with_reference(
+        "Conv", {{"X", inexact({1, 32, 15, 15})}, {"W", inexact({48, 4, 3, 3}, 2), true}},
+        [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {1, 1, 1, 1}, 8); }, 13);
   }
   {
     // Large enough for oneDNN: Kestrel's own small 1-D convolution kernel stays fp32.
