@@ -3,7 +3,8 @@
 //   X -> Conv/FusedConv -> Y
 //   becomes   X -> Transpose(0,2,3,1) -> FusedConv(channels_last=1) -> Transpose(0,3,1,2) -> Y
 // and likewise 2-D QLinearConv (int8) -> ai.kestrel QLinearConv(channels_last=1), the QDQ groups' per-tensor
-// DequantizeLinear and QuantizeLinear between them counting as elementwise ops, so int8 models stay NHWC too.
+// DequantizeLinear and QuantizeLinear between them (and ai.kestrel QuantizedLookup) counting as elementwise ops,
+// so int8 models stay NHWC too.
 // Each to-NCHW Transpose is then moved below the ops that work the same in either layout once their operands are
 // permuted alike (activations; Add/Sub/Mul/Div whose other operand is another channels-last value or a constant;
 // Concat on channels; GlobalAveragePool, which becomes ReduceMean over H and W; 2-D MaxPool, which becomes
@@ -153,6 +154,14 @@ const std::unordered_set<std::string> kElementwiseBinary = {"Add", "Sub", "Mul",
 
 // Moves the to-NCHW Transpose(s) feeding `n` below it when `n` computes the same in NHWC. Returns whether it did.
 bool push_through(ir::Graph& graph, ir::Node* n, const std::unordered_set<const ir::Value*>& reads) {
+  if (n->domain == kKestrelDomain && n->op_type == "QuantizedLookup" && n->outputs.size() == 1 && n->outputs[0] &&
+      !reads.count(n->outputs[0])) {  // elementwise, its table a constant
+    ir::Value* src = nhwc_source(n->inputs[0]);
+    if (!src || known_rank(n->outputs[0]) != 4) return false;
+    set_input(n, 0, src);
+    redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
   if (!n->domain.empty() || n->outputs.empty() || !n->outputs[0] || n->inputs.empty()) return false;
   if (n->op_type != "MaxPool" && n->outputs.size() != 1) return false;
   ir::Value* out = n->outputs[0];
