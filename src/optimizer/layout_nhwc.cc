@@ -3,7 +3,8 @@
 //   X -> Conv/FusedConv -> Y
 //   becomes   X -> Transpose(0,2,3,1) -> FusedConv(channels_last=1) -> Transpose(0,3,1,2) -> Y
 // and likewise 2-D QLinearConv (int8) -> ai.kestrel QLinearConv(channels_last=1), the QDQ groups' per-tensor
-// DequantizeLinear and QuantizeLinear between them (and ai.kestrel QuantizedLookup) counting as elementwise ops,
+// DequantizeLinear and QuantizeLinear between them (and ai.kestrel QuantizedLookup, QLinearAdd, QLinearMul)
+// counting as elementwise ops,
 // so int8 models stay NHWC too.
 // Each to-NCHW Transpose is then moved below the ops that work the same in either layout once their operands are
 // permuted alike (activations; Add/Sub/Mul/Div whose other operand is another channels-last value or a constant;
@@ -159,6 +160,22 @@ bool push_through(ir::Graph& graph, ir::Node* n, const std::unordered_set<const 
     ir::Value* src = nhwc_source(n->inputs[0]);
     if (!src || known_rank(n->outputs[0]) != 4) return false;
     set_input(n, 0, src);
+    redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
+  if (n->domain == kKestrelDomain && (n->op_type == "QLinearAdd" || n->op_type == "QLinearMul") &&
+      n->inputs.size() >= 7 && n->outputs.size() == 1 && n->outputs[0] && !reads.count(n->outputs[0])) {
+    // Elementwise on A (input 0) and B (input 3), both channels-last or one a one-element constant.
+    if (known_rank(n->outputs[0]) != 4) return false;
+    ir::Value* srcs[2] = {nhwc_source(n->inputs[0]), nhwc_source(n->inputs[3])};
+    if (!srcs[0] && !srcs[1]) return false;
+    for (int i = 0; i < 2; ++i) {
+      ir::Value* v = n->inputs[i * 3];
+      if (!srcs[i] && !(constant_of(v) && constant_of(v)->size() == 1)) return false;
+      if (!srcs[i]) srcs[i] = v;
+    }
+    set_input(n, 0, srcs[0]);
+    set_input(n, 3, srcs[1]);
     redirect_output_to_nhwc(graph, n, 0);
     return true;
   }
