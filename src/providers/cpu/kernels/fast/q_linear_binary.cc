@@ -1,8 +1,9 @@
-// Fast ai.kestrel QLinearAdd and QLinearMul: the output in rows along its last dim, each operand either running
-// along the row or one value for it (same shapes, NHWC [N,1,1,C] or NCHW [N,C,1,1] squeeze-excitation scales,
-// one-element operands); blocks of a row are dequantized, combined and requantized in L1-resident buffers with
-// the vectorised loops of quantize_simd.h, which compute exactly what the reference does. Large outputs are split
-// over the threads; other broadcasts keep the reference kernel.
+// Fast ai.kestrel QLinearAdd and QLinearMul when one operand has the output's shape and the other is one value,
+// runs along the output's last dim, or is one value per row of it (same shapes, NHWC [N,1,1,C] or NCHW
+// [N,C,1,1] squeeze-excitation scales): the small operand is dequantized once, then blocks of the output are
+// dequantized, combined and requantized in L1-resident buffers with the vectorised loops of quantize_simd.h,
+// which compute exactly what the reference does. Large outputs are split over the threads; other broadcasts keep
+// the reference kernel.
 #include <omp.h>
 
 #include <algorithm>
@@ -32,10 +33,14 @@ KESTREL_ISA_CLONES void combine(float* a, const float* b, int64_t n, bool b_scal
   }
 }
 
-// Like combine, with the scalar on the left (the op's operand order is kept for any op).
+// b = a op b, the operands in the op's order (a one value, or n of them).
 template <QLinearBinaryOp Op>
 KESTREL_ISA_CLONES void combine_scalar_left(float a, float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) b[i] = apply_binary<Op>(a, b[i]);
+}
+template <QLinearBinaryOp Op>
+KESTREL_ISA_CLONES void combine_left(const float* a, float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) b[i] = apply_binary<Op>(a[i], b[i]);
 }
 
 template <QLinearBinaryOp Op>
@@ -49,51 +54,51 @@ class FastQLinearBinary final : public Kernel {
     const Tensor& A = ctx.input(0);
     const Tensor& B = ctx.input(3);
     const Shape out = broadcast_shapes(ctx, {&A.shape(), &B.shape()});
-    // Rows: one when the shapes match or an operand has one element, else the output's last dim.
-    const bool flat = A.shape() == B.shape() || A.size() == 1 || B.size() == 1;
+    // One operand has the output's shape (the big one); the other (the small one) is one value, or runs along
+    // the output's last dim or is one value per row of it.
+    const bool a_big = A.shape() == out;
+    const Tensor& big = a_big ? A : B;
+    const Tensor& small = a_big ? B : A;
     const int64_t total = shape_size(out);
-    const int64_t row = flat ? total : (out.empty() ? 1 : out.back());
-    auto runs_along = [&](const Tensor& t) {
-      if (flat) return t.size() != 1 || total == 1;
-      return t.rank() > 0 && t.shape().back() == row && row != 1;
-    };
-    const bool a_runs = runs_along(A), b_runs = runs_along(B);
-    auto fits = [&](const Tensor& t, bool runs) { return flat || runs || t.rank() == 0 || t.shape().back() == 1; };
-    if (!fits(A, a_runs) || !fits(B, b_runs) || (!a_runs && !b_runs && total > 1)) return reference_->compute(ctx);
+    const int64_t row = out.empty() ? 1 : out.back();
+    const bool whole = small.size() == 1;
+    const bool small_runs = !whole && small.rank() > 0 && small.shape().back() == row;
+    const bool small_per_row = !whole && (small.rank() == 0 || small.shape().back() == 1);
+    if (big.shape() != out || (!whole && !small_runs && !small_per_row) || small.size() > (int64_t{1} << 20))
+      return reference_->compute(ctx);
     Tensor& C = ctx.allocate_uninitialized_output(0, p.c_type, out);  // every element written
     if (total == 0) return;
-    const int64_t rows = total / row;
-    const Shape out_rows(out.begin(), out.end() - (flat || out.empty() ? static_cast<long>(out.size()) : 1));
-    auto row_shape = [&](const Tensor& t) {
-      return flat || t.rank() == 0 ? Shape{} : Shape(t.shape().begin(), t.shape().end() - 1);
-    };
-    const BroadcastIndex a_row(row_shape(A), out_rows), b_row(row_shape(B), out_rows);
-    const int64_t a_step = a_runs ? row : 1, b_step = b_runs ? row : 1;
-    const int64_t blocks_per_row = (row + kBlock - 1) / kBlock;
-    const int64_t tasks = rows * blocks_per_row;
+    const int32_t big_zero = a_big ? p.a_zero : p.b_zero, small_zero = a_big ? p.b_zero : p.a_zero;
+    const float big_scale = a_big ? p.a_scale : p.b_scale, small_scale = a_big ? p.b_scale : p.a_scale;
+    std::vector<float> small_values(static_cast<size_t>(small.size()));  // dequantized once
+    dequantize_block(small, 0, small.size(), small_zero, small_scale, small_values.data());
+    const Shape out_rows(out.begin(), out.end() - (out.empty() ? 0 : 1));
+    const Shape small_rows = small.rank() == 0 ? Shape{} : Shape(small.shape().begin(), small.shape().end() - 1);
+    const BroadcastIndex small_row(small_rows, out_rows);
+    const int64_t small_step = small_runs ? row : 1;
+    const int64_t blocks = (total + kBlock - 1) / kBlock;
     const int threads = total >= (int64_t{1} << 18) ? ctx.intra_op_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t task = 0; task < tasks; ++task) {
-      alignas(64) float fa[kBlock], fb[kBlock];
-      const int64_t r = task / blocks_per_row, begin = task % blocks_per_row * kBlock;
-      const int64_t n = std::min(kBlock, row - begin);
-      const int64_t a_at = (flat ? 0 : a_row(r)) * a_step + (a_runs ? begin : 0);
-      const int64_t b_at = (flat ? 0 : b_row(r)) * b_step + (b_runs ? begin : 0);
-      if (a_runs) {
-        dequantize_block(A, a_at, n, p.a_zero, p.a_scale, fa);
-        dequantize_block(B, b_at, b_runs ? n : 1, p.b_zero, p.b_scale, fb);
-        combine<Op>(fa, fb, n, !b_runs);
-      } else {
-        dequantize_block(A, a_at, 1, p.a_zero, p.a_scale, fa);
-        dequantize_block(B, b_at, n, p.b_zero, p.b_scale, fb);
-        combine_scalar_left<Op>(fa[0], fb, n);
+    for (int64_t block = 0; block < blocks; ++block) {
+      alignas(64) float fbig[kBlock], fsmall[kBlock];
+      const int64_t begin = block * kBlock, n = std::min(kBlock, total - begin);
+      dequantize_block(big, begin, n, big_zero, big_scale, fbig);
+      // The small operand's values for this block, a row segment at a time.
+      for (int64_t i = 0; i < n && !whole;) {
+        const int64_t o = begin + i, r = o / row, col = o % row, len = std::min(n - i, row - col);
+        const float* src = small_values.data() + small_row(r) * small_step;
+        if (small_runs) std::copy(src + col, src + col + len, fsmall + i);
+        else std::fill(fsmall + i, fsmall + i + len, src[0]);
+        i += len;
       }
-      const float* result = a_runs ? fa : fb;
-      const int64_t at = r * row + begin;
+      if (whole) fsmall[0] = small_values[0];
+      if (a_big) combine<Op>(fbig, fsmall, n, whole);
+      else if (whole) combine_scalar_left<Op>(fsmall[0], fbig, n);
+      else combine_left<Op>(fsmall, fbig, n);
       if (p.c_type == ElementType::kUInt8)
-        fast::quantize(result, n, p.c_scale, static_cast<float>(p.c_zero), C.data<uint8_t>() + at, 1);
+        fast::quantize(fbig, n, p.c_scale, static_cast<float>(p.c_zero), C.data<uint8_t>() + begin, 1);
       else
-        fast::quantize(result, n, p.c_scale, static_cast<float>(p.c_zero), C.data<int8_t>() + at, 1);
+        fast::quantize(fbig, n, p.c_scale, static_cast<float>(p.c_zero), C.data<int8_t>() + begin, 1);
     }
   }
 
