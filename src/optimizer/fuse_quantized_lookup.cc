@@ -4,7 +4,7 @@
 //                           └──────────────────────────────────────────────── Mul -> QuantizeLinear -> yq
 // (SiLU as QDQ quantizers write it) becomes
 //   xq -> ai.kestrel QuantizedLookup(table) -> yq
-// Every leaf is a per-tensor DequantizeLinear of the same xq; inner nodes are elementwise ops (activations,
+// Every leaf is a per-tensor DequantizeLinear of the same xq (or of a one-element constant); inner nodes are elementwise ops (activations,
 // Add/Sub/Mul/Div/Pow/Min/Max with one-element constant operands or operands of the same computation, per-tensor
 // QuantizeLinear) whose results nothing else reads. The table is the final QuantizeLinear's output for each of the
 // 256 inputs, computed by the nodes' own reference kernels, so the lookup gives exactly what they would.
@@ -35,7 +35,7 @@ bool one_element_constant(const ir::Value* v) {
 // nodes in an order where producers come first.
 struct Computation {
   ir::Value* source = nullptr;
-  std::vector<ir::Node*> leaves;
+  std::vector<ir::Node*> leaves;     // DequantizeLinear of the source, and of one-element constants
   std::vector<ir::Node*> inner;
 };
 
@@ -49,6 +49,16 @@ class Matcher {
     ir::Node* p = v ? v->producer : nullptr;
     if (!p || p->owner != &graph_) return false;
     if (seen_.count(p)) return true;
+    if (is_op(p, "DequantizeLinear") && p->outputs.size() == 1 && p->inputs.size() >= 2) {
+      // A dequantized one-element constant (hardswish's 3 and 6 in QDQ models) is a constant too.
+      bool constants = one_element_constant(p->inputs[0]);
+      for (size_t i = 1; i < p->inputs.size(); ++i) constants = constants && (!p->inputs[i] || constant_of(p->inputs[i]));
+      if (constants) {
+        seen_.insert(p);
+        c.leaves.push_back(p);
+        return true;
+      }
+    }
     if (auto d = dequantized(v, false)) {
       // A DequantizeLinear of the computation's own QuantizeLinear (the Sigmoid's in SiLU) is inside it; else it
       // is a leaf. Inside is tried first, and undone if the walk up fails.
@@ -125,7 +135,9 @@ std::optional<Tensor> table_of(const Computation& c, const ir::Node* q) {
     auto out = evaluate_node(*n, std::move(*in));
     if (!out || out->empty() || !(*out)[0].is_tensor()) return std::nullopt;
     const Tensor& t = (*out)[0].tensor();
-    if (t.shape() != Shape{256}) return std::nullopt;  // something broadcast: not elementwise after all
+    const bool constant = one_element_constant(n->inputs[0]);  // a dequantized constant leaf
+    if (!(constant && t.size() == 1) && t.shape() != Shape{256})
+      return std::nullopt;  // something broadcast: not elementwise after all
     values[n->outputs[0]] = (*out)[0];
   }
   Tensor table = values.at(q->outputs[0]).tensor();

@@ -80,6 +80,29 @@ TEST(FuseQuantizedLookup, ScalarConstantsAndRequantization) {
   expect_lookups(quantized([](ModelBuilder&) { return std::string("xd"); }), 1);  // DQ -> Q: a requantization
 }
 
+// Hardswish as QDQ quantizers write it, its constants 3 and 6 dequantized from int8 too: x * q(x + 3) / 6.
+TEST(FuseQuantizedLookup, QuantizedHardSwishWithDequantizedConstants) {
+  const std::string bytes = quantized([](ModelBuilder& m) {
+    for (const auto& [name, q] : std::vector<std::pair<std::string, int8_t>>{{"three", 127}, {"six", 127}}) {
+      typed_initializer<int8_t>(m, name + "_q", {}, onnx::TensorProto::INT8, {q});
+      m.initializer(name + "_s", {}, {name == "three" ? 3.0f / 127 : 6.0f / 127});
+      typed_initializer<int8_t>(m, name + "_z", {}, onnx::TensorProto::INT8, {0});
+      m.node("DequantizeLinear", {name + "_q", name + "_s", name + "_z"}, {name});
+    }
+    m.node("Add", {"xd", "three"}, {"a"});
+    fake_quantize(m, "a", "ad", 6.0f / 255, 0);  // the Clip(0, 6), folded into the quantization
+    m.node("Mul", {"xd", "ad"}, {"p"});
+    fake_quantize(m, "p", "pd", 0.2f, 10);
+    m.node("Div", {"pd", "six"}, {"hs"});
+    return std::string("hs");
+  });
+  expect_lookups(bytes, 1);
+  auto model = load(bytes);
+  optimizer::fuse_quantized_lookup(*model->graph);
+  EXPECT_EQ(count_ops(*model->graph, "Add") + count_ops(*model->graph, "Mul") + count_ops(*model->graph, "Div"), 0);
+  EXPECT_EQ(count_ops(*model->graph, "DequantizeLinear"), 1);  // Y's
+}
+
 TEST(FuseQuantizedLookup, LeavesTwoTensorComputations) {
   expect_lookups(quantized([](ModelBuilder& m) {
                    fake_quantize(m, "X", "other", 0.07f, 3);
