@@ -11,7 +11,8 @@ namespace {
 
 class EvaluationContext final : public runtime::KernelContext {
  public:
-  EvaluationContext(const ir::Node& node, std::vector<Value> inputs) : node_(node), inputs_(std::move(inputs)) {
+  EvaluationContext(const ir::Node& node, std::vector<Value> inputs)
+      : node_(node), inputs_(std::move(inputs)) {
     outputs_.resize(node.outputs.size());
   }
   size_t num_inputs() const override { return inputs_.size(); }
@@ -44,8 +45,8 @@ class EvaluationContext final : public runtime::KernelContext {
 }  // namespace
 
 std::optional<std::vector<Value>> evaluate_node(const ir::Node& node, std::vector<Value> inputs) {
-  const auto defs =
-      runtime::KernelRegistry::cpu().candidates(node.domain, node.op_type, node.opset, /*reference_only=*/true);
+  const auto defs = runtime::KernelRegistry::cpu().candidates(node.domain, node.op_type, node.opset,
+                                                              /*reference_only=*/true);
   if (defs.empty()) return std::nullopt;
   EvaluationContext ctx(node, std::move(inputs));
   try {

@@ -11,8 +11,8 @@
 namespace kestrel::optimizer {
 
 // The node's outputs (one Value per output slot, empty for absent ones) computed by its reference kernel from
-// `inputs` (one per input slot; absent inputs as default Values), or nullopt when there is no reference kernel
-// or it fails (the run reports such errors later, with the real inputs' context).
+// `inputs` (one per input slot; absent inputs as default Values), or nullopt when there is no reference
+// kernel or it fails (the run reports such errors later, with the real inputs' context).
 std::optional<std::vector<Value>> evaluate_node(const ir::Node& node, std::vector<Value> inputs);
 
 }  // namespace kestrel::optimizer

@@ -3,8 +3,8 @@
 //   DequantizeLinear(bq, bs, bz) ─┴─ Add|Mul -> QuantizeLinear(cs, cz) -> cq
 // becomes
 //   ai.kestrel QLinearAdd|QLinearMul(aq, as, az, bq, bs, bz, cs, cz) -> cq
-// one pass over int8 data instead of three float passes. Scales and zero points are one constant value each; the
-// kernels compute the same float steps as the nodes they replace, so outputs are identical.
+// one pass over int8 data instead of three float passes. Scales and zero points are one constant value each;
+// the kernels compute the same float steps as the nodes they replace, so outputs are identical.
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -23,9 +23,14 @@ int fuse_qdq_binary(ir::Graph& graph) {
     ir::Node* q = sole_consumer(op->outputs[0], reads);
     if (!is_per_tensor_quantize(q) || op->outputs[0]->is_graph_output) continue;
     const std::vector<ir::Value*> inputs{
-        a->x, a->scale, zero_point_or_zero(graph, a->zero_point, element_type_of(a->x)),
-        b->x, b->scale, zero_point_or_zero(graph, b->zero_point, element_type_of(b->x)),
-        q->inputs[1], zero_point_or_zero(graph, q->inputs.size() > 2 ? q->inputs[2] : nullptr, ElementType::kUInt8)};
+        a->x,
+        a->scale,
+        zero_point_or_zero(graph, a->zero_point, element_type_of(a->x)),
+        b->x,
+        b->scale,
+        zero_point_or_zero(graph, b->zero_point, element_type_of(b->x)),
+        q->inputs[1],
+        zero_point_or_zero(graph, q->inputs.size() > 2 ? q->inputs[2] : nullptr, ElementType::kUInt8)};
     ir::Value* cq = q->outputs[0];
     const std::string fused_op = op->op_type == "Add" ? "QLinearAdd" : "QLinearMul";
     const std::string name = op->name;

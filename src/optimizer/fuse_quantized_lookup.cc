@@ -1,13 +1,14 @@
-// An elementwise float computation between the QDQ nodes of one int8 tensor is a function of that tensor's 256
-// values, so it becomes a table:
+// An elementwise float computation between the QDQ nodes of one int8 tensor is a function of that tensor's
+// 256 values, so it becomes a table:
 //   xq -> DequantizeLinear ─┬─ Sigmoid -> QuantizeLinear -> DequantizeLinear ─┐
 //                           └──────────────────────────────────────────────── Mul -> QuantizeLinear -> yq
 // (SiLU as QDQ quantizers write it) becomes
 //   xq -> ai.kestrel QuantizedLookup(table) -> yq
-// Every leaf is a per-tensor DequantizeLinear of the same xq (or of a one-element constant); inner nodes are elementwise ops (activations,
-// Add/Sub/Mul/Div/Pow/Min/Max with one-element constant operands or operands of the same computation, per-tensor
-// QuantizeLinear) whose results nothing else reads. The table is the final QuantizeLinear's output for each of the
-// 256 inputs, computed by the nodes' own reference kernels, so the lookup gives exactly what they would.
+// Every leaf is a per-tensor DequantizeLinear of the same xq (or of a one-element constant); inner nodes are
+// elementwise ops (activations, Add/Sub/Mul/Div/Pow/Min/Max with one-element constant operands or operands of
+// the same computation, per-tensor QuantizeLinear) whose results nothing else reads. The table is the final
+// QuantizeLinear's output for each of the 256 inputs, computed by the nodes' own reference kernels, so the
+// lookup gives exactly what they would.
 #include <functional>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,9 +23,10 @@ namespace {
 constexpr size_t kMaxInnerNodes = 16;
 
 const std::unordered_set<std::string> kElementwise = {
-    "Relu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Softplus",
-    "Neg", "Abs", "Exp", "Sqrt", "Erf", "Reciprocal", "Add", "Sub", "Mul", "Div", "Pow", "Min", "Max",
-    "QuantizeLinear", "Identity"};
+    "Relu",    "Clip",     "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu",
+    "Selu",    "Softplus", "Neg",     "Abs",  "Exp",         "Sqrt",      "Erf",       "Reciprocal",
+    "Add",     "Sub",      "Mul",     "Div",  "Pow",         "Min",       "Max",       "QuantizeLinear",
+    "Identity"};
 
 bool one_element_constant(const ir::Value* v) {
   const Tensor* t = constant_of(v);
@@ -35,7 +37,7 @@ bool one_element_constant(const ir::Value* v) {
 // nodes in an order where producers come first.
 struct Computation {
   ir::Value* source = nullptr;
-  std::vector<ir::Node*> leaves;     // DequantizeLinear of the source, and of one-element constants
+  std::vector<ir::Node*> leaves;  // DequantizeLinear of the source, and of one-element constants
   std::vector<ir::Node*> inner;
 };
 
@@ -52,7 +54,8 @@ class Matcher {
     if (is_op(p, "DequantizeLinear") && p->outputs.size() == 1 && p->inputs.size() >= 2) {
       // A dequantized one-element constant (hardswish's 3 and 6 in QDQ models) is a constant too.
       bool constants = one_element_constant(p->inputs[0]);
-      for (size_t i = 1; i < p->inputs.size(); ++i) constants = constants && (!p->inputs[i] || constant_of(p->inputs[i]));
+      for (size_t i = 1; i < p->inputs.size(); ++i)
+        constants = constants && (!p->inputs[i] || constant_of(p->inputs[i]));
       if (constants) {
         seen_.insert(p);
         c.leaves.push_back(p);
@@ -60,8 +63,8 @@ class Matcher {
       }
     }
     if (auto d = dequantized(v, false)) {
-      // A DequantizeLinear of the computation's own QuantizeLinear (the Sigmoid's in SiLU) is inside it; else it
-      // is a leaf. Inside is tried first, and undone if the walk up fails.
+      // A DequantizeLinear of the computation's own QuantizeLinear (the Sigmoid's in SiLU) is inside it; else
+      // it is a leaf. Inside is tried first, and undone if the walk up fails.
       if (d->x != c.source && producer_op(d->x, "QuantizeLinear")) {
         const Computation saved = c;
         const auto saved_seen = seen_;
@@ -116,14 +119,16 @@ std::optional<std::vector<Value>> inputs_of(const ir::Node* n,
   return in;
 }
 
-// The final QuantizeLinear's output for every value of the source, in the source's storage order (uint8 0..255;
-// int8 -128..127).
+// The final QuantizeLinear's output for every value of the source, in the source's storage order (uint8
+// 0..255; int8 -128..127).
 std::optional<Tensor> table_of(const Computation& c, const ir::Node* q) {
   const ElementType type = element_type_of(c.source);
   Tensor all(type, {256});
   for (int i = 0; i < 256; ++i) {
-    if (type == ElementType::kUInt8) all.data<uint8_t>()[i] = static_cast<uint8_t>(i);
-    else all.data<int8_t>()[i] = static_cast<int8_t>(i - 128);
+    if (type == ElementType::kUInt8)
+      all.data<uint8_t>()[i] = static_cast<uint8_t>(i);
+    else
+      all.data<int8_t>()[i] = static_cast<int8_t>(i - 128);
   }
   std::unordered_map<const ir::Value*, Value> values{{c.source, Value(all)}};
   std::vector<const ir::Node*> order(c.leaves.begin(), c.leaves.end());

@@ -1,5 +1,5 @@
-// fuse_qdq_binary: DequantizeLinear x2 -> Add|Mul -> QuantizeLinear becomes ai.kestrel QLinearAdd|QLinearMul with
-// identical outputs; per-axis dequantization and an Add whose float result is wanted elsewhere stay.
+// fuse_qdq_binary: DequantizeLinear x2 -> Add|Mul -> QuantizeLinear becomes ai.kestrel QLinearAdd|QLinearMul
+// with identical outputs; per-axis dequantization and an Add whose float result is wanted elsewhere stay.
 #include "qdq_test_util.h"
 
 namespace kestrel::optimizer {
@@ -43,7 +43,9 @@ void expect_fused(const std::string& bytes, int fired, const std::string& fused_
 
 TEST(FuseQdqBinary, ResidualAdd) { expect_fused(qdq_binary("Add", false), 1, "QLinearAdd", false); }
 TEST(FuseQdqBinary, SqueezeExcitationMul) { expect_fused(qdq_binary("Mul", true), 1, "QLinearMul", true); }
-TEST(FuseQdqBinary, LeavesPerAxisDequantize) { expect_fused(qdq_binary("Add", false, true), 0, "QLinearAdd", false); }
+TEST(FuseQdqBinary, LeavesPerAxisDequantize) {
+  expect_fused(qdq_binary("Add", false, true), 0, "QLinearAdd", false);
+}
 TEST(FuseQdqBinary, LeavesFloatResultReadElsewhere) {
   expect_fused(qdq_binary("Mul", true, false, true), 0, "QLinearMul", true);
 }

@@ -1,6 +1,6 @@
 // fuse_quantized_lookup: an elementwise computation between the QDQ nodes of one int8 tensor (SiLU with its
-// Sigmoid quantized, HardSigmoid, a requantization) becomes one ai.kestrel QuantizedLookup; computations that read
-// two tensors, or whose inner values are read elsewhere, stay.
+// Sigmoid quantized, HardSigmoid, a requantization) becomes one ai.kestrel QuantizedLookup; computations that
+// read two tensors, or whose inner values are read elsewhere, stay.
 #include "qdq_test_util.h"
 
 namespace kestrel::optimizer {
@@ -43,8 +43,8 @@ void expect_lookups(const std::string& bytes, int fired) {
   auto model = load(bytes);
   EXPECT_EQ(optimizer::fuse_quantized_lookup(*model->graph), fired);
   EXPECT_EQ(count_ops(*model->graph, "ai.kestrel:QuantizedLookup"), fired);
-  // The table comes from the reference kernels; the session's fast Sigmoid may round a last bit otherwise, which
-  // can move a value by one quantization step.
+  // The table comes from the reference kernels; the session's fast Sigmoid may round a last bit otherwise,
+  // which can move a value by one quantization step.
   expect_same_outputs(bytes, feeds(), GraphOptimizationLevel::kExtended, 0, kYs * 1.001f);
 }
 
@@ -99,7 +99,8 @@ TEST(FuseQuantizedLookup, QuantizedHardSwishWithDequantizedConstants) {
   expect_lookups(bytes, 1);
   auto model = load(bytes);
   optimizer::fuse_quantized_lookup(*model->graph);
-  EXPECT_EQ(count_ops(*model->graph, "Add") + count_ops(*model->graph, "Mul") + count_ops(*model->graph, "Div"), 0);
+  EXPECT_EQ(
+      count_ops(*model->graph, "Add") + count_ops(*model->graph, "Mul") + count_ops(*model->graph, "Div"), 0);
   EXPECT_EQ(count_ops(*model->graph, "DequantizeLinear"), 1);  // Y's
 }
 

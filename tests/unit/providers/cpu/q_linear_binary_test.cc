@@ -1,7 +1,7 @@
-// ai.kestrel QLinearAdd and QLinearMul: the reference gives exactly what ONNX DequantizeLinear x2 -> Add|Mul ->
-// QuantizeLinear gives (u8 and s8, broadcasts); the fast kernel gives the reference's bytes on same shapes of odd
-// sizes, channels-last and channels-first squeeze-excitation broadcasts, one-element operands on either side,
-// other broadcasts (left to the reference) and outputs large enough to split over threads.
+// ai.kestrel QLinearAdd and QLinearMul: the reference gives exactly what ONNX DequantizeLinear x2 -> Add|Mul
+// -> QuantizeLinear gives (u8 and s8, broadcasts); the fast kernel gives the reference's bytes on same shapes
+// of odd sizes, channels-last and channels-first squeeze-excitation broadcasts, one-element operands on
+// either side, other broadcasts (left to the reference) and outputs large enough to split over threads.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -37,9 +37,9 @@ struct Case {
 };
 
 std::vector<testing::NodeInput> inputs(const Case& c) {
-  return {{"A", random_bytes(c.at, c.a, 1)},   {"A_scale", one(0.031f), true}, {"A_zp", one(c.at, 9), true},
-          {"B", random_bytes(c.bt, c.b, 2)},   {"B_scale", one(0.017f), true}, {"B_zp", one(c.bt, 250), true},
-          {"C_scale", one(0.05f), true},        {"C_zp", one(c.ct, 3), true}};
+  return {{"A", random_bytes(c.at, c.a, 1)}, {"A_scale", one(0.031f), true}, {"A_zp", one(c.at, 9), true},
+          {"B", random_bytes(c.bt, c.b, 2)}, {"B_scale", one(0.017f), true}, {"B_zp", one(c.bt, 250), true},
+          {"C_scale", one(0.05f), true},     {"C_zp", one(c.ct, 3), true}};
 }
 
 Tensor run_op(const std::string& op, const Case& c, bool reference, int threads) {
@@ -97,7 +97,10 @@ Tensor run_qdq(const std::string& op, const Case& c) {
   node("QuantizeLinear", {"c", "C_scale", "C_zp"}, "Y");
   g->add_output()->set_name("Y");
   const std::string bytes = m.SerializeAsString();
-  return make_session(bytes, true, 1).run({{"A", Value(in[0].value)}, {"B", Value(in[3].value)}}).at(0).tensor();
+  return make_session(bytes, true, 1)
+      .run({{"A", Value(in[0].value)}, {"B", Value(in[3].value)}})
+      .at(0)
+      .tensor();
 }
 
 const std::vector<Case>& cases() {
@@ -139,8 +142,8 @@ TEST(QLinearBinary, RejectsBadOperands) {
   in[1].value = Tensor::from_vector<float>({0.1f, 0.2f});  // a per-axis A_scale
   const std::string model = model_with_initializers("QLinearAdd", in, nullptr, 13, "ai.kestrel");
   for (bool reference : {true, false})
-    EXPECT_THROW(make_session(model, reference, 1).run({{"A", Value(in[0].value)}, {"B", Value(in[3].value)}}),
-                 Error);
+    EXPECT_THROW(
+        make_session(model, reference, 1).run({{"A", Value(in[0].value)}, {"B", Value(in[3].value)}}), Error);
   Case clash{{2, 3}, {4, 3}};
   for (bool reference : {true, false}) EXPECT_THROW(run_op("QLinearMul", clash, reference, 1), Error);
 }

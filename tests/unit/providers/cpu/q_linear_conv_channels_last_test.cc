@@ -24,7 +24,8 @@ Tensor bytes_to_nhwc(const Tensor& x) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w) dst[((n * H + h) * W + w) * C + c] = src[((n * C + c) * H + h) * W + w];
+        for (int64_t w = 0; w < W; ++w)
+          dst[((n * H + h) * W + w) * C + c] = src[((n * C + c) * H + h) * W + w];
   return out;
 }
 
@@ -37,8 +38,10 @@ Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
 
 Tensor scalar(ElementType type, int v) {
   Tensor t(type, {});
-  if (type == ElementType::kUInt8) *t.data<uint8_t>() = static_cast<uint8_t>(v);
-  else *t.data<int8_t>() = static_cast<int8_t>(v);
+  if (type == ElementType::kUInt8)
+    *t.data<uint8_t>() = static_cast<uint8_t>(v);
+  else
+    *t.data<int8_t>() = static_cast<int8_t>(v);
   return t;
 }
 
@@ -103,8 +106,9 @@ TEST(QLinearConvChannelsLast, RejectsNon4D) {
        {"y_scale", Tensor::from_vector<float>({0.3f}, Shape{}), true},
        {"y_zp", scalar(ElementType::kUInt8, 3), true}},
       [](onnx::NodeProto& n) { add_attr(n, "channels_last", int64_t{1}); }, 10, "ai.kestrel");
-  EXPECT_THROW(make_session(model, true, 1).run({{"X", Value(random_bytes(ElementType::kUInt8, {1, 4, 5}, 1))}}),
-               Error);
+  EXPECT_THROW(
+      make_session(model, true, 1).run({{"X", Value(random_bytes(ElementType::kUInt8, {1, 4, 5}, 1))}}),
+      Error);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
-// ai.kestrel QuantizedLookup: the reference gives table[x] (int8 x at x + 128) and reports bad operands; the fast
-// VBMI kernel gives the reference's bytes on sizes around the 64-byte step, empty tensors and tensors split over
-// threads, for uint8 and int8 on either side.
+// ai.kestrel QuantizedLookup: the reference gives table[x] (int8 x at x + 128) and reports bad operands; the
+// fast VBMI kernel gives the reference's bytes on sizes around the 64-byte step, empty tensors and tensors
+// split over threads, for uint8 and int8 on either side.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -22,8 +22,8 @@ Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
 }
 
 Tensor run(const Tensor& x, const Tensor& table, bool reference, int threads) {
-  const std::string model = model_with_initializers("QuantizedLookup", {{"X", x}, {"table", table, true}}, nullptr,
-                                                    13, "ai.kestrel");
+  const std::string model = model_with_initializers("QuantizedLookup", {{"X", x}, {"table", table, true}},
+                                                    nullptr, 13, "ai.kestrel");
   return make_session(model, reference, threads).run({{"X", Value(x)}}).at(0).tensor();
 }
 

@@ -1,16 +1,17 @@
-// Fast ai.kestrel QLinearAdd and QLinearMul when one operand has the output's shape and the other is one value,
-// runs along the output's last dim, or is one value per row of it (same shapes, NHWC [N,1,1,C] or NCHW
+// Fast ai.kestrel QLinearAdd and QLinearMul when one operand has the output's shape and the other is one
+// value, runs along the output's last dim, or is one value per row of it (same shapes, NHWC [N,1,1,C] or NCHW
 // [N,C,1,1] squeeze-excitation scales): the small operand is dequantized once, then blocks of the output are
 // dequantized, combined and requantized in L1-resident buffers with the vectorised loops of quantize_simd.h,
-// which compute exactly what the reference does. Large outputs are split over the threads; other broadcasts keep
-// the reference kernel.
+// which compute exactly what the reference does. Large outputs are split over the threads; other broadcasts
+// keep the reference kernel.
+#include "providers/cpu/kernels/kestrel/q_linear_binary.h"
+
 #include <omp.h>
 
 #include <algorithm>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
-#include "providers/cpu/kernels/kestrel/q_linear_binary.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -19,8 +20,10 @@ constexpr int64_t kBlock = 1024;
 
 // y = float(x - zero) * scale for n elements of a uint8/int8 tensor from `at`.
 void dequantize_block(const Tensor& t, int64_t at, int64_t n, int32_t zero, float scale, float* y) {
-  if (t.type() == ElementType::kUInt8) fast::dequantize(t.data<uint8_t>() + at, n, zero, scale, y, 1);
-  else fast::dequantize(t.data<int8_t>() + at, n, zero, scale, y, 1);
+  if (t.type() == ElementType::kUInt8)
+    fast::dequantize(t.data<uint8_t>() + at, n, zero, scale, y, 1);
+  else
+    fast::dequantize(t.data<int8_t>() + at, n, zero, scale, y, 1);
 }
 
 template <QLinearBinaryOp Op>
@@ -46,7 +49,9 @@ KESTREL_ISA_CLONES void combine_left(const float* a, float* b, int64_t n) {
 template <QLinearBinaryOp Op>
 class FastQLinearBinary final : public Kernel {
  public:
-  static std::unique_ptr<Kernel> create(const KernelInfo& info) { return std::make_unique<FastQLinearBinary>(info); }
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    return std::make_unique<FastQLinearBinary>(info);
+  }
   explicit FastQLinearBinary(const KernelInfo& info) : reference_(fast::reference_kernel(info)) {}
 
   void compute(KernelContext& ctx) const override {
@@ -73,7 +78,8 @@ class FastQLinearBinary final : public Kernel {
     std::vector<float> small_values(static_cast<size_t>(small.size()));  // dequantized once
     dequantize_block(small, 0, small.size(), small_zero, small_scale, small_values.data());
     const Shape out_rows(out.begin(), out.end() - (out.empty() ? 0 : 1));
-    const Shape small_rows = small.rank() == 0 ? Shape{} : Shape(small.shape().begin(), small.shape().end() - 1);
+    const Shape small_rows =
+        small.rank() == 0 ? Shape{} : Shape(small.shape().begin(), small.shape().end() - 1);
     const BroadcastIndex small_row(small_rows, out_rows);
     const int64_t small_step = small_runs ? row : 1;
     const int64_t blocks = (total + kBlock - 1) / kBlock;
@@ -87,14 +93,19 @@ class FastQLinearBinary final : public Kernel {
       for (int64_t i = 0; i < n && !whole;) {
         const int64_t o = begin + i, r = o / row, col = o % row, len = std::min(n - i, row - col);
         const float* src = small_values.data() + small_row(r) * small_step;
-        if (small_runs) std::copy(src + col, src + col + len, fsmall + i);
-        else std::fill(fsmall + i, fsmall + i + len, src[0]);
+        if (small_runs)
+          std::copy(src + col, src + col + len, fsmall + i);
+        else
+          std::fill(fsmall + i, fsmall + i + len, src[0]);
         i += len;
       }
       if (whole) fsmall[0] = small_values[0];
-      if (a_big) combine<Op>(fbig, fsmall, n, whole);
-      else if (whole) combine_scalar_left<Op>(fsmall[0], fbig, n);
-      else combine_left<Op>(fsmall, fbig, n);
+      if (a_big)
+        combine<Op>(fbig, fsmall, n, whole);
+      else if (whole)
+        combine_scalar_left<Op>(fsmall[0], fbig, n);
+      else
+        combine_left<Op>(fsmall, fbig, n);
       if (p.c_type == ElementType::kUInt8)
         fast::quantize(fbig, n, p.c_scale, static_cast<float>(p.c_zero), C.data<uint8_t>() + begin, 1);
       else

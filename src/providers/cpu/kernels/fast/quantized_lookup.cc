@@ -1,6 +1,6 @@
-// Fast ai.kestrel QuantizedLookup: 64 lookups per step with AVX-512 VBMI byte permutes (the 256-entry table in four
-// registers: two two-register permutes on the low 7 bits of each index, the high bit choosing between them);
-// large tensors split over the threads. CPUs without VBMI keep the reference loop.
+// Fast ai.kestrel QuantizedLookup: 64 lookups per step with AVX-512 VBMI byte permutes (the 256-entry table
+// in four registers: two two-register permutes on the low 7 bits of each index, the high bit choosing between
+// them); large tensors split over the threads. CPUs without VBMI keep the reference loop.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -20,7 +20,8 @@ bool has_vbmi() {
 #define KESTREL_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 
 // table[idx ^ flip] for 64 indices; t0..t3 hold table entries 0..63, 64..127, 128..191, 192..255.
-KESTREL_VBMI inline __m512i lookup64(__m512i idx, __m512i flip, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
+KESTREL_VBMI inline __m512i lookup64(__m512i idx, __m512i flip, __m512i t0, __m512i t1, __m512i t2,
+                                     __m512i t3) {
   idx = _mm512_xor_si512(idx, flip);
   const __m512i low = _mm512_permutex2var_epi8(t0, idx, t1);   // entries 0..127 (index bit 6 picks t0 or t1)
   const __m512i high = _mm512_permutex2var_epi8(t2, idx, t3);  // entries 128..255
@@ -32,7 +33,8 @@ KESTREL_VBMI void lookup_vbmi(const uint8_t* x, uint8_t* y, int64_t n, const uin
   const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
   const __m512i f = _mm512_set1_epi8(static_cast<char>(flip));
   int64_t i = 0;
-  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(y + i, lookup64(_mm512_loadu_si512(x + i), f, t0, t1, t2, t3));
+  for (; i + 64 <= n; i += 64)
+    _mm512_storeu_si512(y + i, lookup64(_mm512_loadu_si512(x + i), f, t0, t1, t2, t3));
   if (i < n) {
     const __mmask64 m = (__mmask64{1} << (n - i)) - 1;  // n - i < 64
     _mm512_mask_storeu_epi8(y + i, m, lookup64(_mm512_maskz_loadu_epi8(m, x + i), f, t0, t1, t2, t3));
@@ -53,7 +55,7 @@ class FastQuantizedLookup final : public Kernel {
     const bool bytes = (X.type() == ElementType::kUInt8 || X.type() == ElementType::kInt8) &&
                        (table.type() == ElementType::kUInt8 || table.type() == ElementType::kInt8);
     if (!bytes || table.rank() != 1 || table.size() != 256) return reference_->compute(ctx);  // it reports
-    Tensor& Y = ctx.allocate_uninitialized_output(0, table.type(), X.shape());  // all written
+    Tensor& Y = ctx.allocate_uninitialized_output(0, table.type(), X.shape());                // all written
     const auto* x = static_cast<const uint8_t*>(X.raw_data());
     const auto* t = static_cast<const uint8_t*>(table.raw_data());
     auto* y = static_cast<uint8_t*>(Y.raw_data());

@@ -1,5 +1,5 @@
-// The NCHW <-> NHWC copies behind the reference kernels of channels-last ops (`channels_last` = 1, made by the
-// layout_nhwc rule): they run the NCHW computation on permuted copies.
+// The NCHW <-> NHWC copies behind the reference kernels of channels-last ops (`channels_last` = 1, made by
+// the layout_nhwc rule): they run the NCHW computation on permuted copies.
 #pragma once
 
 #include <cstring>
@@ -25,8 +25,10 @@ inline void permute_4d(const Tensor& x, Tensor& out, bool to_nchw) {
       for (int64_t h = 0; h < H; ++h)
         for (int64_t w = 0; w < W; ++w) {
           const int64_t nchw = ((n * C + c) * H + h) * W + w, nhwc = ((n * H + h) * W + w) * C + c;
-          if (to_nchw) std::memcpy(dst + nchw * elem, src + nhwc * elem, elem);
-          else std::memcpy(dst + nhwc * elem, src + nchw * elem, elem);
+          if (to_nchw)
+            std::memcpy(dst + nchw * elem, src + nhwc * elem, elem);
+          else
+            std::memcpy(dst + nhwc * elem, src + nchw * elem, elem);
         }
 }
 

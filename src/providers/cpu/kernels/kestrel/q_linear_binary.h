@@ -1,8 +1,8 @@
 // QLinearAdd and QLinearMul (ai.kestrel, v1), made by the fuse_qdq_binary rule from a QDQ Add or Mul:
 // inputs A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point (optional; zero points of
-// A's and B's types, C's type is C_zero_point's, else A's), all scales and zero points one value each; A and B
-// uint8/int8, broadcast (numpy). C = QuantizeLinear(DequantizeLinear(A) op DequantizeLinear(B)), each step in the
-// spec's float operations: float(a - za) * sa, then op, then saturate(round_half_even(x / sc) + zc).
+// A's and B's types, C's type is C_zero_point's, else A's), all scales and zero points one value each; A and
+// B uint8/int8, broadcast (numpy). C = QuantizeLinear(DequantizeLinear(A) op DequantizeLinear(B)), each step
+// in the spec's float operations: float(a - za) * sa, then op, then saturate(round_half_even(x / sc) + zc).
 #pragma once
 
 #include <cmath>
@@ -17,8 +17,10 @@ enum class QLinearBinaryOp { kAdd, kMul };
 
 template <QLinearBinaryOp Op>
 inline float apply_binary(float a, float b) {
-  if constexpr (Op == QLinearBinaryOp::kAdd) return a + b;
-  else return a * b;
+  if constexpr (Op == QLinearBinaryOp::kAdd)
+    return a + b;
+  else
+    return a * b;
 }
 
 // The scalar operands, checked.
@@ -82,10 +84,13 @@ class QLinearBinary final : public Kernel {
       return static_cast<float>(static_cast<int64_t>(q) - zero) * scale;
     };
     for_each_broadcast<2>(out, {&A.shape(), &B.shape()}, [&](int64_t o, const std::array<int64_t, 2>& in) {
-      const float r = apply_binary<Op>(value(A, in[0], p.a_zero, p.a_scale), value(B, in[1], p.b_zero, p.b_scale));
+      const float r =
+          apply_binary<Op>(value(A, in[0], p.a_zero, p.a_scale), value(B, in[1], p.b_zero, p.b_scale));
       const float q = std::nearbyint(r / p.c_scale) + static_cast<float>(p.c_zero);
-      if (p.c_type == ElementType::kUInt8) C.data<uint8_t>()[o] = saturate_round<uint8_t>(q);
-      else C.data<int8_t>()[o] = saturate_round<int8_t>(q);
+      if (p.c_type == ElementType::kUInt8)
+        C.data<uint8_t>()[o] = saturate_round<uint8_t>(q);
+      else
+        C.data<int8_t>()[o] = saturate_round<int8_t>(q);
     });
   }
 };

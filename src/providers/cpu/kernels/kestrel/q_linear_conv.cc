@@ -1,9 +1,10 @@
 // QLinearConv (ai.kestrel, v1): ONNX QLinearConv's inputs and attributes plus `channels_last`; with
-// `channels_last` = 1 (made by the layout_nhwc rule, 2-D only) X and Y are NHWC while W stays [M, C/group, kH, kW],
-// so chains of quantized convolutions pass int8 NHWC tensors with no reorder in between. This reference runs the
-// ONNX computation on permuted copies.
-#include "providers/cpu/kernels/kestrel/channels_last.h"
+// `channels_last` = 1 (made by the layout_nhwc rule, 2-D only) X and Y are NHWC while W stays [M, C/group,
+// kH, kW], so chains of quantized convolutions pass int8 NHWC tensors with no reorder in between. This
+// reference runs the ONNX computation on permuted copies.
 #include "providers/cpu/kernels/onnx/q_linear_conv.h"
+
+#include "providers/cpu/kernels/kestrel/channels_last.h"
 
 namespace kestrel::cpu {
 namespace {

@@ -1,7 +1,7 @@
-// QuantizedLookup (ai.kestrel, v1): Y = table[X] elementwise, X uint8 or int8, table a 256-entry uint8/int8 tensor
-// indexed by X's storage order (uint8 0..255; int8 -128..127 at 0..255), Y of the table's type and X's shape.
-// Made by the fuse_quantized_lookup rule from an elementwise computation between QDQ nodes (SiLU, HardSwish, a
-// requantization...), whose 256 possible results it holds.
+// QuantizedLookup (ai.kestrel, v1): Y = table[X] elementwise, X uint8 or int8, table a 256-entry uint8/int8
+// tensor indexed by X's storage order (uint8 0..255; int8 -128..127 at 0..255), Y of the table's type and X's
+// shape. Made by the fuse_quantized_lookup rule from an elementwise computation between QDQ nodes (SiLU,
+// HardSwish, a requantization...), whose 256 possible results it holds.
 #include "providers/cpu/kernels/onnx/nn_types.h"
 
 namespace kestrel::cpu {
@@ -25,7 +25,8 @@ class QuantizedLookup final : public Kernel {
 
   static void check(const KernelContext& ctx, const Tensor& X, const Tensor& table) {
     auto byte_type = [](ElementType t) { return t == ElementType::kUInt8 || t == ElementType::kInt8; };
-    if (!byte_type(X.type())) ctx.fail("X must be uint8 or int8, got " + std::string(element_type_name(X.type())));
+    if (!byte_type(X.type()))
+      ctx.fail("X must be uint8 or int8, got " + std::string(element_type_name(X.type())));
     if (!byte_type(table.type()) || table.rank() != 1 || table.size() != 256)
       ctx.fail("table must be a uint8 or int8 tensor of shape [256], got " +
                std::string(element_type_name(table.type())) + " " + shape_to_string(table.shape()));

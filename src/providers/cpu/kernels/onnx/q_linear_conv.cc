@@ -10,7 +10,8 @@
 
 namespace kestrel::cpu {
 
-Tensor q_linear_conv_nchw(const KernelContext& ctx, const Tensor& X, const WindowAttrs& attrs, int64_t group) {
+Tensor q_linear_conv_nchw(const KernelContext& ctx, const Tensor& X, const WindowAttrs& attrs,
+                          int64_t group) {
   const Tensor& W = ctx.input(3);
   const Tensor* y_zp = ctx.optional_input(7);
   const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs, X.shape(), W.shape(), group, false);
@@ -33,7 +34,8 @@ Tensor q_linear_conv_nchw(const KernelContext& ctx, const Tensor& X, const Windo
   Shape ys{N, M};
   for (int64_t d : g.out_dims()) ys.push_back(d);
   std::vector<int32_t> acc(static_cast<size_t>(shape_size(ys)));
-  conv_forward<int32_t>(x.data(), w.data(), bias.empty() ? nullptr : bias.data(), acc.data(), N, C, M, group, g);
+  conv_forward<int32_t>(x.data(), w.data(), bias.empty() ? nullptr : bias.data(), acc.data(), N, C, M, group,
+                        g);
   Tensor Y(out_type, ys);
   const int64_t plane = g.out_size();
   dispatch<uint8_t, int8_t>(
@@ -43,8 +45,9 @@ Tensor q_linear_conv_nchw(const KernelContext& ctx, const Tensor& X, const Windo
         Q* y = Y.data<Q>();
         for (int64_t i = 0; i < Y.size(); ++i) {
           const int64_t m = (i / plane) % M;
-          const float scale =
-              x_scale.at(0) * w_scale.values[w_scale.values.size() == 1 ? 0 : static_cast<size_t>(m)] / y_scale.at(0);
+          const float scale = x_scale.at(0) *
+                              w_scale.values[w_scale.values.size() == 1 ? 0 : static_cast<size_t>(m)] /
+                              y_scale.at(0);
           y[i] = saturate_round<Q>(static_cast<float>(acc[static_cast<size_t>(i)]) * scale + y_zero.at(0));
         }
       },
