@@ -2,6 +2,10 @@
 // convolutions passes NHWC tensors from one to the next with no reorder in between:
 //   X -> Conv/FusedConv -> Y
 //   becomes   X -> Transpose(0,2,3,1) -> FusedConv(channels_last=1) -> Transpose(0,3,1,2) -> Y
+// and likewise 2-D QLinearConv (int8) -> ai.kestrel QLinearConv(channels_last=1), the QDQ groups' per-tensor
+// DequantizeLinear and QuantizeLinear between them (and ai.kestrel QuantizedLookup, QLinearAdd, QLinearMul)
+// counting as elementwise ops,
+// so int8 models stay NHWC too.
 // Each to-NCHW Transpose is then moved below the ops that work the same in either layout once their operands are
 // permuted alike (activations; Add/Sub/Mul/Div whose other operand is another channels-last value or a constant;
 // Concat on channels; GlobalAveragePool, which becomes ReduceMean over H and W; 2-D MaxPool, which becomes
@@ -92,6 +96,24 @@ ir::Value* nhwc_constant(ir::Graph& graph, ir::Value* v) {
   return add_constant(graph, v->name + "_nhwc", std::move(out));
 }
 
+// A rank-4 int8 or uint8 tensor value.
+bool is_quantized_4d(const ir::Value* v) {
+  if (!v || known_rank(v) != 4) return false;
+  const ElementType t = element_type_of(v);
+  return t == ElementType::kInt8 || t == ElementType::kUInt8;
+}
+
+// QLinearConv (ONNX, or ai.kestrel not yet channels-last) on 2-D int8 data with constant 4-D weights.
+bool converts_quantized_to_nhwc(const ir::Node* n) {
+  const bool conv = (n->domain.empty() && n->op_type == "QLinearConv") ||
+                    (n->domain == kKestrelDomain && n->op_type == "QLinearConv" &&
+                     attr_int(n, "channels_last", 0) == 0);
+  if (!conv || n->inputs.size() < 8 || n->outputs.size() != 1 || !n->outputs[0]) return false;
+  if (!is_quantized_4d(n->inputs[0]) || !is_quantized_4d(n->outputs[0])) return false;
+  const Tensor* w = constant_of(n->inputs[3]);
+  return w && w->rank() == 4;
+}
+
 bool converts_to_nhwc(const ir::Node* n) {
   const bool conv = is_op(n, "Conv") ||
                     (n->domain == kKestrelDomain && n->op_type == "FusedConv" && attr_int(n, "channels_last", 0) == 0);
@@ -104,18 +126,22 @@ bool converts_to_nhwc(const ir::Node* n) {
   return true;
 }
 
-// Conv or FusedConv -> FusedConv(channels_last=1) between Transposes.
+// Conv or FusedConv -> FusedConv(channels_last=1), QLinearConv -> ai.kestrel QLinearConv(channels_last=1),
+// between Transposes.
 void convert_conv(ir::Graph& graph, ir::Node* conv) {
+  const bool quantized = conv->op_type == "QLinearConv";
   std::vector<ir::Value*> inputs = conv->inputs;
-  inputs.resize(std::max<size_t>(inputs.size(), 3), nullptr);
   inputs[0] = to_nhwc(graph, inputs[0]);
-  if (inputs.size() > 3 && inputs[3]) inputs[3] = to_nhwc(graph, inputs[3]);
+  if (!quantized) {
+    inputs.resize(std::max<size_t>(inputs.size(), 3), nullptr);
+    if (inputs.size() > 3 && inputs[3]) inputs[3] = to_nhwc(graph, inputs[3]);
+  }
   ir::Value* y = conv->outputs[0];
   auto attributes = conv->attributes;
   const std::string name = conv->name;
   remove_nodes(graph, {conv});
   ir::Value* y_nhwc = add_intermediate(graph, y->name + "_nhwc", permuted_type(y->type, kToNhwc));
-  ir::Node* fused = add_node(graph, "FusedConv", kKestrelDomain, inputs, {y_nhwc}, name);
+  ir::Node* fused = add_node(graph, quantized ? "QLinearConv" : "FusedConv", kKestrelDomain, inputs, {y_nhwc}, name);
   fused->attributes = std::move(attributes);
   set_attr(fused, make_int_attr("channels_last", 1));
   ir::Node* t = add_node(graph, "Transpose", "", {y_nhwc}, {y}, y->name + "_to_nchw");
@@ -129,11 +155,47 @@ const std::unordered_set<std::string> kElementwiseBinary = {"Add", "Sub", "Mul",
 
 // Moves the to-NCHW Transpose(s) feeding `n` below it when `n` computes the same in NHWC. Returns whether it did.
 bool push_through(ir::Graph& graph, ir::Node* n, const std::unordered_set<const ir::Value*>& reads) {
+  if (n->domain == kKestrelDomain && n->op_type == "QuantizedLookup" && n->outputs.size() == 1 && n->outputs[0] &&
+      !reads.count(n->outputs[0])) {  // elementwise, its table a constant
+    ir::Value* src = nhwc_source(n->inputs[0]);
+    if (!src || known_rank(n->outputs[0]) != 4) return false;
+    set_input(n, 0, src);
+    redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
+  if (n->domain == kKestrelDomain && (n->op_type == "QLinearAdd" || n->op_type == "QLinearMul") &&
+      n->inputs.size() >= 7 && n->outputs.size() == 1 && n->outputs[0] && !reads.count(n->outputs[0])) {
+    // Elementwise on A (input 0) and B (input 3), both channels-last or one a one-element constant.
+    if (known_rank(n->outputs[0]) != 4) return false;
+    ir::Value* srcs[2] = {nhwc_source(n->inputs[0]), nhwc_source(n->inputs[3])};
+    if (!srcs[0] && !srcs[1]) return false;
+    for (int i = 0; i < 2; ++i) {
+      ir::Value* v = n->inputs[i * 3];
+      if (!srcs[i] && !(constant_of(v) && constant_of(v)->size() == 1)) return false;
+      if (!srcs[i]) srcs[i] = v;
+    }
+    set_input(n, 0, srcs[0]);
+    set_input(n, 3, srcs[1]);
+    redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
   if (!n->domain.empty() || n->outputs.empty() || !n->outputs[0] || n->inputs.empty()) return false;
   if (n->op_type != "MaxPool" && n->outputs.size() != 1) return false;
   ir::Value* out = n->outputs[0];
   if (reads.count(out)) return false;
   const std::string& op = n->op_type;
+  if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    // Per tensor only: a per-axis scale would need its axis moved.
+    ir::Value* src = nhwc_source(n->inputs[0]);
+    if (!src || known_rank(out) != 4) return false;
+    for (size_t i = 1; i < n->inputs.size(); ++i) {
+      const Tensor* t = n->inputs[i] ? constant_of(n->inputs[i]) : nullptr;
+      if (n->inputs[i] && (!t || t->size() != 1)) return false;
+    }
+    set_input(n, 0, src);
+    redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
   if (kElementwiseUnary.count(op)) {
     ir::Value* src = nhwc_source(n->inputs[0]);
     if (!src || known_rank(out) != 4) return false;
@@ -239,7 +301,7 @@ int layout_nhwc(ir::Graph& graph) {
   const std::unordered_set<const ir::Value*> reads = subgraph_reads(graph);
   int fired = 0;
   for (ir::Node* n : graph.topological_order()) {
-    if (converts_to_nhwc(n)) {
+    if (converts_to_nhwc(n) || converts_quantized_to_nhwc(n)) {
       convert_conv(graph, n);
       ++fired;
     } else if (push_through(graph, n, reads)) {

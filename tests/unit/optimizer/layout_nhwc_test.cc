@@ -1,7 +1,8 @@
 // layout_nhwc: at level 3, convolutions and the ops between them run channels-last with one Transpose at each
 // boundary; outputs match level 0, level 2 keeps the model's layout, and the rewritten graph saves and reloads.
+// Int8 QDQ chains become channels-last ai.kestrel QLinearConvs with the per-tensor Q/DQ between them.
 #include "onnx/writer.h"
-#include "optimizer_test_util.h"
+#include "qdq_test_util.h"
 
 namespace kestrel::optimizer_test {
 namespace {
@@ -172,6 +173,85 @@ TEST(LayoutNhwc, SavedModelReloadsWithTheSameOutputs) {
   optimizer::optimize(*again->graph, 3);
   EXPECT_EQ(count_ops(*again->graph, "Transpose"), 2);
   EXPECT_EQ(channels_last_convs(*again->graph), 3);
+}
+
+int channels_last_quantized_convs(const ir::Graph& g) {
+  int n = 0;
+  for (const auto& node : g.nodes())
+    if (node->domain == "ai.kestrel" && node->op_type == "QLinearConv" && node->attribute("channels_last") &&
+        node->attribute("channels_last")->i == 1)
+      ++n;
+  return n;
+}
+
+// Q/DQ(X) -> Conv 3x3 -> Q/DQ (a) -> Conv 1x1 -> Q/DQ -> Add(a) -> Relu -> Q/DQ -> Conv depthwise stride 2 -> Q/DQ
+// -> Y, int8 weights per channel: three QLinearConvs after the QDQ fusion, with a residual Add between them.
+std::string qdq_residual_chain(bool per_axis_scale_in_the_middle) {
+  ModelBuilder m;
+  m.input("X", {1, 4, 9, 7});
+  fake_quantize(m, "X", "xd", 0.02f, 128);
+  auto conv = [&](const std::string& in, const std::string& out, const std::vector<int64_t>& w_shape, unsigned seed) {
+    const int64_t M = w_shape[0], per = w_shape[1] * w_shape[2] * w_shape[3];
+    std::vector<float> ws;
+    for (int64_t i = 0; i < M; ++i) ws.push_back(0.004f + 0.001f * static_cast<float>(i));
+    typed_initializer<int8_t>(m, out + "_wq", w_shape, onnx::TensorProto::INT8, seeded_int8(M * per, seed));
+    m.initializer(out + "_ws", {M}, ws);
+    typed_initializer<int8_t>(m, out + "_wz", {M}, onnx::TensorProto::INT8, std::vector<int8_t>(M, 0));
+    attr(m.node("DequantizeLinear", {out + "_wq", out + "_ws", out + "_wz"}, {out + "_w"}), "axis", int64_t{0});
+    return &m.node("Conv", {in, out + "_w"}, {out});
+  };
+  attr(*conv("xd", "c1", {4, 4, 3, 3}, 1), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  fake_quantize(m, "c1", "a", 0.05f, 120);
+  conv("a", "c2", {4, 4, 1, 1}, 2);
+  if (per_axis_scale_in_the_middle) {  // a per-channel DequantizeLinear: it must stay NCHW
+    m.initializer("c2_s", {}, {0.05f});
+    typed_initializer<uint8_t>(m, "c2_z", {}, onnx::TensorProto::UINT8, {118});
+    m.node("QuantizeLinear", {"c2", "c2_s", "c2_z"}, {"c2_q"});
+    m.initializer("c2_axis_s", {4}, {0.05f, 0.05f, 0.05f, 0.05f});
+    typed_initializer<uint8_t>(m, "c2_axis_z", {4}, onnx::TensorProto::UINT8, {118, 118, 118, 118});
+    attr(m.node("DequantizeLinear", {"c2_q", "c2_axis_s", "c2_axis_z"}, {"b"}), "axis", int64_t{1});
+  } else {
+    fake_quantize(m, "c2", "b", 0.05f, 118);
+  }
+  m.node("Add", {"a", "b"}, {"s"});
+  m.node("Relu", {"s"}, {"r"});
+  fake_quantize(m, "r", "rd", 0.06f, 0);
+  auto* dw = conv("rd", "c3", {4, 1, 3, 3}, 3);
+  attr(*dw, "group", int64_t{4});
+  attr(*dw, "strides", std::vector<int64_t>{2, 2});
+  attr(*dw, "pads", std::vector<int64_t>{1, 0, 1, 1});
+  fake_quantize(m, "c3", "Y", 0.04f, 125);
+  m.output("Y");
+  return m.bytes();
+}
+
+// Level 3 computes what level 2 computes (the same int8 kernels, in the other layout): identical outputs.
+void expect_same_as_level2(const std::string& bytes) {
+  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 37))}};
+  const auto want = run(bytes, feeds, GraphOptimizationLevel::kExtended);
+  const auto got = run(bytes, feeds, GraphOptimizationLevel::kLayout);
+  ASSERT_EQ(want.size(), got.size());
+  const Tensor& a = want[0].tensor();
+  const Tensor& b = got[0].tensor();
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << "element " << i;
+}
+
+TEST(LayoutNhwc, QuantizedChainStaysChannelsLast) {
+  const std::string bytes = qdq_residual_chain(false);
+  auto model = optimized(bytes, 3);
+  EXPECT_EQ(channels_last_quantized_convs(*model->graph), 3);
+  EXPECT_EQ(count_ops(*model->graph, "QLinearConv"), 0);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);  // the quantized X in, Y's int8 values out
+  expect_same_as_level2(bytes);
+}
+
+TEST(LayoutNhwc, PerAxisDequantizeKeepsItsLayout) {
+  const std::string bytes = qdq_residual_chain(true);
+  auto model = optimized(bytes, 3);
+  EXPECT_EQ(channels_last_quantized_convs(*model->graph), 3);
+  EXPECT_GT(count_ops(*model->graph, "Transpose"), 2);  // b goes back to NCHW for its DequantizeLinear
+  expect_same_as_level2(bytes);
 }
 
 }  // namespace

@@ -7,8 +7,21 @@
 #include <string>
 
 #include "providers/cpu/dnnl/int8_mat_mul.h"
+#include "providers/cpu/kernels/fast/fast_common.h"
 
 namespace kestrel::cpu {
+namespace {
+
+// dst[i] = src[i] ^ 0x80 for i < n: int8 values as uint8 ones 128 higher. 64 bytes at a time; dst may be src.
+KESTREL_ISA_CLONES void flip_sign_bits(const uint8_t* src, uint8_t* dst, size_t n) {
+  typedef uint8_t Bytes64 __attribute__((vector_size(64), aligned(1), may_alias));
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    *reinterpret_cast<Bytes64*>(dst + i) = *reinterpret_cast<const Bytes64*>(src + i) ^ static_cast<uint8_t>(0x80);
+  for (; i < n; ++i) dst[i] = src[i] ^ 0x80;
+}
+
+}  // namespace
 
 std::unique_ptr<Int8PackedConv> Int8PackedConv::from_constants(const KernelInfo& info, size_t w_index,
                                                                size_t w_zero_point_index) {
@@ -33,7 +46,11 @@ std::unique_ptr<Int8PackedConv> Int8PackedConv::from_constants(const KernelInfo&
 }
 
 Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
-    : attrs_(WindowAttrs::parse(info, false)), group_(info.attr_int("group", 1)), M_(w.dim(0)), w_shape_(w.shape()) {
+    : attrs_(WindowAttrs::parse(info, false)),
+      group_(info.attr_int("group", 1)),
+      channels_last_(info.attr_int("channels_last", 0) != 0),
+      M_(w.dim(0)),
+      w_shape_(w.shape()) {
   weights_.resize(static_cast<size_t>(w.size()));
   if (w.type() == ElementType::kUInt8)
     for (size_t i = 0; i < weights_.size(); ++i) weights_[i] = static_cast<int8_t>(w.data<uint8_t>()[i] - 128);
@@ -108,6 +125,7 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
     p->src = pd.src_desc();
     p->weights = pd.weights_desc();
     p->dst = pd.dst_desc();
+    if (channels_last_) return std::shared_ptr<const Int8ConvPlan>(std::move(p));  // X and Y are NHWC already
     // NCHW input -> the inside of the padded NHWC buffer (strides of the whole buffer); NHWC sums -> NCHW.
     const dt x_type = s8 ? dt::s8 : dt::u8;
     p->src_user = dnnl::memory::desc(dn::to_dims(x_shape), x_type, tag::nchw);
@@ -124,24 +142,51 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
   if ((!s8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0) return false;
   if (x_zero_point && (x_zero_point->type() != X.type() || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
     return false;
-  if (X.dim(1) != w_shape_[1] * group_) return false;
-  const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_shape_, group_, false);
-  run.window = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
+  run.x = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
+  if (run.x[1] != w_shape_[1] * group_) return false;
+  const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, run.x, w_shape_, group_, false);
+  run.window = resolve_window(ctx, attrs_, spatial_dims(run.x), kernel);
   const std::vector<int64_t> out = run.window.out_dims();
   if (out[0] <= 0 || out[1] <= 0) return false;
   run.out = {X.dim(0), M_, out[0], out[1]};
+  run.y_shape = channels_last_ ? Shape{X.dim(0), out[0], out[1], M_} : run.out;
   run.x_zero_point = s8 ? 128 : 0;
   if (x_zero_point) run.x_zero_point += s8 ? x_zero_point->data<int8_t>()[0] : x_zero_point->data<uint8_t>()[0];
   return true;
 }
 
-uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const {
+bool Int8PackedConv::reads_in_place(const Tensor& X, const Run& run) const {
+  const Window3& g = run.window;
+  return channels_last_ && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 && g.pad_begin[2] == 0 &&
+         g.pad_end[1] == 0 && g.pad_end[2] == 0;
+}
+
+const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p,
+                                            int threads) const {
   namespace dn = dnnl_backend;
   const bool s8 = X.type() == ElementType::kInt8;
   const Window3& g = run.window;
-  const int64_t N = X.dim(0), C = X.dim(1);
-  const int64_t Hp = X.dim(2) + g.pad_begin[1] + g.pad_end[1], Wp = X.dim(3) + g.pad_begin[2] + g.pad_end[2];
+  const int64_t N = run.x[0], C = run.x[1], H = run.x[2], W = run.x[3];
+  const int64_t Hp = H + g.pad_begin[1] + g.pad_end[1], Wp = W + g.pad_begin[2] + g.pad_end[2];
   const size_t bytes = static_cast<size_t>(N * Hp * Wp * C);
+  if (channels_last_) {
+    if (reads_in_place(X, run)) return X.data<uint8_t>();
+    // Rows of X into the inside of the buffer, s8 values moved to u8 (a + 128) on the way.
+    uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
+    if (Hp != H || Wp != W) std::memset(buf, run.x_zero_point, bytes);
+    const size_t row = static_cast<size_t>(W * C);
+    const auto* x = static_cast<const uint8_t*>(X.raw_data());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t h = 0; h < H; ++h) {
+        const uint8_t* src = x + (n * H + h) * static_cast<int64_t>(row);
+        uint8_t* dst = buf + ((n * Hp + h + g.pad_begin[1]) * Wp + g.pad_begin[2]) * C;
+        if (s8)
+          flip_sign_bits(src, dst, row);
+        else
+          std::memcpy(dst, src, row);
+      }
+    return buf;
+  }
   auto& eng = dn::engine();
   auto& stream = dn::thread_stream();
   // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.
@@ -154,15 +199,7 @@ uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int
     p.src_reorder.execute(stream, src, window);
     stream.wait();
   }
-  if (s8) {  // a + 128, eight bytes at a time
-    const size_t words = (bytes + 7) / 8;
-    for (size_t i = 0; i < words; ++i) {
-      uint64_t w;
-      std::memcpy(&w, buf + i * 8, 8);
-      w ^= 0x8080808080808080ull;
-      std::memcpy(buf + i * 8, &w, 8);
-    }
-  }
+  if (s8) flip_sign_bits(buf, buf, bytes);  // a + 128
   return buf;
 }
 
@@ -171,14 +208,15 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(X.shape(), run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
-  uint8_t* buf = padded_input(X, run, *p, threads);
+  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
+  const uint8_t* buf = padded_input(X, run, *p, threads);
   auto& eng = dn::engine();
-  int32_t* nhwc = static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
+  int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   dn::execute(p->conv, p->scratchpad,
-              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
+              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, const_cast<uint8_t*>(buf))},
                {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
                {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
+  if (channels_last_) return;
   dn::ThreadScope reorder_team(dn::threads_for(out_size * 4, threads));
   dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
   p->dst_reorder.execute(dn::thread_stream(), from, to);
@@ -194,16 +232,17 @@ bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(X.shape(), run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
+  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
   if (!p) return false;
-  uint8_t* buf = padded_input(X, run, *p, threads);
+  const uint8_t* buf = padded_input(X, run, *p, threads);
   auto& eng = dn::engine();
-  void* nhwc = dn::thread_scratch(2, static_cast<size_t>(out_size));
+  void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));
   dn::execute(p->conv, p->scratchpad,
-              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, buf)},
+              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, const_cast<uint8_t*>(buf))},
                {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
                {DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({M_}, dt::s32, tag::a), eng, const_cast<int32_t*>(offsets))},
                {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
+  if (channels_last_) return true;
   dn::ThreadScope reorder_team(dn::threads_for(out_size, threads));
   dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
   p->dst_reorder.execute(dn::thread_stream(), from, to);

@@ -3,7 +3,9 @@
 // into exact int32 sums on oneDNN's VNNI path. The input is reordered once (oneDNN) into a zero-point-padded
 // NHWC buffer (the layout oneDNN's int8 kernels read), so the convolution itself needs no padding and the
 // activation zero point comes off as one constant per output channel: sum (x - zx) w = sum x w - zx sum w;
-// the NHWC sums are reordered back to NCHW by oneDNN too. Weights with a
+// the NHWC sums are reordered back to NCHW by oneDNN too. With `channels_last` (ai.kestrel QLinearConv, made by
+// the layout_nhwc rule) X and Y are NHWC already: X is copied row by row into the padded buffer (or read in
+// place when the convolution has no padding and X is uint8) and the primitive writes Y itself. Weights with a
 // zero point other than 0 (after the shift) would need per-window input sums: those nodes keep the reference
 // kernel, as do CPUs without AVX512-VNNI (see int8_mat_mul.h).
 #pragma once
@@ -34,10 +36,13 @@ class Int8PackedConv {
   Int8PackedConv(const KernelInfo& info, const Tensor& w);
 
   int64_t out_channels() const { return M_; }
+  bool channels_last() const { return channels_last_; }
 
   // What one input shape makes of the convolution.
   struct Run {
-    Shape out;               // [N, M, Ho, Wo]
+    Shape x;                 // [N, C, H, W], whatever X's layout
+    Shape out;               // [N, M, Ho, Wo], whatever Y's layout
+    Shape y_shape;           // Y's shape in its layout: out, or [N, Ho, Wo, M] channels-last
     Window3 window;
     int32_t x_zero_point = 0;  // after the +128 of s8 inputs
   };
@@ -59,11 +64,14 @@ class Int8PackedConv {
   // that has no fast kernel).
   std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8,
                                            ElementType out_type, int32_t y_zero_point, const float* scales) const;
-  // The zero-point-padded NHWC copy of X (scratch slot 0).
-  uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
+  // The zero-point-padded NHWC copy of X (scratch slot 0), or X itself when it can be read in place.
+  const uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
+  // Whether X is read in place: channels-last uint8 with no padding to fill.
+  bool reads_in_place(const Tensor& X, const Run& run) const;
 
   WindowAttrs attrs_;
   int64_t group_;
+  bool channels_last_;
   int64_t M_ = 0;
   Shape w_shape_;
   std::vector<int8_t> weights_;       // [M, C/group, kh, kw], s8

@@ -2,7 +2,8 @@
 // weights), per-tensor or per-channel weight scales, constant int32 bias: the int8 convolution of
 // int8_conv.h with bias and requantization per output channel inside the oneDNN primitive (else in a
 // vectorised pass afterwards), in the reference's order: saturate(round(float(acc + bias) * (x_scale *
-// w_scale / y_scale) + y_zero_point)). Other cases keep the reference kernel.
+// w_scale / y_scale) + y_zero_point)). Other cases keep the reference kernel. The same kernel runs ai.kestrel
+// QLinearConv with `channels_last` = 1 (NHWC X and Y, made by the layout_nhwc rule).
 #include "providers/cpu/dnnl/int8_conv.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
@@ -63,12 +64,22 @@ class DnnlQLinearConv final : public Kernel {
       offsets[static_cast<size_t>(m)] = bias_[static_cast<size_t>(m)] - run.x_zero_point * conv_->weight_sum(m);
       scales[static_cast<size_t>(m)] = sx * w_scale_[static_cast<size_t>(m)] / sy;
     }
-    Tensor& Y = ctx.allocate_output(0, out_type, run.out);
+    Tensor& Y = ctx.allocate_output(0, out_type, run.y_shape);
     if (requantize_inside_ &&
         conv_->accumulate_quantized(ctx, X, run, scales.data(), offsets.data(), zy, out_type, Y.raw_data()))
       return;
     int32_t* planes = static_cast<int32_t*>(dnnl_backend::thread_scratch(1, static_cast<size_t>(N * M * P) * 4));
     conv_->accumulate(ctx, X, run, planes);
+    if (conv_->channels_last()) {  // [N, Ho, Wo, M] sums: the channel is the last index
+      for (int64_t i = 0; i < N * P * M; ++i) {
+        const size_t c = static_cast<size_t>(i % M);
+        if (out_type == ElementType::kUInt8)
+          fast::requantize(planes + i, 1, scales[c], static_cast<float>(zy), false, offsets[c], Y.data<uint8_t>() + i);
+        else
+          fast::requantize(planes + i, 1, scales[c], static_cast<float>(zy), false, offsets[c], Y.data<int8_t>() + i);
+      }
+      return;
+    }
     for (int64_t n = 0; n < N; ++n)
       for (int64_t m = 0; m < M; ++m) {
         const int64_t at = (n * M + m) * P;
@@ -91,5 +102,6 @@ class DnnlQLinearConv final : public Kernel {
 }  // namespace
 
 KESTREL_FAST_KERNEL(QLinearConv, "", 10, 1000, "uint8, int8", 10, &DnnlQLinearConv::create);
+KESTREL_FAST_KERNEL(QLinearConv, "ai.kestrel", 1, 1000, "uint8, int8", 10, &DnnlQLinearConv::create);
 
 }  // namespace kestrel::cpu

@@ -29,6 +29,10 @@ template <typename Fn>
 int64_t for_chunks(int64_t n, int threads, const Fn& fn) {
   const int64_t chunks = std::max<int64_t>(1, (n + kChunk - 1) / kChunk);
   const int team = n < kParallelFrom ? 1 : static_cast<int>(std::min<int64_t>(threads, chunks));
+  if (team == 1) {  // no OpenMP region at all: callers run these loops on small blocks too
+    for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk), c);
+    return chunks;
+  }
 #pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
   for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk), c);
   return chunks;

@@ -4,31 +4,12 @@
 // optimizer's fuse_conv_activation rule; float only. With `channels_last` = 1 (made by the layout_nhwc rule, 2-D
 // only) X, Z and Y are NHWC while W stays [M, C/group, kH, kW]; this reference runs the NCHW computation on
 // transposed copies.
+#include "providers/cpu/kernels/kestrel/channels_last.h"
 #include "providers/cpu/kernels/kestrel/fused_activation.h"
 #include "providers/cpu/kernels/onnx/conv.h"
 
 namespace kestrel::cpu {
 namespace {
-
-Shape permuted_shape(const Shape& s, bool to_nchw) {
-  return to_nchw ? Shape{s[0], s[3], s[1], s[2]} : Shape{s[0], s[2], s[3], s[1]};
-}
-
-// Copies 4-D `x` into `out` (of the permuted shape): NHWC -> NCHW when `to_nchw`, else NCHW -> NHWC.
-void permute_4d(const Tensor& x, Tensor& out, bool to_nchw) {
-  const Shape& s = x.shape();
-  const int64_t N = s[0], C = to_nchw ? s[3] : s[1], H = to_nchw ? s[1] : s[2], W = to_nchw ? s[2] : s[3];
-  const float* src = x.data<float>();
-  float* dst = out.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w) {
-          const int64_t nchw = ((n * C + c) * H + h) * W + w, nhwc = ((n * H + h) * W + w) * C + c;
-          if (to_nchw) dst[nchw] = src[nhwc];
-          else dst[nhwc] = src[nchw];
-        }
-}
 
 class FusedConv final : public Kernel {
  public:

@@ -249,10 +249,12 @@ TEST(FastInt8, ConvIntegerWeightZeroPointKeepsReference) {
           10, false);
 }
 
-void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias) {
+// `channels_last`: ai.kestrel QLinearConv with X given NHWC (c.x stays the NCHW shape).
+void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias, bool channels_last = false) {
   const int64_t M = c.w[0];
+  const Shape x_shape = channels_last ? Shape{c.x[0], c.x[2], c.x[3], c.x[1]} : c.x;
   // Constant scales and output zero point: requantized inside the oneDNN primitive (see QLinearConvRuntimeScales).
-  std::vector<NodeInput> in{{"X", random_of(c.xt, c.x, 1)},
+  std::vector<NodeInput> in{{"X", random_of(c.xt, x_shape, 1)},
                             {"x_scale", scalar_of(kF, 0.05), true},
                             {"x_zp", scalar_of(c.xt, c.xt == kU8 ? 120 : 4)},
                             {"W", random_of(c.wt, c.w, 2), true},
@@ -265,7 +267,16 @@ void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bia
     for (int64_t m = 0; m < M; ++m) b.data<int32_t>()[m] = static_cast<int32_t>(m * 997 % 4001) - 2000;
     in.push_back({"B", b, true});
   }
-  compare("QLinearConv", in, 10, kVnni, conv_attrs(c));
+  if (!channels_last) {
+    compare("QLinearConv", in, 10, kVnni, conv_attrs(c));
+    return;
+  }
+  compare("QLinearConv", in, 1, kVnni,
+          [c](onnx::NodeProto& n) {
+            conv_attrs(c)(n);
+            testing::add_attr(n, "channels_last", int64_t{1});
+          },
+          "ai.kestrel");
 }
 
 TEST(FastInt8, QLinearConvPerTensor) { q_linear_conv({{1, 5, 9, 11}, {7, 5, 3, 3}, kU8, kS8, 1, {1, 1, 1, 1}}, kU8, false, false); }
@@ -286,6 +297,18 @@ TEST(FastInt8, QLinearConvRuntimeScales) {
            {"w_zp", scalar_of(kS8, 0), true}, {"y_scale", scalar_of(kF, 0.7)}, {"y_zp", scalar_of(kU8, 90)},
            {"B", b, true}},
           10, kVnni, conv_attrs(c));
+}
+// Channels-last (made by the layout_nhwc rule): padded inputs are copied into the zero-point-padded buffer (s8
+// ones flipped to u8 on the way), unpadded u8 ones are read in place.
+TEST(FastInt8, QLinearConvChannelsLastPadded) {
+  q_linear_conv({{2, 6, 12, 9}, {17, 6, 3, 3}, kU8, kS8, 1, {1, 0, 1, 2}, {2, 2}}, kU8, true, true, true);
+}
+TEST(FastInt8, QLinearConvChannelsLastSignedDepthwise) {
+  q_linear_conv({{1, 24, 10, 7}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true, true);
+}
+TEST(FastInt8, QLinearConvChannelsLastPointwiseInPlace) {
+  q_linear_conv({{1, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8}, kU8, true, true, true);
+  q_linear_conv({{3, 19, 5, 11}, {13, 19, 1, 1}, kS8, kS8, 1, {0, 0, 0, 0}, {2, 1}}, kS8, false, false, true);
 }
 TEST(FastInt8, QLinearConvU8Weights) { q_linear_conv({{1, 4, 6, 6}, {3, 4, 1, 1}, kU8, kU8}, kU8, true, true); }
 

@@ -1,5 +1,5 @@
 // The channels-last Transpose (src/providers/cpu/kernels/fast/transpose_channels.cc) against the reference:
-// both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels), batches, int32,
+// both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels), batches, int32, int8,
 // large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere and still agree.
 #include <gtest/gtest.h>
 
@@ -41,6 +41,20 @@ TEST(FastChannelsTranspose, Int32) {
   const Tensor got = testing::make_session(bytes, false, 2).run({{"X", Value(x)}}).at(0).tensor();
   ASSERT_EQ(ref.shape(), got.shape());
   for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<int32_t>()[i], got.data<int32_t>()[i]) << i;
+}
+TEST(FastChannelsTranspose, Int8BothWays) {
+  for (const auto& perm : {kToNhwc, kToNchw}) {
+    Tensor x(ElementType::kInt8, {2, 3, 19, 23});
+    for (int64_t i = 0; i < x.size(); ++i) x.data<int8_t>()[i] = static_cast<int8_t>(i * 37 % 251 - 125);
+    const std::string bytes = testing::model_with_initializers(
+        "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", perm); }, 13);
+    const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
+    for (int threads : {1, 2}) {
+      const Tensor got = testing::make_session(bytes, false, threads).run({{"X", Value(x)}}).at(0).tensor();
+      ASSERT_EQ(ref.shape(), got.shape());
+      for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<int8_t>()[i], got.data<int8_t>()[i]) << i;
+    }
+  }
 }
 TEST(FastChannelsTranspose, OtherPermsStillAgree) { transpose(pattern_tensor({2, 3, 4, 5}, 7), {0, 1, 3, 2}); }
 

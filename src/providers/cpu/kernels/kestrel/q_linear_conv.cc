@@ -1,0 +1,45 @@
+// QLinearConv (ai.kestrel, v1): ONNX QLinearConv's inputs and attributes plus `channels_last`; with
+// `channels_last` = 1 (made by the layout_nhwc rule, 2-D only) X and Y are NHWC while W stays [M, C/group,
+// kH, kW], so chains of quantized convolutions pass int8 NHWC tensors with no reorder in between. This
+// reference runs the ONNX computation on permuted copies.
+#include "providers/cpu/kernels/onnx/q_linear_conv.h"
+
+#include "providers/cpu/kernels/kestrel/channels_last.h"
+
+namespace kestrel::cpu {
+namespace {
+
+class ChannelsLastQLinearConv final : public Kernel {
+ public:
+  explicit ChannelsLastQLinearConv(const KernelInfo& info)
+      : attrs_(WindowAttrs::parse(info, false)),
+        group_(info.attr_int("group", 1)),
+        channels_last_(info.attr_int("channels_last", 0) != 0) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& X = ctx.input(0);
+    if (!channels_last_) return write(ctx, q_linear_conv_nchw(ctx, X, attrs_, group_));
+    if (X.rank() != 4) ctx.fail("channels_last needs a 4-D X, got " + shape_to_string(X.shape()));
+    Tensor x_nchw(X.type(), permuted_shape(X.shape(), true));
+    permute_4d(X, x_nchw, true);
+    const Tensor y_nchw = q_linear_conv_nchw(ctx, x_nchw, attrs_, group_);
+    Tensor& Y = ctx.allocate_output(0, y_nchw.type(), permuted_shape(y_nchw.shape(), false));
+    permute_4d(y_nchw, Y, false);
+  }
+
+ private:
+  static void write(KernelContext& ctx, const Tensor& y) {
+    Tensor& Y = ctx.allocate_output(0, y.type(), y.shape());
+    if (y.bytes()) std::memcpy(Y.raw_data(), y.raw_data(), y.bytes());
+  }
+
+  WindowAttrs attrs_;
+  int64_t group_;
+  bool channels_last_;
+};
+
+}  // namespace
+
+KESTREL_KERNEL(QLinearConv, "ai.kestrel", 1, 1000, "uint8, int8", make_kernel<ChannelsLastQLinearConv>());
+
+}  // namespace kestrel::cpu
