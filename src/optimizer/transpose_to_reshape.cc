@@ -1,8 +1,8 @@
 // A Transpose that only moves dims of size 1 keeps every element where it was: it is a Reshape.
 //   X[1,1,1,C] -> Transpose(0,3,1,2) -> Y[1,C,1,1]      becomes      X -> Reshape([1,C,1,1]) -> Y
-// The layout rule leaves such a Transpose after a global pooling (NHWC [N,1,1,C] back to NCHW); as a Reshape it
-// then merges with the Flatten or Reshape that usually follows (merge_reshape_chain), and costs nothing at run
-// time. The dims other than 1 must keep their order; at most one of them may be unknown (it becomes -1).
+// The layout rule leaves such a Transpose after a global pooling (NHWC [N,1,1,C] back to NCHW); as a Reshape
+// it then merges with the Flatten or Reshape that usually follows (merge_reshape_chain), and costs nothing at
+// run time. The dims other than 1 must keep their order; at most one of them may be unknown (it becomes -1).
 // When the Transpose's only reader is a Flatten, the Flatten reads X directly instead, its axis moved to the
 // same place among the dims other than 1 (this also covers an unknown batch dim, which a Reshape to the
 // Flatten's output shape could not):
@@ -17,7 +17,8 @@ namespace {
 
 // The Reshape target equivalent to transposing `shape` by `perm`, or nothing when the Transpose really moves
 // data (two dims other than 1 change order) or the target cannot be written (two unknown dims).
-std::optional<std::vector<int64_t>> reshape_target(const std::vector<Dim>& shape, const std::vector<int64_t>& perm) {
+std::optional<std::vector<int64_t>> reshape_target(const std::vector<Dim>& shape,
+                                                   const std::vector<int64_t>& perm) {
   std::vector<int64_t> target;
   int64_t last_moved = -1;  // input index of the previous dim other than 1, in output order
   int unknown = 0;
@@ -38,7 +39,8 @@ std::optional<std::vector<int64_t>> reshape_target(const std::vector<Dim>& shape
 
 // The Flatten axis over X that splits X's elements as `axis` splits the transposed value, whose shape is
 // `target` (1 for the dims known to be 1): both sides must hold the same dims other than 1.
-int64_t flatten_axis_over_input(const std::vector<Dim>& x_shape, const std::vector<int64_t>& target, int64_t axis) {
+int64_t flatten_axis_over_input(const std::vector<Dim>& x_shape, const std::vector<int64_t>& target,
+                                int64_t axis) {
   int64_t before = 0;  // dims other than 1 before the axis in the transposed value
   for (int64_t i = 0; i < axis; ++i) before += target[static_cast<size_t>(i)] != 1;
   int64_t x_axis = 0;
@@ -99,8 +101,9 @@ int transpose_to_reshape(ir::Graph& graph) {
         continue;
       }
     }
-    ir::Value* target_value = add_constant(
-        graph, y->name + "_shape", Tensor::from_vector<int64_t>(*target, {static_cast<int64_t>(target->size())}));
+    ir::Value* target_value =
+        add_constant(graph, y->name + "_shape",
+                     Tensor::from_vector<int64_t>(*target, {static_cast<int64_t>(target->size())}));
     const std::string name = node->name;
     graph.remove_node(node);
     add_node(graph, "Reshape", "", {x, target_value}, {y}, name);

@@ -21,7 +21,8 @@ TEST(TransposeToReshape, NhwcPooledBackToNchw) {
   EXPECT_EQ(reshape->inputs[0]->name, "X");
   EXPECT_EQ(reshape->outputs[0]->name, "Y");
   EXPECT_EQ(optimizer::ints_of(reshape->inputs[1]), (std::vector<int64_t>{1, 7, 1, 1}));
-  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 1, 1, 7}, 3))}}, GraphOptimizationLevel::kBasic);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 1, 1, 7}, 3))}},
+                      GraphOptimizationLevel::kBasic);
 }
 
 TEST(TransposeToReshape, UnknownDimBecomesMinusOne) {
@@ -34,7 +35,8 @@ TEST(TransposeToReshape, UnknownDimBecomesMinusOne) {
   EXPECT_EQ(optimizer::transpose_to_reshape(*model->graph), 1);
   ASSERT_EQ(model->graph->nodes().size(), 1u);
   EXPECT_EQ(optimizer::ints_of(model->graph->nodes()[0]->inputs[1]), (std::vector<int64_t>{1, -1, 1, 5}));
-  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({3, 1, 5, 1}, 4))}}, GraphOptimizationLevel::kBasic);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({3, 1, 5, 1}, 4))}},
+                      GraphOptimizationLevel::kBasic);
 }
 
 TEST(TransposeToReshape, DefaultPermReversesSingleDim) {
@@ -88,7 +90,8 @@ TEST(TransposeToReshape, FoldsIntoFlatten) {
     ASSERT_EQ(model->graph->nodes().size(), 1u) << axis;
     EXPECT_EQ(model->graph->nodes()[0]->op_type, "Flatten");
     EXPECT_EQ(model->graph->nodes()[0]->inputs[0]->name, "X");
-    expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 1, 1, 6}, 7))}}, GraphOptimizationLevel::kBasic);
+    expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 1, 1, 6}, 7))}},
+                        GraphOptimizationLevel::kBasic);
   }
 }
 
@@ -110,11 +113,13 @@ TEST(TransposeToReshape, GlobalPoolingHeadHasNoTransposeLeft) {
   m.output("Y");
   auto model = load(m.bytes());
   optimizer::optimize(*model->graph, 99);
-  // One Transpose into NHWC at the graph input, none after the pooling: the Flatten reads the pooled NHWC value.
+  // One Transpose into NHWC at the graph input, none after the pooling: the Flatten reads the pooled NHWC
+  // value.
   EXPECT_EQ(count_ops(*model->graph, "Transpose"), 1);
   EXPECT_EQ(count_ops(*model->graph, "Flatten"), 1);
   EXPECT_EQ(count_ops(*model->graph, "Reshape"), 0);
-  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 3, 9, 7}, 6))}}, GraphOptimizationLevel::kAll);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 3, 9, 7}, 6))}},
+                      GraphOptimizationLevel::kAll);
 }
 
 }  // namespace kestrel::optimizer_test

@@ -1,9 +1,9 @@
 // Fast NhwcMaxPool (ai.kestrel, float): MaxPool over a channels-last X [N, H, W, C]. Each output pixel keeps
-// its running maximum for a block of channels in registers over the window's taps (whose valid range is clipped
-// once per row and column instead of tested per tap) and stores it once; compiled for AVX-512/AVX2/baseline.
-// Rows of output pixels are split over the threads. Same rule as the reference: the first valid element starts
-// the max and only a strictly greater one replaces it (so NaN propagates only from a window's first element);
-// a window with no valid element gives -inf.
+// its running maximum for a block of channels in registers over the window's taps (whose valid range is
+// clipped once per row and column instead of tested per tap) and stores it once; compiled for
+// AVX-512/AVX2/baseline. Rows of output pixels are split over the threads. Same rule as the reference: the
+// first valid element starts the max and only a strictly greater one replaces it (so NaN propagates only from
+// a window's first element); a window with no valid element gives -inf.
 #include <omp.h>
 
 #include <algorithm>
@@ -29,7 +29,8 @@ constexpr int64_t kBlock = 64;  // channels kept in registers at once (four AVX-
 // Max over the taps [0, taps_h) x [0, taps_w) for channels [0, 64) of one output pixel; `first` is the
 // window's first valid pixel, `row_step`/`col_step` the distance between taps in floats.
 inline __attribute__((always_inline)) void window_max_block(const float* first, float* out, int64_t taps_h,
-                                                            int64_t taps_w, int64_t row_step, int64_t col_step) {
+                                                            int64_t taps_w, int64_t row_step,
+                                                            int64_t col_step) {
   using fast::Vec16;
   Vec16 b0, b1, b2, b3, v0, v1, v2, v3;  // four named vectors: an array of them would live on the stack
   fast::load16(b0, first);
@@ -75,7 +76,8 @@ KESTREL_ISA_CLONES void nhwc_max_pool(const float* x, float* y, int64_t N, int64
                                       const Window3& g, int threads) {
   const int64_t OH = g.out[1], OW = g.out[2];
   const int64_t rows = N * OH;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && rows > 1 && rows * OW * C > 16384)
+#pragma omp parallel for num_threads(threads) \
+    schedule(static) if (threads > 1 && rows > 1 && rows * OW * C > 16384)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t n = r / OH, oh = r % OH;
     int64_t h0, h1;

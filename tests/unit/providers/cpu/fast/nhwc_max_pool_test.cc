@@ -1,6 +1,6 @@
-// The fast NhwcMaxPool (src/providers/cpu/kernels/fast/nhwc_max_pool.cc) against the reference: channel counts
-// around the 64-channel register block (1, 3, 63, 64, 65, 130), strides, asymmetric and deep pads, dilations,
-// ceil_mode, auto_pad, batches, NaNs inside windows, at 1 and 2 threads.
+// The fast NhwcMaxPool (src/providers/cpu/kernels/fast/nhwc_max_pool.cc) against the reference: channel
+// counts around the 64-channel register block (1, 3, 63, 64, 65, 130), strides, asymmetric and deep pads,
+// dilations, ceil_mode, auto_pad, batches, NaNs inside windows, at 1 and 2 threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -33,15 +33,15 @@ Tensor pool(const Tensor& x, const NhwcPoolCase& c) {
 
 TEST(FastNhwcMaxPool, WindowsPadsStridesCeilDilations) {
   const std::vector<NhwcPoolCase> cases{
-      {{1, 13, 13, 64}, {3, 3}, {2, 2}, {}, {}, 1, ""},               // squeezenet's pools
-      {{1, 15, 15, 65}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0, ""},     // resnet's, one channel past the block
-      {{2, 9, 11, 63}, {3, 2}, {1, 2}, {1, 0, 2, 1}, {}, 0, ""},      // asymmetric pads
-      {{1, 10, 9, 130}, {2, 3}, {2, 1}, {1, 1, 1, 1}, {2, 2}, 1, ""}, // dilations with ceil
+      {{1, 13, 13, 64}, {3, 3}, {2, 2}, {}, {}, 1, ""},                // squeezenet's pools
+      {{1, 15, 15, 65}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0, ""},      // resnet's, one channel past the block
+      {{2, 9, 11, 63}, {3, 2}, {1, 2}, {1, 0, 2, 1}, {}, 0, ""},       // asymmetric pads
+      {{1, 10, 9, 130}, {2, 3}, {2, 1}, {1, 1, 1, 1}, {2, 2}, 1, ""},  // dilations with ceil
       {{1, 8, 7, 3}, {3, 3}, {2, 2}, {}, {}, 0, "SAME_UPPER"},
       {{3, 7, 5, 1}, {2, 2}, {1, 1}, {}, {}, 0, "SAME_LOWER"},
       {{1, 1, 1, 1}, {1, 1}, {}, {}, {}, 0, ""},
-      {{1, 6, 6, 17}, {3, 3}, {1, 1}, {2, 2, 2, 2}, {}, 0, ""},        // windows wholly in the padding: -inf
-      {{1, 41, 37, 96}, {3, 3}, {2, 2}, {}, {}, 1, ""},                // large enough to split over threads
+      {{1, 6, 6, 17}, {3, 3}, {1, 1}, {2, 2, 2, 2}, {}, 0, ""},  // windows wholly in the padding: -inf
+      {{1, 41, 37, 96}, {3, 3}, {2, 2}, {}, {}, 1, ""},          // large enough to split over threads
   };
   for (const NhwcPoolCase& c : cases) {
     SCOPED_TRACE(shape_to_string(c.x) + " kernel " + shape_to_string(c.kernel));
