@@ -14,6 +14,7 @@ int constant_folding(ir::Graph& graph);
 int fold_shape(ir::Graph& graph);
 int fold_reshape_shape(ir::Graph& graph);
 int eliminate_common_subexpressions(ir::Graph& graph);
+int transpose_to_reshape(ir::Graph& graph);
 int merge_reshape_chain(ir::Graph& graph);
 int fuse_conv_batchnorm(ir::Graph& graph);
 int fuse_conv_add_mul(ir::Graph& graph);
@@ -48,6 +49,7 @@ const std::vector<Rule>& rules() {
       {"fold_reshape_shape", 1, fold_reshape_shape},
       {"eliminate_noop_ops", 1, eliminate_noop_ops},
       {"eliminate_common_subexpressions", 1, eliminate_common_subexpressions},
+      {"transpose_to_reshape", 1, transpose_to_reshape},  // before merge_reshape_chain, which merges its Reshape
       {"merge_reshape_chain", 1, merge_reshape_chain},
       {"fuse_conv_batchnorm", 1, fuse_conv_batchnorm},
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},

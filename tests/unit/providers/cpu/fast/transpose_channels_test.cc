@@ -1,6 +1,7 @@
 // The channels-last Transpose (src/providers/cpu/kernels/fast/transpose_channels.cc) against the reference:
-// both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels), batches, int32, int8,
-// large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere and still agree.
+// both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels: the shuffle path),
+// batches, int32, int8, large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere
+// and still agree.
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
@@ -23,6 +24,14 @@ const std::vector<int64_t> kToNhwc{0, 2, 3, 1}, kToNchw{0, 3, 1, 2};
 TEST(FastChannelsTranspose, ImageToChannelsLast) {
   const Tensor y = transpose(pattern_tensor({1, 3, 37, 41}, 1), kToNhwc);
   EXPECT_EQ(y.shape(), (Shape{1, 37, 41, 3}));
+}
+TEST(FastChannelsTranspose, ThreeChannelImages) {
+  // 3 channels take the shuffle path (16 positions a step, then a tail): several tails, a batch, one image
+  // large enough to split over threads, and fewer positions than one step.
+  for (int64_t w : {1, 5, 16, 17, 31, 48}) transpose(pattern_tensor({1, 3, 3, w}, 8), kToNhwc);
+  transpose(pattern_tensor({3, 3, 19, 23}, 9), kToNhwc);
+  const Tensor y = transpose(pattern_tensor({2, 3, 131, 67}, 10), kToNhwc);
+  EXPECT_EQ(y.shape(), (Shape{2, 131, 67, 3}));
 }
 TEST(FastChannelsTranspose, BackToChannelsFirst) { transpose(pattern_tensor({2, 7, 5, 19}, 2), kToNchw); }
 TEST(FastChannelsTranspose, SizeOneDims) {

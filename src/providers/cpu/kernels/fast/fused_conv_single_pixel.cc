@@ -1,0 +1,130 @@
+// Fast ai.kestrel FusedConv (float) for a 1x1 convolution of a single pixel: X [N, 1, 1, C] channels-last (or
+// [N, C, 1, 1], the same memory), W [M, C, 1, 1], no groups, pads or residual. That is a matrix-vector
+// product per image, y = act(W x + B) * scale + shift, as in the squeeze-excitation blocks of efficientnet
+// and MobileNetV3 (two per block after the global pooling). oneDNN spends a fixed ~5-10 us per call on these;
+// here each output is one vectorised dot product over W's contiguous row. Anything else goes to the next
+// kernel (oneDNN), and a run-time shape that is not a single pixel to the reference kernel.
+#include <omp.h>
+
+#include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/kestrel/fused_activation.h"
+#include "providers/cpu/kernels/onnx/spatial_geometry.h"
+
+namespace kestrel::cpu {
+namespace {
+
+// y[n][m] = B[m] + sum_c W[m][c] x[n][c] for m in [m0, m1).
+KESTREL_ISA_CLONES void pixel_products(const float* x, const float* w, const float* bias, float* y, int64_t C,
+                                       int64_t M, int64_t n, int64_t m0, int64_t m1) {
+  const float* xn = x + n * C;
+  for (int64_t m = m0; m < m1; ++m) {
+    const float* wm = w + m * C;
+    fast::Vec16 acc0{}, acc1{}, a, b;
+    int64_t c = 0;
+    for (; c + 32 <= C; c += 32) {
+      fast::load16(a, wm + c);
+      fast::load16(b, xn + c);
+      acc0 += a * b;
+      fast::load16(a, wm + c + 16);
+      fast::load16(b, xn + c + 16);
+      acc1 += a * b;
+    }
+    for (; c + 16 <= C; c += 16) {
+      fast::load16(a, wm + c);
+      fast::load16(b, xn + c);
+      acc0 += a * b;
+    }
+    acc0 += acc1;
+    float sum = 0.0f;
+    for (int k = 0; k < 16; ++k) sum += acc0[k];
+    for (; c < C; ++c) sum += wm[c] * xn[c];
+    y[n * M + m] = (bias ? bias[m] : 0.0f) + sum;
+  }
+}
+
+class SinglePixelFusedConv final : public Kernel {
+ public:
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    if (!fast::input_is_float(info, 0) || info.has_input(3)) return nullptr;
+    if (info.precision() != runtime::Precision::kFp32) return nullptr;  // bf16 runs Conv in oneDNN
+    const Tensor* w = info.constant_input(1);
+    if (!w || w->type() != ElementType::kFloat || w->rank() != 4 || w->dim(2) != 1 || w->dim(3) != 1 ||
+        w->size() == 0)
+      return nullptr;
+    const Tensor* b = info.has_input(2) ? info.constant_input(2) : nullptr;
+    if (info.has_input(2) &&
+        (!b || b->type() != ElementType::kFloat || b->rank() != 1 || b->dim(0) != w->dim(0)))
+      return nullptr;
+    if (info.attr_int("group", 1) != 1) return nullptr;
+    const std::string auto_pad = info.attr_string("auto_pad", "NOTSET");
+    if (auto_pad != "NOTSET" && auto_pad != "VALID") return nullptr;
+    for (int64_t p : info.attr_ints("pads", {}))
+      if (p != 0) return nullptr;
+    const std::vector<int64_t> kernel = info.attr_ints("kernel_shape", {1, 1});
+    if (kernel != std::vector<int64_t>{1, 1}) return nullptr;
+    // The declared input must be one pixel of C channels (the batch may vary).
+    const TypeInfo& xt = info.input_type(0);
+    if (!xt.shape || xt.shape->size() != 4) return nullptr;
+    const bool channels_last = info.attr_int("channels_last", 0) != 0;
+    const std::vector<Dim>& s = *xt.shape;
+    const Dim& c = channels_last ? s[3] : s[1];
+    const Dim& h = channels_last ? s[1] : s[2];
+    const Dim& wd = channels_last ? s[2] : s[3];
+    if (!c.fixed() || c.value != w->dim(1) || !h.fixed() || h.value != 1 || !wd.fixed() || wd.value != 1)
+      return nullptr;
+    return std::make_unique<SinglePixelFusedConv>(info, *w, b, channels_last);
+  }
+
+  SinglePixelFusedConv(const KernelInfo& info, const Tensor& w, const Tensor* b, bool channels_last)
+      : channels_last_(channels_last),
+        act_(FusedActivation::parse(info)),
+        out_scale_(info.attr_float("activation_scale", 1.0f)),
+        out_shift_(info.attr_float("activation_shift", 0.0f)),
+        w_(w),
+        reference_(fast::reference_kernel(info)) {
+    if (b) b_ = *b;
+  }
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& X = ctx.input(0);
+    const int64_t C = w_.dim(1), M = w_.dim(0);
+    const bool pixel = X.type() == ElementType::kFloat && X.rank() == 4 &&
+                       (channels_last_ ? X.dim(1) == 1 && X.dim(2) == 1 && X.dim(3) == C
+                                       : X.dim(1) == C && X.dim(2) == 1 && X.dim(3) == 1);
+    if (!pixel) return reference_->compute(ctx);  // which also reports bad inputs
+    const int64_t N = X.dim(0);
+    const int64_t out[4] = {N, channels_last_ ? 1 : M, 1, channels_last_ ? M : 1};
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, out);  // every element written
+    if (Y.size() == 0) return;
+    const float* x = X.data<float>();
+    const float* w = w_.data<float>();
+    const float* bias = b_.defined() ? b_.data<float>() : nullptr;
+    float* y = Y.data<float>();
+    const int threads = ctx.intra_op_threads();
+    const int64_t chunks = (M + 63) / 64;
+    // Only products of a million multiply-adds or more are worth a fork.
+#pragma omp parallel for num_threads(threads) \
+    schedule(static) if (threads > 1 && N * M * C >= (int64_t{1} << 20))
+    for (int64_t task = 0; task < N * chunks; ++task) {
+      const int64_t n = task / chunks, m0 = task % chunks * 64;
+      pixel_products(x, w, bias, y, C, M, n, m0, std::min(M, m0 + 64));
+    }
+    act_.apply(y, Y.size());
+    if (out_scale_ != 1.0f || out_shift_ != 0.0f)
+      for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;
+  }
+
+ private:
+  bool channels_last_;
+  FusedActivation act_;
+  float out_scale_, out_shift_;
+  Tensor w_, b_;
+  std::unique_ptr<Kernel> reference_;
+};
+
+}  // namespace
+
+// Above the oneDNN FusedConv (priority 10), which takes every node this one declines.
+KESTREL_FAST_KERNEL(FusedConv, "ai.kestrel", 1, 1000, "float", 11, &SinglePixelFusedConv::create);
+
+}  // namespace kestrel::cpu
