@@ -33,21 +33,29 @@ def run_json(cmd, env=None):
     raise RuntimeError("no JSON from: " + " ".join(cmd) + "\n" + p.stdout + p.stderr)
 
 
-def accuracy(kestrel, model, data_dir, precision):
-    """Worst cosine, worst max_rel_err and top-1 agreement ("a/b" or "-") of one run against the references."""
-    p = subprocess.run([kestrel, "run", model, "--inputs", data_dir, "--compare", data_dir, "--precision", precision],
-                       capture_output=True, text=True)
+def compare_outputs(kestrel, model, inputs_dir, reference_dir, precision="fp32"):
+    """One `kestrel run --compare`: per output (in order), (name, cosine, max_rel_err, top-1 "a/b" or None)."""
+    p = subprocess.run([kestrel, "run", model, "--inputs", inputs_dir, "--compare", reference_dir, "--precision",
+                        precision], capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError("kestrel run --compare failed:\n" + p.stdout + p.stderr)
-    cosines, rels, top1 = [], [], []
+    rows = []
     for line in p.stdout.splitlines():
         if not line.startswith("compare ") or "cosine" not in line:
             continue
         words = line.split()
-        cosines.append(float(words[words.index("cosine") + 1]))
-        rels.append(float(words[words.index("max_rel_err") + 1]))
-        if "top1" in words:
-            top1.append(words[words.index("top1") + 1])
+        top1 = words[words.index("top1") + 1] if "top1" in words else None
+        rows.append((words[1].rstrip(":"), float(words[words.index("cosine") + 1]),
+                     float(words[words.index("max_rel_err") + 1]), top1))
+    return rows
+
+
+def accuracy(kestrel, model, data_dir, precision):
+    """Worst cosine, worst max_rel_err and top-1 agreement ("a/b" or "-") of one run against the references."""
+    rows = compare_outputs(kestrel, model, data_dir, data_dir, precision)
+    cosines = [r[1] for r in rows]
+    rels = [r[2] for r in rows]
+    top1 = [r[3] for r in rows if r[3] is not None]
     return (min(cosines) if cosines else float("nan"), max(rels) if rels else float("nan"),
             ",".join(top1) if top1 else "-")
 

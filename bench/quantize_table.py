@@ -22,46 +22,29 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
-import onnx
-from onnx import numpy_helper
-
-from compare import kestrel_environment, run_json  # bench/compare.py, beside this script
+from compare import compare_outputs, kestrel_environment, run_json  # bench/compare.py, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-
-
-def read_outputs(folder):
-    arrays = []
-    for f in sorted(glob.glob(os.path.join(folder, "output_*.pb")), key=lambda p: int(p.rsplit("_", 1)[1][:-3])):
-        t = onnx.TensorProto()
-        with open(f, "rb") as fh:
-            t.ParseFromString(fh.read())
-        arrays.append(numpy_helper.to_array(t))
-    return arrays
-
-
 def accuracy(kestrel, fp32, int8, heldout):
-    """Lowest cosine of output 0 over the held-out sets, and top-1 agreement (None when not a classifier)."""
+    """Lowest cosine of output 0 over the held-out sets, and top-1 agreement (None when not a classifier): the fp32
+    model's outputs on each set become the references of the int8 model's `kestrel run --compare`."""
     cosines, agree, total = [], 0, 0
     sets = sorted(glob.glob(os.path.join(heldout, "test_data_set_*")))
     if not sets:
         raise SystemExit(f"no test_data_set_* folders in {heldout}")
     with tempfile.TemporaryDirectory() as tmp:
         for i, s in enumerate(sets):
-            got = []
-            for tag, model in (("fp32", fp32), ("int8", int8)):
-                out = os.path.join(tmp, f"{tag}_{i}")
-                subprocess.run([kestrel, "run", model, "--inputs", s, "--outputs", out], check=True,
-                               capture_output=True)
-                got.append(read_outputs(out)[0].astype(np.float64))
-            a, b = got
-            cosines.append(float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum())))
-            if a.ndim == 2 and a.shape[1] > 1:
-                agree += int((a.argmax(1) == b.argmax(1)).sum())
-                total += a.shape[0]
+            reference = os.path.join(tmp, f"fp32_{i}")
+            subprocess.run([kestrel, "run", fp32, "--inputs", s, "--outputs", reference], check=True,
+                           capture_output=True)
+            _, cosine, _, top1 = compare_outputs(kestrel, int8, s, reference)[0]
+            cosines.append(cosine)
+            if top1 is not None:
+                a, b = top1.split("/")
+                agree += int(a)
+                total += int(b)
     return min(cosines), len(sets), (agree / total if total else None)
 
 
