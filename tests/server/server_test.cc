@@ -132,6 +132,8 @@ class ServerTest : public ::testing::Test {
     repository->add("loop", loop_model(), R"({"instance_count": 4})");
     repository->add("broken", "this is not an ONNX model");
     repository->add("bad_config", mlp_model(), R"({"max_batch_size": 4, "dynamic_batchin": {}})");
+    repository->add("bad_lone_config", mlp_model(),
+                    R"({"max_batch_size": 4, "dynamic_batching": {"delay_lone_requests": 1}})");
     repository->add("unbatchable", loop_model(), R"({"max_batch_size": 4, "dynamic_batching": {}})");
     server = new server::Server(test_options(repository->dir.string()));
     server->start();
@@ -398,6 +400,9 @@ TEST_F(ServerTest, FailingModelsAreReportedAndOthersServe) {
   EXPECT_NE(meta->body.find("failed to load"), std::string::npos) << meta->body;
   auto config = c.Get("/v2/models/bad_config");
   EXPECT_NE(config->body.find("unknown key 'dynamic_batchin'"), std::string::npos) << config->body;
+  auto lone = c.Get("/v2/models/bad_lone_config");
+  EXPECT_NE(lone->body.find("'dynamic_batching.delay_lone_requests' must be true or false"), std::string::npos)
+      << lone->body;
   auto unbatchable = c.Get("/v2/models/unbatchable");
   EXPECT_NE(unbatchable->body.find("dynamic first dim"), std::string::npos) << unbatchable->body;
   post("/v2/models/broken/infer", mlp_request(mlp_rows(1, 0), 1).dump(), 503, "failed to load");
