@@ -4,7 +4,7 @@
 // latency percentiles (one line, or a JSON object with --json).
 //
 //   serve_load --model NAME [--inputs DIR] [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
-//              [--protocol http|json|grpc|health] [--concurrency 1] [--seconds 5] [--warmup 1] [--json]
+//              [--protocol http|json|grpc|health|tcp] [--concurrency 1] [--seconds 5] [--warmup 1] [--json]
 //              [--direct MODEL.onnx [--paired] [--threads N]] [--in-process]
 //
 // --direct MODEL times Session::run on the same input in this process first. With --paired it instead alternates
@@ -12,8 +12,17 @@
 // and the server's overhead per request is the request's p50 minus Session::run's p50 (also printed: the median of
 // the per-pair differences). --threads N sets the direct session's intra-op threads (0: the engine's default), to
 // match the served model's config. --in-process serves --direct inside serve_load itself as --model, on free ports.
+//
+// --protocol tcp (with --paired) is the transport floor of that measurement, no server involved: the request is the
+// HTTP binary body's bytes sent over a loopback TCP connection to a thread of serve_load that reads them (64 KB per
+// recv) and answers with as many bytes as the model's outputs, paced by Session::run like the other protocols. What
+// a served request costs above this is the server's (and its HTTP or gRPC library's) own.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,7 +64,7 @@ double percentile(std::vector<double> v, double p) {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
-               "serve_load: %s\nusage: serve_load --model NAME [--inputs DIR] [--protocol http|json|grpc|health]\n"
+               "serve_load: %s\nusage: serve_load --model NAME [--inputs DIR] [--protocol http|json|grpc|health|tcp]\n"
                "  [--concurrency N] [--seconds S] [--warmup S] [--host H] [--http-port P] [--grpc-port P]\n"
                "  [--direct MODEL.onnx [--paired] [--threads N]] [--in-process] [--json]\n",
                problem.c_str());
@@ -103,8 +112,10 @@ Options parse(int argc, char** argv) {
     usage("a numeric option is not a number");
   }
   if (!args.empty()) usage("unknown option " + args.begin()->first);
-  if (o.protocol != "http" && o.protocol != "json" && o.protocol != "grpc" && o.protocol != "health")
-    usage("--protocol must be http, json, grpc or health");
+  if (o.protocol != "http" && o.protocol != "json" && o.protocol != "grpc" && o.protocol != "health" &&
+      o.protocol != "tcp")
+    usage("--protocol must be http, json, grpc, health or tcp");
+  if (o.protocol == "tcp" && !o.paired) usage("--protocol tcp needs --paired");
   if (o.model.empty() && o.protocol != "health") usage("--model is required");
   if (o.inputs.empty() && o.protocol != "health") usage("--inputs is required");
   if (o.seconds <= 0 || o.seconds > 600 || o.warmup < 0 || o.warmup > 60 || o.concurrency < 1 || o.concurrency > 256)
@@ -148,6 +159,69 @@ Requests make_requests(const std::string& model, const kestrel::Feeds& feeds) {
   r.json_body = json{{"inputs", json_inputs}}.dump();
   return r;
 }
+
+// The transport floor (--protocol tcp): a loopback TCP connection to a thread that reads `request_bytes` and answers
+// `reply_bytes`, per exchange.
+class TcpFloor {
+ public:
+  TcpFloor(size_t request_bytes, size_t reply_bytes) : request_(request_bytes, '\1'), reply_(reply_bytes, '\2') {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener, 1) != 0 || ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+      throw std::runtime_error("tcp floor: cannot listen on loopback");
+    client_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (client_ < 0 || ::connect(client_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+      throw std::runtime_error("tcp floor: cannot connect");
+    const int peer = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+    const int yes = 1;
+    ::setsockopt(client_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    ::setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    sink_ = std::thread([this, peer] {
+      std::vector<char> chunk(64 << 10);
+      while (true) {
+        for (size_t got = 0; got < request_.size();) {
+          const ssize_t n = ::recv(peer, chunk.data(), std::min(chunk.size(), request_.size() - got), 0);
+          if (n <= 0) return ::close(peer);
+          got += static_cast<size_t>(n);
+        }
+        if (!send_all(peer, reply_)) return ::close(peer);
+      }
+    });
+  }
+  ~TcpFloor() {
+    ::shutdown(client_, SHUT_RDWR);
+    ::close(client_);
+    sink_.join();
+  }
+  bool exchange() {
+    if (!send_all(client_, request_)) return false;
+    std::vector<char> answer(reply_.size());
+    for (size_t got = 0; got < answer.size();) {
+      const ssize_t n = ::recv(client_, answer.data() + got, answer.size() - got, 0);
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  static bool send_all(int sock, const std::string& bytes) {
+    for (size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n = ::send(sock, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  std::string request_, reply_;
+  int client_ = -1;
+  std::thread sink_;
+};
 
 // One client connection: sends the request of its protocol and says whether the answer was a success.
 class Client {
@@ -278,7 +352,15 @@ int main(int argc, char** argv) {
 
   if (o.paired) {
     kestrel::Session session(o.direct, direct_options);
-    Client client(o, http_port, grpc_port, requests);
+    std::unique_ptr<Client> client;
+    std::unique_ptr<TcpFloor> floor;
+    if (o.protocol == "tcp") {
+      size_t reply_bytes = 0;
+      for (const kestrel::Value& v : session.run(feeds)) reply_bytes += kestrel::server::raw_size(v.tensor());
+      floor = std::make_unique<TcpFloor>(requests.http_body.size(), reply_bytes);
+    } else {
+      client = std::make_unique<Client>(o, http_port, grpc_port, requests);
+    }
     std::vector<double> direct, served, differences;
     bool ok = true;
     std::string error;
@@ -286,7 +368,7 @@ int main(int argc, char** argv) {
       const auto t0 = Clock::now();
       session.run(feeds);
       const auto t1 = Clock::now();
-      ok = client.send(error) && ok;
+      ok = (floor ? floor->exchange() || !(error = "the loopback exchange failed").empty() : client->send(error)) && ok;
       const auto t2 = Clock::now();
       direct.push_back(micros(t1 - t0));
       served.push_back(micros(t2 - t1));

@@ -1,15 +1,20 @@
 #!/usr/bin/python3
 """The serving benchmark in one command: starts `kestrel serve` on a temporary model repository and drives it with
-build/serve_load over loopback, then prints three tables:
+build/serve_load over loopback, then prints four tables:
 
 1. bert_mini over HTTP binary and gRPC at each concurrency, with dynamic batching off and on (the same server, the
    same model loaded twice: `bert_mini` without batching, `bert_mini_batched` with the batching config below);
    the two rows of a pair run back to back, so they see the same machine load;
 2. the server's overhead per request on squeezenet1_1 at concurrency 1 (serve_load --paired: Session::run and a
-   request alternately in one client, p50 of the requests minus p50 of Session::run);
-3. requests/s of GET /v2/health/ready.
+   request alternately in one client, p50 of the requests minus p50 of Session::run), with the transport floor:
+   the same 600 KB request over a bare loopback TCP connection, no server (serve_load --protocol tcp);
+3. requests/s of GET /v2/health/ready;
+4. the engine's own batch scaling on bert_mini (`kestrel bench`, no server): rows/s of one Session::run per batch
+   size at 1 and 2 intra-op threads, against batch 1. This is the ceiling of what dynamic batching can gain on this
+   engine and machine: a batching server cannot serve more rows/s than its best batch size runs.
 
     bench/serve_table.py [--build build] [--zoo ../shared/zoo] [--seconds 5] [--rounds 1]
+    bench/serve_table.py --skip batching,overhead,health      (the engine table alone)
 
 Machine load (`uptime`) is printed before and after: the machine may be shared, so read the batching-on/off ratios
 of one run rather than absolute figures. GOMP_SPINCOUNT / OMP_WAIT_POLICY in the environment reach both the server
@@ -27,6 +32,8 @@ import tempfile
 import socket
 import time
 import urllib.request
+
+from compare import run_json
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -108,6 +115,31 @@ def serve_load(load, ports, *args):
     return report
 
 
+def bert_shapes(batch, sequence):
+    return [arg for name in ("input_ids", "attention_mask", "token_type_ids")
+            for arg in ("--shape", f"{name}={batch},{sequence}")]
+
+
+def engine_table(cli, model, batches, sequence, seconds, rounds):
+    """kestrel bench of `model` per batch size at 1 and 2 threads; sizes and thread counts interleave within a
+    round, so that each sees the same machine load, and the p50 of a size is the median over rounds."""
+    print(f"| threads | batch | sequence | run p50 (ms) | ms per row | rows/s | rows/s vs batch 1 |")
+    print("|---|---|---|---|---|---|---|")
+    for threads in (1, 2):
+        p50 = {b: [] for b in batches}
+        for _ in range(rounds):
+            for batch in batches:
+                report = run_json([cli, "bench", model, *bert_shapes(batch, sequence), "--threads", str(threads),
+                                   "--warmup", "3", "--seconds", str(seconds), "--json"])
+                p50[batch].append(report["p50_ms"])
+        base = statistics.median(p50[batches[0]]) / batches[0]
+        for batch in batches:
+            ms = statistics.median(p50[batch])
+            print(f"| {threads} | {batch} | {sequence} | {ms:.2f} | {ms / batch:.3f} | {1000 * batch / ms:.0f} | "
+                  f"{base / (ms / batch):.2f}x |", flush=True)
+    print()
+
+
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -120,7 +152,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="repeat each measurement; the median is printed")
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--protocols", default="http,grpc")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: batching, overhead, health")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: batching, overhead, health, engine")
+    parser.add_argument("--engine-batches", default="1,2,4,8,16,32", help="batch sizes of the engine table")
+    parser.add_argument("--engine-sequences", default="128",
+                        help="sequence lengths of the engine table (128 is the served input's; others are extra rows)")
     args = parser.parse_args()
     cli = os.path.join(args.build, "kestrel")
     load = os.path.join(args.build, "serve_load")
@@ -174,15 +209,22 @@ def main():
                                   flush=True)
                 print()
             if "overhead" not in skip:
+                # The tcp row is the transport floor: the same request bytes over a bare loopback TCP connection
+                # (no HTTP, no gRPC, no server), answered with the outputs' size, paced by Session::run the same way.
                 print("| model | protocol | pairs | Session::run p50 (us) | request p50 (us) | overhead (us) | "
                       "median pair difference (us) |")
                 print("|---|---|---|---|---|---|---|")
-                for protocol in args.protocols.split(","):
+                for protocol in ["tcp"] + args.protocols.split(","):
                     runs = [serve_load(load, ports, "--model", "squeezenet1_1", "--inputs",
                                        os.path.join(squeeze, "test_data_set_0"), "--protocol", protocol, "--direct",
                                        os.path.join(squeeze, "model.onnx"), "--paired", "--threads", 1,
                                        "--seconds", args.seconds)
                             for _ in range(args.rounds)]
+                    if protocol == "tcp":
+                        print(f"| squeezenet1_1 | loopback TCP, no server (transport floor) | "
+                              f"{sum(r['pairs'] for r in runs)} | {median_of(runs, 'direct_p50_us'):.0f} | "
+                              f"{median_of(runs, 'served_p50_us'):.0f} | - | - |", flush=True)
+                        continue
                     print(f"| squeezenet1_1 | {protocol} | {sum(r['pairs'] for r in runs)} | "
                           f"{median_of(runs, 'direct_p50_us'):.0f} | {median_of(runs, 'served_p50_us'):.0f} | "
                           f"{median_of(runs, 'overhead_us'):.0f} | {median_of(runs, 'median_pair_difference_us'):.0f} |",
@@ -201,6 +243,14 @@ def main():
             proc.terminate()
             proc.wait(timeout=60)
         print(f"load average after: {load_average()}")
+        if "engine" not in skip:
+            print(f"\nEngine batch scaling of bert_mini (kestrel bench, no server), load average before: "
+                  f"{load_average()}")
+            for sequence in map(int, args.engine_sequences.split(",")):
+                engine_table(cli, os.path.join(args.zoo, "bert_mini", "model.onnx"),
+                             [int(b) for b in args.engine_batches.split(",")], sequence, max(1.0, args.seconds / 2),
+                             args.rounds)
+            print(f"load average after: {load_average()}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -97,7 +97,8 @@ ModelConfig parse_model_config(const std::string& text) {
   if (root.contains("dynamic_batching")) {
     const json& b = root["dynamic_batching"];
     if (!b.is_object()) fail("'dynamic_batching' must be an object");
-    reject_unknown_keys(b, "dynamic_batching.", {"max_queue_delay_microseconds", "preferred_batch_size"});
+    reject_unknown_keys(b, "dynamic_batching.", {"max_queue_delay_microseconds", "preferred_batch_size",
+                                                  "delay_lone_requests"});
     DynamicBatching batching;
     if (b.contains("max_queue_delay_microseconds"))
       batching.max_queue_delay_microseconds = integer(b["max_queue_delay_microseconds"],
@@ -109,6 +110,10 @@ ModelConfig parse_model_config(const std::string& text) {
         batching.preferred_batch_sizes.push_back(
             integer(size, "dynamic_batching.preferred_batch_size[]", 1, 1 << 20));
       std::sort(batching.preferred_batch_sizes.begin(), batching.preferred_batch_sizes.end());
+    }
+    if (b.contains("delay_lone_requests")) {
+      if (!b["delay_lone_requests"].is_boolean()) fail("'dynamic_batching.delay_lone_requests' must be true or false");
+      batching.delay_lone_requests = b["delay_lone_requests"].get<bool>();
     }
     if (config.max_batch_size <= 0) fail("'dynamic_batching' needs 'max_batch_size' >= 1");
     for (int64_t size : batching.preferred_batch_sizes)

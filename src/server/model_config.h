@@ -5,7 +5,8 @@
 //     "max_batch_size": 8,                       // largest first dim a request (or a formed batch) may have; 0: no limit
 //     "dynamic_batching": {                      // absent: every request runs on its own
 //       "max_queue_delay_microseconds": 500,     // longest a request waits for others to join its batch
-//       "preferred_batch_size": [4, 8]           // batch sizes to launch at as soon as they are reached
+//       "preferred_batch_size": [4, 8],          // batch sizes to launch at as soon as they are reached
+//       "delay_lone_requests": false             // true: a request alone in the queue waits the delay too
 //     },
 //     "instance_count": 1,                       // runs (or batches) of this model in flight at once
 //     "version_policy": "latest",                // "latest" (highest numbered version folder) or "all"
@@ -26,6 +27,7 @@ namespace kestrel::server {
 struct DynamicBatching {
   int64_t max_queue_delay_microseconds = 0;
   std::vector<int64_t> preferred_batch_sizes;  // ascending
+  bool delay_lone_requests = false;
 };
 
 struct ModelConfig {

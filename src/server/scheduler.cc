@@ -31,6 +31,12 @@ std::string batch_key(const Feeds& feeds) {
 
 }  // namespace
 
+// A caller waiting for a free slot (without batching); release_slot() hands the slot over by setting `granted`.
+struct Scheduler::Waiter {
+  std::condition_variable granted_cv;
+  bool granted = false;
+};
+
 struct Scheduler::Job {
   Feeds feeds;  // sorted by name
   int64_t rows = 0;
@@ -52,7 +58,8 @@ Scheduler::Scheduler(std::shared_ptr<const Session> session, const ModelConfig& 
     }
     batching_ = true;
   }
-  for (int i = 0; i < config_.instance_count; ++i) threads_.emplace_back([this] { instance_loop(); });
+  if (batching_)
+    for (int i = 0; i < config_.instance_count; ++i) threads_.emplace_back([this] { instance_loop(); });
 }
 
 Scheduler::~Scheduler() {
@@ -66,7 +73,6 @@ Scheduler::~Scheduler() {
 
 ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> deadline) {
   const int64_t max_rows = config_.max_batch_size;
-  auto job = std::make_unique<Job>();
   if (!batching_) {
     for (const auto& [name, value] : feeds) {
       const Tensor& t = value.tensor();
@@ -74,25 +80,24 @@ ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> dea
         throw RequestError(Status::kInvalidArgument, "input '" + name + "': batch size " + std::to_string(t.dim(0)) +
                                                          " exceeds max_batch_size " + std::to_string(max_rows));
     }
-    job->rows = !feeds.empty() && feeds[0].second.tensor().rank() > 0 ? feeds[0].second.tensor().dim(0) : 1;
-  } else {
-    for (const auto& [name, value] : feeds) {
-      const Tensor& t = value.tensor();
-      if (t.rank() == 0)
-        throw RequestError(Status::kInvalidArgument, "input '" + name + "' is a scalar; this model batches along dim 0");
-      if (job->rows == 0) job->rows = t.dim(0);
-      if (t.dim(0) != job->rows)
-        throw RequestError(Status::kInvalidArgument, "input '" + name + "' has batch size " +
-                                                         std::to_string(t.dim(0)) + ", other inputs have " +
-                                                         std::to_string(job->rows));
-    }
-    if (job->rows < 1 || job->rows > max_rows)
-      throw RequestError(Status::kInvalidArgument, "batch size " + std::to_string(job->rows) +
-                                                       " is outside [1, max_batch_size " + std::to_string(max_rows) +
-                                                       "]");
-    std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    job->key = batch_key(feeds);
+    return run_on_caller(std::move(feeds), deadline);
   }
+  auto job = std::make_unique<Job>();
+  for (const auto& [name, value] : feeds) {
+    const Tensor& t = value.tensor();
+    if (t.rank() == 0)
+      throw RequestError(Status::kInvalidArgument, "input '" + name + "' is a scalar; this model batches along dim 0");
+    if (job->rows == 0) job->rows = t.dim(0);
+    if (t.dim(0) != job->rows)
+      throw RequestError(Status::kInvalidArgument, "input '" + name + "' has batch size " + std::to_string(t.dim(0)) +
+                                                       ", other inputs have " + std::to_string(job->rows));
+  }
+  if (job->rows < 1 || job->rows > max_rows)
+    throw RequestError(Status::kInvalidArgument, "batch size " + std::to_string(job->rows) +
+                                                     " is outside [1, max_batch_size " + std::to_string(max_rows) +
+                                                     "]");
+  std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  job->key = batch_key(feeds);
   job->feeds = std::move(feeds);
   job->enqueued = Clock::now();
   job->deadline = deadline;
@@ -104,6 +109,57 @@ ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> dea
   }
   wake_.notify_all();
   return result.get();
+}
+
+ScheduledResult Scheduler::run_on_caller(Feeds feeds, std::optional<Clock::time_point> deadline) {
+  auto job = std::make_unique<Job>();
+  job->rows = !feeds.empty() && feeds[0].second.tensor().rank() > 0 ? feeds[0].second.tensor().dim(0) : 1;
+  job->feeds = std::move(feeds);
+  job->enqueued = Clock::now();
+  job->deadline = deadline;
+  const auto timed_out = [] {
+    return RequestError(Status::kDeadlineExceeded, "the request timed out waiting in the queue");
+  };
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (stopping_) throw RequestError(Status::kUnavailable, "the model is being unloaded");
+    if (busy_slots_ < config_.instance_count && waiters_.empty()) {
+      ++busy_slots_;
+    } else {
+      Waiter waiter;
+      const auto position = waiters_.insert(waiters_.end(), &waiter);
+      const auto granted = [&] { return waiter.granted; };
+      if (!deadline) {
+        waiter.granted_cv.wait(lock, granted);
+      } else if (!waiter.granted_cv.wait_until(lock, *deadline, granted)) {
+        waiters_.erase(position);
+        throw timed_out();
+      }
+    }
+  }
+  struct Slot {
+    Scheduler& scheduler;
+    ~Slot() { scheduler.release_slot(); }
+  } slot{*this};
+  const auto started = Clock::now();
+  if (deadline && started >= *deadline) throw timed_out();
+  std::vector<std::unique_ptr<Job>> jobs;
+  jobs.push_back(std::move(job));
+  return std::move(execute(jobs, started)[0]);
+}
+
+void Scheduler::release_slot() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (waiters_.empty()) {
+    --busy_slots_;
+    return;
+  }
+  // The slot passes straight to the longest waiter. Notified under the lock: once it sees `granted` the waiter may
+  // return, and its condition variable with it.
+  Waiter* next = waiters_.front();
+  waiters_.pop_front();
+  next->granted = true;
+  next->granted_cv.notify_one();
 }
 
 void Scheduler::instance_loop() {
@@ -118,7 +174,7 @@ void Scheduler::instance_loop() {
     if (queue_.empty()) return;  // stopping and drained
     forming_ = true;
     std::vector<std::list<std::unique_ptr<Job>>::iterator> chosen;
-    while (batching_) {
+    while (true) {
       // The oldest request decides which requests fit with it; others of the same kind join in FIFO order.
       chosen.clear();
       const Job& head = *queue_.front();
@@ -130,7 +186,8 @@ void Scheduler::instance_loop() {
         chosen.push_back(it);
       }
       const auto launch_by = head.enqueued + delay;
-      if (rows >= launch_rows || stopping_ || Clock::now() >= launch_by) {
+      const bool lone = queue_.size() == 1 && !batching.delay_lone_requests;
+      if (rows >= launch_rows || stopping_ || lone || Clock::now() >= launch_by) {
         // Past the delay, prefer the longest prefix that makes a preferred size.
         if (rows < launch_rows && !batching.preferred_batch_sizes.empty()) {
           int64_t prefix = 0;
@@ -150,7 +207,6 @@ void Scheduler::instance_loop() {
       }
       wake_.wait_until(lock, launch_by);
     }
-    if (!batching_) chosen = {queue_.begin()};  // each request runs on its own
     std::vector<std::unique_ptr<Job>> jobs;
     for (auto& it : chosen) {
       jobs.push_back(std::move(*it));
@@ -162,6 +218,98 @@ void Scheduler::instance_loop() {
     execute_batch(std::move(jobs));
     lock.lock();
   }
+}
+
+std::vector<ScheduledResult> Scheduler::execute(const std::vector<std::unique_ptr<Job>>& jobs,
+                                                Clock::time_point started) {
+  int64_t rows = 0;
+  for (const auto& job : jobs) rows += job->rows;
+  Feeds feeds;
+  if (jobs.size() == 1) {
+    feeds = jobs[0]->feeds;
+  } else {
+    for (size_t k = 0; k < jobs[0]->feeds.size(); ++k) {
+      const Tensor& first = jobs[0]->feeds[k].second.tensor();
+      Shape shape = first.shape();
+      shape[0] = rows;
+      Tensor joined(first.type(), shape);
+      if (first.type() == ElementType::kString) {
+        std::string* out = joined.data<std::string>();
+        for (const auto& job : jobs) {
+          const Tensor& part = job->feeds[k].second.tensor();
+          std::copy(part.data<std::string>(), part.data<std::string>() + part.size(), out);
+          out += part.size();
+        }
+      } else {
+        char* out = static_cast<char*>(joined.raw_data());
+        for (const auto& job : jobs) {
+          const Tensor& part = job->feeds[k].second.tensor();
+          if (part.bytes() > 0) std::memcpy(out, part.raw_data(), part.bytes());
+          out += part.bytes();
+        }
+      }
+      feeds.emplace_back(jobs[0]->feeds[k].first, std::move(joined));
+    }
+  }
+  // A joined run is cut short only when every request in it has run out of time.
+  std::optional<Clock::time_point> deadline;
+  bool all_have_deadlines = true;
+  for (const auto& job : jobs) {
+    if (!job->deadline) all_have_deadlines = false;
+    else if (!deadline || *job->deadline > *deadline) deadline = job->deadline;
+  }
+  if (!all_have_deadlines) deadline.reset();
+  RunOptions run_options;
+  ArmedRun armed(watchdog_, deadline, run_options);
+  std::vector<Value> outputs = session_->run(feeds, {}, run_options);
+  const double compute = seconds_between(started, Clock::now());
+  if (observer_) observer_(rows);
+
+  std::vector<ScheduledResult> results(jobs.size());
+  if (jobs.size() == 1) {  // a request run on its own keeps its outputs whole, whatever their shapes
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      if (!outputs[o].is_tensor())
+        throw RequestError(Status::kInternal, "output '" + session_->outputs()[o].name +
+                                                  "' is not a tensor; the protocol carries tensors only");
+      results[0].outputs.push_back(std::move(outputs[o].tensor()));
+    }
+  }
+  for (size_t o = 0; jobs.size() > 1 && o < outputs.size(); ++o) {
+    const std::string& name = session_->outputs()[o].name;
+    if (!outputs[o].is_tensor())
+      throw RequestError(Status::kInternal, "output '" + name + "' is not a tensor; the protocol carries tensors only");
+    const Tensor& out = outputs[o].tensor();
+    if (out.rank() == 0 || out.dim(0) != rows)
+      throw RequestError(Status::kInternal, "output '" + name + "' has shape " + shape_to_string(out.shape()) +
+                                                ", whose first dim is not the batch's " + std::to_string(rows) +
+                                                " rows: this model cannot use dynamic_batching");
+    const size_t row_bytes = rows > 0 ? out.bytes() / static_cast<size_t>(rows) : 0;
+    const int64_t row_elements = out.size() / rows;
+    auto whole = std::make_shared<Tensor>(out);
+    int64_t row = 0;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      Shape shape = out.shape();
+      shape[0] = jobs[j]->rows;
+      if (out.type() == ElementType::kString) {
+        Tensor part(out.type(), shape);
+        const std::string* from = out.data<std::string>() + row * row_elements;
+        std::copy(from, from + part.size(), part.data<std::string>());
+        results[j].outputs.push_back(std::move(part));
+      } else {
+        // Each request's rows are a view into the batch's output, kept alive by whichever request lives longest.
+        char* base = static_cast<char*>(const_cast<void*>(whole->raw_data())) + static_cast<size_t>(row) * row_bytes;
+        results[j].outputs.push_back(Tensor::adopt(out.type(), shape, std::shared_ptr<void>(whole, base)));
+      }
+      row += jobs[j]->rows;
+    }
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    results[j].rows = jobs[j]->rows;
+    results[j].batch_rows = rows;
+    results[j].queue_seconds = seconds_between(jobs[j]->enqueued, started);
+    results[j].compute_seconds = compute;
+  }
+  return results;
 }
 
 void Scheduler::execute_batch(std::vector<std::unique_ptr<Job>> jobs) {
@@ -177,94 +325,8 @@ void Scheduler::execute_batch(std::vector<std::unique_ptr<Job>> jobs) {
   });
   if (jobs.empty()) return;
   try {
-    int64_t rows = 0;
-    for (const auto& job : jobs) rows += job->rows;
-    Feeds feeds;
-    if (jobs.size() == 1) {
-      feeds = jobs[0]->feeds;
-    } else {
-      for (size_t k = 0; k < jobs[0]->feeds.size(); ++k) {
-        const Tensor& first = jobs[0]->feeds[k].second.tensor();
-        Shape shape = first.shape();
-        shape[0] = rows;
-        Tensor joined(first.type(), shape);
-        if (first.type() == ElementType::kString) {
-          std::string* out = joined.data<std::string>();
-          for (const auto& job : jobs) {
-            const Tensor& part = job->feeds[k].second.tensor();
-            std::copy(part.data<std::string>(), part.data<std::string>() + part.size(), out);
-            out += part.size();
-          }
-        } else {
-          char* out = static_cast<char*>(joined.raw_data());
-          for (const auto& job : jobs) {
-            const Tensor& part = job->feeds[k].second.tensor();
-            if (part.bytes() > 0) std::memcpy(out, part.raw_data(), part.bytes());
-            out += part.bytes();
-          }
-        }
-        feeds.emplace_back(jobs[0]->feeds[k].first, std::move(joined));
-      }
-    }
-    // A joined run is cut short only when every request in it has run out of time.
-    std::optional<Clock::time_point> deadline;
-    bool all_have_deadlines = true;
-    for (const auto& job : jobs) {
-      if (!job->deadline) all_have_deadlines = false;
-      else if (!deadline || *job->deadline > *deadline) deadline = job->deadline;
-    }
-    if (!all_have_deadlines) deadline.reset();
-    RunOptions run_options;
-    ArmedRun armed(watchdog_, deadline, run_options);
-    std::vector<Value> outputs = session_->run(feeds, {}, run_options);
-    const double compute = seconds_between(started, Clock::now());
-    if (observer_) observer_(rows);
-
-    std::vector<ScheduledResult> results(jobs.size());
-    if (jobs.size() == 1) {  // a request run on its own keeps its outputs whole, whatever their shapes
-      for (size_t o = 0; o < outputs.size(); ++o) {
-        if (!outputs[o].is_tensor())
-          throw RequestError(Status::kInternal, "output '" + session_->outputs()[o].name +
-                                                    "' is not a tensor; the protocol carries tensors only");
-        results[0].outputs.push_back(std::move(outputs[o].tensor()));
-      }
-    }
-    for (size_t o = 0; jobs.size() > 1 && o < outputs.size(); ++o) {
-      const std::string& name = session_->outputs()[o].name;
-      if (!outputs[o].is_tensor())
-        throw RequestError(Status::kInternal, "output '" + name + "' is not a tensor; the protocol carries tensors only");
-      const Tensor& out = outputs[o].tensor();
-      if (out.rank() == 0 || out.dim(0) != rows)
-        throw RequestError(Status::kInternal, "output '" + name + "' has shape " + shape_to_string(out.shape()) +
-                                                  ", whose first dim is not the batch's " + std::to_string(rows) +
-                                                  " rows: this model cannot use dynamic_batching");
-      const size_t row_bytes = rows > 0 ? out.bytes() / static_cast<size_t>(rows) : 0;
-      const int64_t row_elements = out.size() / rows;
-      auto whole = std::make_shared<Tensor>(out);
-      int64_t row = 0;
-      for (size_t j = 0; j < jobs.size(); ++j) {
-        Shape shape = out.shape();
-        shape[0] = jobs[j]->rows;
-        if (out.type() == ElementType::kString) {
-          Tensor part(out.type(), shape);
-          const std::string* from = out.data<std::string>() + row * row_elements;
-          std::copy(from, from + part.size(), part.data<std::string>());
-          results[j].outputs.push_back(std::move(part));
-        } else {
-          // Each request's rows are a view into the batch's output, kept alive by whichever request lives longest.
-          char* base = static_cast<char*>(const_cast<void*>(whole->raw_data())) + static_cast<size_t>(row) * row_bytes;
-          results[j].outputs.push_back(Tensor::adopt(out.type(), shape, std::shared_ptr<void>(whole, base)));
-        }
-        row += jobs[j]->rows;
-      }
-    }
-    for (size_t j = 0; j < jobs.size(); ++j) {
-      results[j].rows = jobs[j]->rows;
-      results[j].batch_rows = rows;
-      results[j].queue_seconds = seconds_between(jobs[j]->enqueued, started);
-      results[j].compute_seconds = compute;
-      jobs[j]->done.set_value(std::move(results[j]));
-    }
+    std::vector<ScheduledResult> results = execute(jobs, started);
+    for (size_t j = 0; j < jobs.size(); ++j) jobs[j]->done.set_value(std::move(results[j]));
   } catch (...) {
     const std::exception_ptr error = std::current_exception();
     for (auto& job : jobs) job->done.set_exception(error);

@@ -1,8 +1,19 @@
-// Runs a model's requests on instance_count instance threads: each request on its own, or with dynamic batching,
-// where queued requests are joined along their first dim into one run of up to max_batch_size rows and the outputs
-// are split back. Only requests with the same inputs, element types and non-batch dims are joined. Runs happen on
-// the instance threads rather than the callers' (the HTTP and gRPC handler threads): the OpenMP runtime keeps one
-// thread team per calling thread, so a few stable callers keep a few warm teams.
+// Runs a model's requests, at most instance_count at once.
+//
+// Without dynamic batching a request runs on the caller's own thread (the HTTP or gRPC handler thread) as soon as
+// one of the instance_count slots is free; callers that find every slot busy wait in FIFO order and the slot is
+// handed to the first of them when a run ends. Running on the caller's thread costs no thread hand-off: at
+// concurrency 1 the request goes from the socket to Session::run and back without waking another thread. (With
+// intra_op_num_threads > 1 the OpenMP runtime keeps a thread team per calling thread: one per handler thread, made
+// on its first run.)
+//
+// With dynamic batching, instance_count instance threads join queued requests along their first dim into one run
+// of up to max_batch_size rows and split the outputs back. Only requests with the same inputs, element types and
+// non-batch dims are joined. A batch launches when it reaches the largest preferred size (max_batch_size without
+// preferences), when its oldest request has waited max_queue_delay_microseconds, or at once when that request is
+// alone in the queue: a lone request has nobody to wait for, and holding it would only add the delay to its latency
+// (requests that arrive while a batch runs queue together and are joined). delay_lone_requests restores the
+// always-wait behaviour.
 #pragma once
 
 #include <condition_variable>
@@ -37,7 +48,7 @@ class Scheduler {
   // Throws std::runtime_error when the config asks for batching a model whose inputs have a fixed first dim.
   Scheduler(std::shared_ptr<const Session> session, const ModelConfig& config, Watchdog& watchdog,
             ExecutionObserver observer);
-  // Runs what is queued, then stops the batching threads.
+  // Runs what is queued, then stops the batching threads. Callers must have returned from run().
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -50,7 +61,13 @@ class Scheduler {
 
  private:
   struct Job;
+  struct Waiter;
+  ScheduledResult run_on_caller(Feeds feeds, std::optional<Clock::time_point> deadline);
+  void release_slot();
   void instance_loop();
+  // Runs `jobs` as one Session::run (joined along dim 0 when there are several) started at `started`, and returns
+  // each job's result; throws what the run throws.
+  std::vector<ScheduledResult> execute(const std::vector<std::unique_ptr<Job>>& jobs, Clock::time_point started);
   void execute_batch(std::vector<std::unique_ptr<Job>> jobs);
 
   std::shared_ptr<const Session> session_;
@@ -61,8 +78,10 @@ class Scheduler {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::list<std::unique_ptr<Job>> queue_;   // FIFO of waiting requests
-  bool forming_ = false;                    // an instance thread is choosing the next batch
+  std::list<std::unique_ptr<Job>> queue_;   // batching: FIFO of waiting requests
+  bool forming_ = false;                    // batching: an instance thread is choosing the next batch
+  int busy_slots_ = 0;                      // without batching: runs in progress on callers' threads
+  std::list<Waiter*> waiters_;              // without batching: callers waiting for a slot, FIFO
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

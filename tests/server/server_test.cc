@@ -116,15 +116,24 @@ class ServerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     repository = new Repository();
     repository->add("mlp", mlp_model());
+    // The batching tests hold every request for the delay (delay_lone_requests), so that concurrent requests are
+    // joined whatever order they arrive in.
     repository->add("mlp_batched", mlp_model(),
                     R"({"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 2000000,
-                        "preferred_batch_size": [4]}, "session": {"intra_op_num_threads": 1}})");
+                        "preferred_batch_size": [4], "delay_lone_requests": true},
+                        "session": {"intra_op_num_threads": 1}})");
     repository->add("rowsum_batched", rowsum_model(),
-                    R"({"max_batch_size": 4, "dynamic_batching": {"max_queue_delay_microseconds": 1000000}})");
+                    R"({"max_batch_size": 4, "dynamic_batching": {"max_queue_delay_microseconds": 1000000,
+                        "delay_lone_requests": true}})");
+    repository->add("mlp_lone", mlp_model(),
+                    R"({"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 5000000}})");
+    repository->add("loop_single", loop_model());
     repository->add("identity", identity_model());
     repository->add("loop", loop_model(), R"({"instance_count": 4})");
     repository->add("broken", "this is not an ONNX model");
     repository->add("bad_config", mlp_model(), R"({"max_batch_size": 4, "dynamic_batchin": {}})");
+    repository->add("bad_lone_config", mlp_model(),
+                    R"({"max_batch_size": 4, "dynamic_batching": {"delay_lone_requests": 1}})");
     repository->add("unbatchable", loop_model(), R"({"max_batch_size": 4, "dynamic_batching": {}})");
     server = new server::Server(test_options(repository->dir.string()));
     server->start();
@@ -391,6 +400,9 @@ TEST_F(ServerTest, FailingModelsAreReportedAndOthersServe) {
   EXPECT_NE(meta->body.find("failed to load"), std::string::npos) << meta->body;
   auto config = c.Get("/v2/models/bad_config");
   EXPECT_NE(config->body.find("unknown key 'dynamic_batchin'"), std::string::npos) << config->body;
+  auto lone = c.Get("/v2/models/bad_lone_config");
+  EXPECT_NE(lone->body.find("'dynamic_batching.delay_lone_requests' must be true or false"), std::string::npos)
+      << lone->body;
   auto unbatchable = c.Get("/v2/models/unbatchable");
   EXPECT_NE(unbatchable->body.find("dynamic first dim"), std::string::npos) << unbatchable->body;
   post("/v2/models/broken/infer", mlp_request(mlp_rows(1, 0), 1).dump(), 503, "failed to load");
@@ -468,6 +480,46 @@ TEST_F(ServerTest, DynamicBatchingKeepsShapesApart) {
     EXPECT_EQ(res["outputs"][0]["data"], json::array({cases[i].first * cases[i].second}));
   }
   EXPECT_EQ(metric(metrics_text(), R"(kestrel_execution_count{model="rowsum_batched",version="1"})"), 2);
+}
+
+// By default a request alone in the queue is not held for the queue delay (5 s here): it runs at once.
+TEST_F(ServerTest, DynamicBatchingRunsLoneRequestAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  const json res = post("/v2/models/mlp_lone/infer", mlp_request(mlp_rows(2, 1.0f), 2).dump(), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  expect_near_all(res["outputs"][0]["data"].get<std::vector<float>>(), mlp_expected(mlp_rows(2, 1.0f), 2));
+  const std::string text = metrics_text();
+  EXPECT_EQ(metric(text, R"(kestrel_execution_count{model="mlp_lone",version="1"})"), 1);
+  EXPECT_EQ(metric(text, R"(kestrel_inference_count{model="mlp_lone",version="1"})"), 2);
+}
+
+// Without batching, runs take one of instance_count slots (1 here) on the caller's thread; a request that finds the
+// slot busy waits for it, in order, and times out while waiting when its timeout passes first.
+TEST_F(ServerTest, UnbatchedRequestsWaitForAFreeInstance) {
+  const auto loop_request = [](int64_t iterations, int64_t timeout_us, float start_value) {
+    json req = {{"inputs", json::array({{{"name", "M"}, {"datatype", "INT64"}, {"shape", json::array()},
+                                         {"data", iterations}},
+                                        {{"name", "cond"}, {"datatype", "BOOL"}, {"shape", json::array()},
+                                         {"data", true}},
+                                        {{"name", "v0"}, {"datatype", "FP32"}, {"shape", {1}},
+                                         {"data", {start_value}}}})}};
+    if (timeout_us > 0) req["parameters"] = {{"timeout", timeout_us}};
+    return req.dump();
+  };
+  // Holds the only slot until its own timeout (1 s) ends it.
+  auto busy = std::async(std::launch::async, [&] {
+    return post("/v2/models/loop_single/infer", loop_request(1000000000, 1000000, 0.0f), 504, "timed out");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Times out in the queue (100 ms) while the slot is still busy.
+  post("/v2/models/loop_single/infer", loop_request(1, 100000, 0.0f), 504, "waiting in the queue");
+  // Waits, then runs once the slot is free.
+  const json done = post("/v2/models/loop_single/infer", loop_request(3, 0, 5.0f), 200);
+  busy.get();
+  EXPECT_EQ(done["outputs"][0]["shape"], json::array({1}));
+  const std::string text = metrics_text();
+  EXPECT_EQ(metric(text, R"(kestrel_request_failure_total{model="loop_single",version="1",reason="deadline_exceeded"})"),
+            2);
 }
 
 TEST_F(ServerTest, RequestTimeout) {

@@ -29,11 +29,13 @@ def server(tmp_path_factory):
         initializers=[op.tensor("two", np.array([2], np.float32)), op.tensor("one", np.array([1], np.float32))])
     (tmp / "repo" / "affine" / "1").mkdir(parents=True)
     (tmp / "repo" / "affine" / "1" / "model.onnx").write_bytes(model)
-    # The same model with dynamic batching: four requests make a batch at once; alone, one waits up to 5 s.
+    # The same model with dynamic batching: four requests make a batch at once; alone, one waits up to 5 s (it is held
+    # even when alone in the queue, so that the four are joined whatever order they arrive in).
     (tmp / "repo" / "affine_batched" / "1").mkdir(parents=True)
     (tmp / "repo" / "affine_batched" / "1" / "model.onnx").write_bytes(model)
     (tmp / "repo" / "affine_batched" / "config.json").write_text(json.dumps(
-        {"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 5000000, "preferred_batch_size": [4]}}))
+        {"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 5000000, "preferred_batch_size": [4],
+                                                "delay_lone_requests": True}}))
     stubs = tmp / "stubs"
     stubs.mkdir()
     subprocess.run(["protoc", f"--proto_path={PROTO_DIR}", f"--python_out={stubs}", f"--grpc_out={stubs}",
