@@ -233,7 +233,10 @@ int fuse_attention(ir::Graph& graph) {
     if (unique.size() != m.nodes.size()) continue;
     ir::Value* wv = add_constant(graph, y->name + "_qkv_weight", std::move(w));
     ir::Value* bv = add_constant(graph, y->name + "_qkv_bias", std::move(b));
+    std::vector<ir::Value*> read_by_match;
+    for (const ir::Node* n : m.nodes) read_by_match.insert(read_by_match.end(), n->inputs.begin(), n->inputs.end());
     remove_nodes(graph, m.nodes);
+    release_unread_constants(read_by_match, reads);  // Wq, Wk, Wv and their biases, now copied into W and b
     // The packed projection stays a FusedMatMul or DynamicQuantizeMatMul (the fast matmul kernels take it);
     // Attention reads its output.
     TypeInfo qkv_type = TypeInfo::tensor(ElementType::kFloat);
