@@ -2,6 +2,7 @@
 #include "kestrel/session.h"
 
 #include <cpuid.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -231,6 +232,14 @@ void Session::Impl::build(std::unique_ptr<ir::Model> loaded) {
   main_options.release_constant = [&g](const ir::Value* v) {
     if (ir::Value* owned = g.find_local(v->name); owned == v) owned->initializer.reset();
   };
+  // Kernels pack their weights and make their oneDNN primitives while the plan is compiled: on the session's
+  // team, so that packing runs on every thread the runs will use and the primitives made now are the ones the
+  // runs look up. omp_set_num_threads only changes the calling thread's setting.
+  struct SessionTeam {
+    int saved = omp_get_max_threads();
+    explicit SessionTeam(int threads) { omp_set_num_threads(threads); }
+    ~SessionTeam() { omp_set_num_threads(saved); }
+  } team(intra_threads);
   plan = runtime::compile_plan(g, nullptr, main_options);
   if (options.enable_profiling) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
