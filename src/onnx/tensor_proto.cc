@@ -1,6 +1,5 @@
 // TensorProto <-> Tensor: typed data fields, raw little-endian bytes, and external data kept inside the model's
 // folder. Every size is checked against the declared shape before any copy.
-#include <sys/mman.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +9,7 @@
 
 #include "onnx/loader.h"
 #include "onnx/onnx_pb.h"
+#include "runtime/huge_pages.h"
 
 namespace kestrel::onnx_format {
 namespace fs = std::filesystem;
@@ -78,20 +78,17 @@ void check_count(const Field& field, int64_t count, const std::string& what, con
 }
 
 // A tensor whose every byte the caller writes next: no zero-fill (for a model's weights that is a pass over
-// hundreds of MB). Buffers of 2 MiB and more are 2 MiB-aligned and their whole 2 MiB pages asked onto
-// transparent huge pages, which makes first-touch page faults 512x rarer while the weights are read in. The
-// tail past the last whole huge page stays on small pages: a huge page there would hold up to 2 MiB that no
-// weight uses (a 768x768 float matrix is 2.25 MiB).
+// hundreds of MB). Buffers of 2 MiB and more go on huge pages (runtime/huge_pages.h), which makes page faults
+// 512x rarer while the weights are read in.
 Tensor uninitialized_tensor(ElementType type, const Shape& shape) {
-  constexpr size_t kHugePage = size_t{2} << 20;
   const int64_t n = shape_size(shape);
   const size_t bytes = static_cast<size_t>(n) * element_size(type);
-  if (type == ElementType::kString || bytes < kHugePage) return Tensor(type, shape);
-  void* p = nullptr;
-  if (posix_memalign(&p, kHugePage, bytes) != 0 || !p)
+  if (type == ElementType::kString || bytes < runtime::kHugePageBytes) return Tensor(type, shape);
+  try {
+    return Tensor::adopt(type, shape, runtime::allocate_on_huge_pages(bytes));
+  } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
-  madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice only: without huge pages the buffer works the same
-  return Tensor::adopt(type, shape, std::shared_ptr<void>(p, [](void* q) { std::free(q); }));
+  }
 }
 
 }  // namespace

@@ -1,0 +1,17 @@
+// Memory for a model's large, long-lived buffers (weights as loaded, weights packed by kernels): 2 MiB-aligned,
+// with its whole 2 MiB pages advised onto transparent huge pages. First-touch page faults are then 512x rarer
+// and the runs' TLB misses fewer. The tail past the last whole huge page stays on small pages: a huge page there
+// would hold up to 2 MiB no weight uses (a 768x768 float matrix is 2.25 MiB).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+namespace kestrel::runtime {
+
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+// `bytes` of uninitialized memory, owned by the returned pointer; throws std::bad_alloc when it cannot be had.
+std::shared_ptr<void> allocate_on_huge_pages(size_t bytes);
+
+}  // namespace kestrel::runtime
