@@ -104,6 +104,8 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());
   } else {
+    // The session's team for weights worth forking for, the calling thread alone for small ones.
+    ThreadScope team(threads_for(static_cast<int64_t>(bytes), omp_get_max_threads()));
     dnnl::reorder(src, dst).execute(thread_stream(), src, dst);
     thread_stream().wait();
   }
