@@ -36,6 +36,20 @@ bool cpu_has_bf16() {
   return avx512_bf16 || amx_bf16;
 }
 
+// Session creation runs on the session's OpenMP team: the loader reads large weights with it, and kernels pack
+// their weights and make their oneDNN primitives with it while the plan is compiled, so that the primitives
+// made then are the ones runs look up. omp_set_num_threads only changes the calling thread's setting.
+class SessionTeam {
+ public:
+  explicit SessionTeam(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~SessionTeam() { omp_set_num_threads(saved_); }
+  SessionTeam(const SessionTeam&) = delete;
+  SessionTeam& operator=(const SessionTeam&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace
 
 struct Session::Impl {
@@ -232,14 +246,6 @@ void Session::Impl::build(std::unique_ptr<ir::Model> loaded) {
   main_options.release_constant = [&g](const ir::Value* v) {
     if (ir::Value* owned = g.find_local(v->name); owned == v) owned->initializer.reset();
   };
-  // Kernels pack their weights and make their oneDNN primitives while the plan is compiled: on the session's
-  // team, so that packing runs on every thread the runs will use and the primitives made now are the ones the
-  // runs look up. omp_set_num_threads only changes the calling thread's setting.
-  struct SessionTeam {
-    int saved = omp_get_max_threads();
-    explicit SessionTeam(int threads) { omp_set_num_threads(threads); }
-    ~SessionTeam() { omp_set_num_threads(saved); }
-  } team(intra_threads);
   plan = runtime::compile_plan(g, nullptr, main_options);
   if (options.enable_profiling) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -320,6 +326,7 @@ Session::Session(const std::string& model_path, const SessionOptions& options) :
   impl_->options = options;
   impl_->check_options();
   runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
+  SessionTeam team(impl_->intra_threads);
   impl_->build(onnx_format::load_model_file(model_path, impl_->load_options()));
 }
 
@@ -329,6 +336,7 @@ Session::Session(const void* model_bytes, size_t size, const SessionOptions& opt
   impl_->check_options();
   if (!model_bytes && size) throw Error(ErrorCode::kInvalidArgument, "model bytes pointer is null");
   runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
+  SessionTeam team(impl_->intra_threads);
   impl_->build(onnx_format::load_model_bytes(model_bytes, size, "", impl_->load_options()));
 }
 
