@@ -77,20 +77,6 @@ void check_count(const Field& field, int64_t count, const std::string& what, con
                   std::to_string(count));
 }
 
-// A tensor whose every byte the caller writes next: no zero-fill (for a model's weights that is a pass over
-// hundreds of MB). Buffers of 2 MiB and more go on huge pages (runtime/huge_pages.h), which makes page faults
-// 512x rarer while the weights are read in.
-Tensor uninitialized_tensor(ElementType type, const Shape& shape) {
-  const int64_t n = shape_size(shape);
-  const size_t bytes = static_cast<size_t>(n) * element_size(type);
-  if (type == ElementType::kString || bytes < runtime::kHugePageBytes) return Tensor(type, shape);
-  try {
-    return Tensor::adopt(type, shape, runtime::allocate_on_huge_pages(bytes));
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
-  }
-}
-
 }  // namespace
 
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
@@ -127,7 +113,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
   if (external) {
     Tensor t;
     read_external(proto, base_dir, what, bytes, [&] {
-      t = uninitialized_tensor(type, shape);
+      t = runtime::uninitialized_weights(type, shape);
       return t.raw_data();
     });
     return t;
@@ -137,7 +123,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     if (raw_bytes != bytes)
       bad(what, "raw_data has " + std::to_string(raw_bytes) + " bytes, shape " + shape_to_string(shape) + " of " +
                     element_type_name(type) + " needs " + std::to_string(bytes));
-    Tensor t = uninitialized_tensor(type, shape);
+    Tensor t = runtime::uninitialized_weights(type, shape);
     if (n > 0) {
       if (raw) raw->read(t.raw_data());
       else std::memcpy(t.raw_data(), proto.raw_data().data(), bytes);

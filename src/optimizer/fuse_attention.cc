@@ -12,6 +12,7 @@
 
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
+#include "runtime/huge_pages.h"
 
 namespace kestrel::optimizer {
 namespace {
@@ -205,7 +206,7 @@ int fuse_attention(ir::Graph& graph) {
     if (!same_kind) continue;
     const int64_t hidden = q->w->dim(0);
     const size_t width = static_cast<size_t>(q->w->bytes() / q->w->size());
-    Tensor w(q->w->type(), {hidden, 3 * E});
+    Tensor w = runtime::uninitialized_weights(q->w->type(), {hidden, 3 * E});  // every byte is copied in
     Tensor b(ElementType::kFloat, {3 * E});
     Tensor w_scale(ElementType::kFloat, {3 * E});
     Tensor w_zero_point(q->w->type(), {3 * E});  // zero-filled
