@@ -46,6 +46,7 @@ class MappedFile {
   void read(uint64_t offset, uint64_t length, void* dst) const;
 
  private:
+  void read_piece(uint64_t offset, uint64_t length, char* out) const;
   std::string path_;
   int fd_ = -1;
   const uint8_t* data_ = nullptr;

@@ -1,6 +1,5 @@
 // TensorProto <-> Tensor: typed data fields, raw little-endian bytes, and external data kept inside the model's
 // folder. Every size is checked against the declared shape before any copy.
-#include <sys/mman.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +9,7 @@
 
 #include "onnx/loader.h"
 #include "onnx/onnx_pb.h"
+#include "runtime/huge_pages.h"
 
 namespace kestrel::onnx_format {
 namespace fs = std::filesystem;
@@ -77,22 +77,6 @@ void check_count(const Field& field, int64_t count, const std::string& what, con
                   std::to_string(count));
 }
 
-// A tensor whose every byte the caller writes next: no zero-fill (for a model's weights that is a pass over
-// hundreds of MB). Buffers of 2 MiB and more are 2 MiB-aligned and asked onto transparent huge pages, which
-// makes first-touch page faults 512x rarer while the weights are read in, and TLB misses rarer when they run.
-Tensor uninitialized_tensor(ElementType type, const Shape& shape) {
-  constexpr size_t kHugePage = size_t{2} << 20;
-  const int64_t n = shape_size(shape);
-  const size_t bytes = static_cast<size_t>(n) * element_size(type);
-  if (type == ElementType::kString || bytes < kHugePage) return Tensor(type, shape);
-  const size_t padded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, padded);
-  if (!p)
-    throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
-  madvise(p, padded, MADV_HUGEPAGE);  // advice only: without huge pages the buffer works the same
-  return Tensor::adopt(type, shape, std::shared_ptr<void>(p, [](void* q) { std::free(q); }));
-}
-
 }  // namespace
 
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
@@ -129,7 +113,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
   if (external) {
     Tensor t;
     read_external(proto, base_dir, what, bytes, [&] {
-      t = uninitialized_tensor(type, shape);
+      t = runtime::uninitialized_weights(type, shape);
       return t.raw_data();
     });
     return t;
@@ -139,7 +123,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     if (raw_bytes != bytes)
       bad(what, "raw_data has " + std::to_string(raw_bytes) + " bytes, shape " + shape_to_string(shape) + " of " +
                     element_type_name(type) + " needs " + std::to_string(bytes));
-    Tensor t = uninitialized_tensor(type, shape);
+    Tensor t = runtime::uninitialized_weights(type, shape);
     if (n > 0) {
       if (raw) raw->read(t.raw_data());
       else std::memcpy(t.raw_data(), proto.raw_data().data(), bytes);

@@ -12,6 +12,7 @@
 
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
+#include "runtime/huge_pages.h"
 
 namespace kestrel::optimizer {
 namespace {
@@ -205,7 +206,7 @@ int fuse_attention(ir::Graph& graph) {
     if (!same_kind) continue;
     const int64_t hidden = q->w->dim(0);
     const size_t width = static_cast<size_t>(q->w->bytes() / q->w->size());
-    Tensor w(q->w->type(), {hidden, 3 * E});
+    Tensor w = runtime::uninitialized_weights(q->w->type(), {hidden, 3 * E});  // every byte is copied in
     Tensor b(ElementType::kFloat, {3 * E});
     Tensor w_scale(ElementType::kFloat, {3 * E});
     Tensor w_zero_point(q->w->type(), {3 * E});  // zero-filled
@@ -233,7 +234,10 @@ int fuse_attention(ir::Graph& graph) {
     if (unique.size() != m.nodes.size()) continue;
     ir::Value* wv = add_constant(graph, y->name + "_qkv_weight", std::move(w));
     ir::Value* bv = add_constant(graph, y->name + "_qkv_bias", std::move(b));
+    std::vector<ir::Value*> read_by_match;
+    for (const ir::Node* n : m.nodes) read_by_match.insert(read_by_match.end(), n->inputs.begin(), n->inputs.end());
     remove_nodes(graph, m.nodes);
+    release_unread_constants(read_by_match, reads);  // Wq, Wk, Wv and their biases, now copied into W and b
     // The packed projection stays a FusedMatMul or DynamicQuantizeMatMul (the fast matmul kernels take it);
     // Attention reads its output.
     TypeInfo qkv_type = TypeInfo::tensor(ElementType::kFloat);

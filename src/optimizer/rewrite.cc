@@ -229,6 +229,14 @@ void remove_nodes(ir::Graph& graph, const std::vector<ir::Node*>& nodes) {
   for (ir::Node* n : nodes) graph.remove_node(n);
 }
 
+void release_unread_constants(const std::vector<ir::Value*>& values,
+                              const std::unordered_set<const ir::Value*>& sub_reads) {
+  for (ir::Value* v : values)
+    if (v && v->initializer && !v->producer && v->consumers.empty() && !v->is_graph_input && !v->is_graph_output &&
+        !sub_reads.count(v))
+      v->initializer.reset();
+}
+
 }  // namespace kestrel::optimizer
 
 namespace kestrel::optimizer {

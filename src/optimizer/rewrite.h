@@ -71,6 +71,11 @@ void set_input(ir::Node* node, size_t i, ir::Value* v);
 
 // Removes nodes; their outputs lose their producer and may then be given to a new node.
 void remove_nodes(ir::Graph& graph, const std::vector<ir::Node*>& nodes);
+// Drops the data of each constant among `values` that nothing reads any more (after remove_nodes), so that a
+// rule building new weights out of old ones never holds both for the whole graph; the values themselves go
+// with remove_unused_values.
+void release_unread_constants(const std::vector<ir::Value*>& values,
+                              const std::unordered_set<const ir::Value*>& sub_reads);
 
 // The ai.onnx opset the graph imports (0 when none).
 int onnx_opset(const ir::Graph& graph);

@@ -134,6 +134,19 @@ TEST(PayloadScan, ModelsLoadWithTheirWeightsFromFileAndBytes) {
   expect_weights_used(optimized, w);
 }
 
+TEST(PayloadScan, LargePayloadsReadInPiecesByATeam) {
+  // Over 2 MiB pieces, at an odd offset and length, read by the process's default team (one thread per core).
+  std::string bytes(9 * (1 << 20) + 12345, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + i / 4099) & 0xff);
+  const onnx_format::MappedFile file(write_file("pieces.bin", bytes).string());
+  const uint64_t offset = 4097, length = bytes.size() - offset - 3;
+  std::vector<char> out(length);
+  file.read(offset, length, out.data());
+  EXPECT_EQ(std::memcmp(out.data(), bytes.data() + offset, length), 0);
+  std::vector<char> past_the_end(bytes.size());
+  EXPECT_THROW(file.read(1, bytes.size(), past_the_end.data()), Error);
+}
+
 TEST(PayloadScan, SizeMismatchIsStillReported) {
   auto m = add_weights_model(weight_values());
   std::string raw = m.graph().initializer(1).raw_data();

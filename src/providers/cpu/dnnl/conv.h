@@ -81,13 +81,17 @@ class DnnlConv final : public Kernel {
     packed_ = std::make_unique<dnnl_backend::PackedWeights>(
         dnnl::memory::desc(weights_dims_, dnnl::memory::data_type::f32, dnnl_backend::plain_tag(wd.size())),
         w_.raw_data());
-    // With a static input shape the weights are packed now, not on the first run.
+    // The weights are packed now, not on the first run, and the primitive for the declared input shape is made
+    // and kept for the runs. A symbolic batch is taken as 1: the weights' layout does not depend on it, and a
+    // layout asked for later is reordered from the packed copy. Once packed, the model's copy may go
+    // (owns_constant_input).
     const TypeInfo& xt = info.input_type(0);
-    if (!xt.shape) return;
+    if (!xt.shape || xt.shape->empty()) return;
     Shape xs;
-    for (const Dim& d : *xt.shape) {
-      if (!d.fixed()) return;
-      xs.push_back(d.value);
+    for (size_t i = 0; i < xt.shape->size(); ++i) {
+      const Dim& d = (*xt.shape)[i];
+      if (!d.fixed() && i > 0) return;
+      xs.push_back(d.fixed() ? d.value : 1);
     }
     if (channels_last_) {
       if (xs.size() != 4) return;
@@ -97,12 +101,25 @@ class DnnlConv final : public Kernel {
       if (xs.size() == w_.rank() && xs[1] == w_.dim(1) * group_ && shape_size(xs) > 0) {
         const Window3 g = resolve_window(info, attrs_, spatial_dims(xs), spatial_dims(w_.shape()));
         const Post mode = fused_ && info.has_input(3) ? Post::kResidual : Post::kActivation;
-        packed_->get(make_plan(xs, g, omp_get_max_threads(), mode)->weights);
+        int64_t outputs = xs[0] * w_.dim(0);
+        for (int64_t d : g.out_dims()) outputs *= d;
+        if (outputs <= 0) return;
+        // The same team and key compute() uses for this shape (the session compiles its plan on its own team).
+        const int team = dnnl_backend::threads_for(outputs * (w_.size() / w_.dim(0)), omp_get_max_threads());
+        Shape key = xs;
+        key.push_back(team);
+        key.push_back(static_cast<int64_t>(mode));
+        const auto plan = cache_.get(key, [&] { return make_plan(xs, g, team, mode); });
+        packed_->get(plan->weights);
+        released_ = packed_->release_plain();
       }
     } catch (const std::exception&) {
       // Bad shapes are reported by compute(), against the actual input.
     }
+    if (released_) w_ = Tensor::borrow(w_.type(), w_.shape(), nullptr);  // compute() reads its shape only
   }
+
+  bool owns_constant_input(size_t i) const override { return i == 1 && released_; }
 
   void compute(KernelContext& ctx) const override {
     namespace dn = dnnl_backend;
@@ -116,7 +133,7 @@ class DnnlConv final : public Kernel {
     const Shape xs = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
     const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, xs, w_.shape(), group_, false);
     const Window3 g = resolve_window(ctx, attrs_, spatial_dims(xs), kernel);
-    const int64_t N = xs[0], C = xs[1], M = w_.dim(0);
+    const int64_t N = xs[0], M = w_.dim(0);
     Shape ys{N, M};
     for (int64_t d : g.out_dims()) ys.push_back(d);
     if (channels_last_) ys = {ys[0], ys[2], ys[3], ys[1]};
@@ -126,15 +143,13 @@ class DnnlConv final : public Kernel {
     const float* bias = b_.defined() ? b_.data<float>() : nullptr;
     // A residual of the output's own shape is a sum post-op; one that broadcasts is added afterwards.
     const bool residual_inside = Z && Z->shape() == ys;
-    if (X.size() == 0) {  // no input channels: the output is the bias alone
-      if (channels_last_) {
-        float* y = Y.data<float>();
-        for (int64_t p = 0; p < Y.size() / M; ++p)
-          for (int64_t m = 0; m < M; ++m) y[p * M + m] = bias ? bias[m] : 0.0f;
-      } else {
-        conv_forward<float>(X.data<float>(), w_.data<float>(), bias, Y.data<float>(), N, C, M, group_, g,
-                            threads);
-      }
+    if (X.size() == 0) {  // every tap reads padding: the output is the bias alone
+      float* y = Y.data<float>();
+      const int64_t pixels = Y.size() / (N * M);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t p = 0; p < pixels; ++p)
+            y[channels_last_ ? (n * pixels + p) * M + m : (n * M + m) * pixels + p] = bias ? bias[m] : 0.0f;
       finish_outside(ctx, Y, Z);
       return;
     }
@@ -289,7 +304,8 @@ class DnnlConv final : public Kernel {
   FusedActivation act_;
   float out_scale_ = 1.0f, out_shift_ = 0.0f;  // y = act(...) * scale + shift
   bool silu_after_ = false;                     // SiLU by fast::silu_in_place, not a post-op
-  Tensor w_, b_;
+  Tensor w_, b_;                                // w_: after packing, W's type and shape only
+  bool released_ = false;                       // the packed weights are all compute() reads
   dnnl::memory::dims weights_dims_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
   mutable dnnl_backend::PrimitiveCache<Shape, DnnlConvPlan> cache_;

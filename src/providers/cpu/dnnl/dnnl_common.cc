@@ -8,6 +8,8 @@
 #include <new>
 #include <unordered_map>
 
+#include "runtime/huge_pages.h"
+
 namespace kestrel::cpu::dnnl_backend {
 
 dnnl::engine& engine() {
@@ -83,10 +85,27 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   for (auto& [desc, mem] : packed_)
     if (desc == want) return mem;
   dnnl::memory src = data_ ? dnnl::memory(plain_, engine(), const_cast<void*>(data_)) : packed_.front().second;
-  dnnl::memory dst(want, engine());  // owned by the memory object, kept in packed_
+  // Large weights go on huge pages (fewer page faults now, fewer TLB misses in every run); oneDNN allocates the
+  // small ones. Both are kept for the kernel's life.
+  const size_t bytes = want.get_size();
+  std::shared_ptr<void> storage;
+  if (bytes >= runtime::kHugePageBytes) {
+    storage = runtime::allocate_on_huge_pages(bytes);
+    // A reorder writes the values, not necessarily the zeros of a blocked layout's padding.
+    const dnnl_memory_desc_t& d = want.data;
+    for (int i = 0; i < d.ndims; ++i)
+      if (d.padded_dims[i] != d.dims[i]) {
+        std::memset(storage.get(), 0, bytes);
+        break;
+      }
+  }
+  dnnl::memory dst = storage ? dnnl::memory(want, engine(), storage.get()) : dnnl::memory(want, engine());
+  storage_.push_back(std::move(storage));
   if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());
   } else {
+    // The session's team for weights worth forking for, the calling thread alone for small ones.
+    ThreadScope team(threads_for(static_cast<int64_t>(bytes), omp_get_max_threads()));
     dnnl::reorder(src, dst).execute(thread_stream(), src, dst);
     thread_stream().wait();
   }

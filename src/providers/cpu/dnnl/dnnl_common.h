@@ -82,6 +82,7 @@ class PackedWeights {
   const void* data_;
   std::mutex mu_;
   std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
+  std::vector<std::shared_ptr<void>> storage_;  // the buffers behind packed_ that Kestrel allocated
 };
 
 // Shape-signature cache: key -> immutable entry, created once under a lock.

@@ -68,18 +68,33 @@ class DnnlGemm final : public Kernel {
       const bool row = c->rank() > 0 && c->shape().back() == N_;
       for (int64_t n = 0; n < N_; ++n) bias_[static_cast<size_t>(n)] = beta_ * cp[row ? n : 0];
     }
-    // With a static M the weights are packed now rather than on the first run.
+    // The weights are packed now rather than on the first run, and the primitive for the declared M is made
+    // and kept for the runs. A symbolic M (a batch) is taken as 1: the layout oneDNN picks for B' does not
+    // depend on it, and a layout asked for later is reordered from the packed copy. Once packed, the model's
+    // copy may go (owns_constant_input).
     const TypeInfo& at = info.input_type(0);
     if (at.shape && at.shape->size() == 2) {
       const Dim& m = (*at.shape)[trans_a_ ? 1 : 0];
-      if (m.fixed() && m.value > 0) {
+      const int64_t M = m.fixed() ? m.value : 1;
+      if (M > 0) {
         try {
-          packed_->get(make_plan(m.value, omp_get_max_threads(), true)->weights);
+          // The same team and key compute() uses (the session compiles its plan on its own team).
+          const int threads = dn::threads_for(M * N_ * K_, omp_get_max_threads());
+          const bool post = !(info.has_input(2) && !(fused_ && beta_ == 0.0f) && bias_.empty());
+          const auto plan = cache_.get({M, threads, post}, [&] { return make_plan(M, threads, post); });
+          packed_->get(plan->weights);
+          released_ = packed_->release_plain();
         } catch (const std::exception&) {
         }
       }
     }
+    if (released_) {
+      b_ = Tensor();
+      scaled_b_ = {};
+    }
   }
+
+  bool owns_constant_input(size_t i) const override { return i == 1 && released_; }
 
   void compute(KernelContext& ctx) const override {
     namespace dn = dnnl_backend;
@@ -180,7 +195,8 @@ class DnnlGemm final : public Kernel {
   float alpha_, beta_;
   FusedActivation act_;
   int64_t K_, N_;
-  Tensor b_;
+  Tensor b_;  // B's buffer, until packed
+  bool released_ = false;  // the packed weights are all compute() reads
   std::vector<float> scaled_b_, bias_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
   mutable dnnl_backend::PrimitiveCache<std::tuple<int64_t, int, bool>, DnnlGemmPlan> cache_;

@@ -103,6 +103,31 @@ TEST(FastConv, DynamicShapesCachePerShape) {
   }
 }
 
+TEST(FastConv, PackedAtCreationServesOtherBatches) {
+  // A symbolic batch only: the weights are packed at creation for a batch of 1 and the model's copy freed, so
+  // every other batch (its own primitive, possibly another weights layout) works from the packed copy.
+  std::vector<NodeInput> in{{"X", pattern_tensor({1, 5, 9, 7}, 1), false, false, true},
+                            {"W", pattern_tensor({6, 5, 3, 3}, 2), true},
+                            {"B", pattern_tensor({6}, 3), true}};
+  auto attrs = [](onnx::NodeProto& n) { add_attr(n, "pads", std::vector<int64_t>{1, 0, 1, 2}); };
+  const std::string bytes = testing::model_with_initializers("Conv", in, attrs, 11);
+  for (int threads : {1, 2}) {
+    Session ref = testing::make_session(bytes, true, 1), fast = testing::make_session(bytes, false, threads);
+    for (int64_t batch : {1, 4, 1, 2}) {
+      const Feeds f{{"X", Value(pattern_tensor({batch, 5, 9, 7}, 4))}};
+      testing::expect_close(ref.run(f).at(0).tensor(), fast.run(f).at(0).tensor());
+    }
+  }
+}
+
+TEST(FastConv, NoInputPixelsGivesTheBias) {
+  // Every tap of a 1x1 kernel over a 0x0 input padded by 1 reads padding.
+  const Tensor y = run_conv({{2, 3, 0, 0}, {4, 3, 1, 1}, true, {}, {}, {1, 1, 1, 1}});
+  ASSERT_EQ(y.shape(), (Shape{2, 4, 2, 2}));
+  const Tensor bias = pattern_tensor({4}, 3);
+  for (int64_t i = 0; i < y.size(); ++i) EXPECT_EQ(y.data<float>()[i], bias.data<float>()[(i / 4) % 4]);
+}
+
 TEST(FastConv, ConcurrentRuns) {
   std::vector<NodeInput> in{{"X", pattern_tensor({1, 8, 12, 12}, 1), false, true},
                             {"W", pattern_tensor({8, 1, 3, 3}, 2), true}};

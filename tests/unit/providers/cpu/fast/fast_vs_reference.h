@@ -21,6 +21,7 @@ struct NodeInput {
   Tensor value;           // undefined: an omitted optional input
   bool constant = false;  // an initializer
   bool dynamic = false;   // graph input declared with symbolic dims (shape known only at run time)
+  bool dynamic_batch = false;  // graph input whose first dim only is symbolic (a batch)
 };
 
 // Distinct, sign-varying values in about [-1.5, 1.5].
@@ -73,7 +74,7 @@ inline std::string model_with_initializers(const std::string& op, const std::vec
     auto* shape = tt->mutable_shape();
     for (size_t i = 0; i < in.value.rank(); ++i) {
       auto* dim = shape->add_dim();
-      if (in.dynamic)
+      if (in.dynamic || (in.dynamic_batch && i == 0))
         dim->set_dim_param(in.name + "_d" + std::to_string(i));
       else
         dim->set_dim_value(in.value.dim(i));
