@@ -125,9 +125,9 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
   if (x_zero_point && (x_zero_point->type() != X.type() || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
     return false;
   if (X.dim(1) != w_shape_[1] * group_) return false;
-  const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_shape_, group_, false);
+  const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_shape_, group_, false);
   run.window = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
-  const std::vector<int64_t> out = run.window.out_dims();
+  const std::span<const int64_t> out = run.window.out_dims();
   if (out[0] <= 0 || out[1] <= 0) return false;
   run.out = {X.dim(0), M_, out[0], out[1]};
   run.x_zero_point = s8 ? 128 : 0;

@@ -27,9 +27,11 @@ class NhwcMaxPool final : public Kernel {
       ctx.fail("X must be a 4-D float tensor [N, H, W, C], got " + std::string(element_type_name(X.type())) + " " +
                shape_to_string(X.shape()));
     const int64_t N = X.dim(0), H = X.dim(1), W = X.dim(2), C = X.dim(3);
-    const Window3 g = resolve_window(ctx, attrs_, {H, W}, attrs_.kernel_shape);
+    const int64_t spatial[] = {H, W};
+    const Window3 g = resolve_window(ctx, attrs_, spatial, attrs_.kernel_shape);
     const int64_t OH = g.out[1], OW = g.out[2];
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, {N, OH, OW, C});  // all written
+    const int64_t ys[] = {N, OH, OW, C};
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys);  // all written
     if (Y.size() == 0) return;
     const float* x = X.data<float>();
     float* y = Y.data<float>();
