@@ -102,7 +102,8 @@ class DnnlGemm final : public Kernel {
       c_cs = cn == 1 ? 0 : 1;
       c_rs = cm == 1 ? 0 : cn;
     }
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, {M, N_});
+    const int64_t ys[] = {M, N_};
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, ys);
     if (Y.size() == 0) return;
     const int threads = dnnl_backend::threads_for(M * N_ * K_, ctx.intra_op_threads());
     const bool c_after = C && bias_.empty();  // then the activation waits for C too

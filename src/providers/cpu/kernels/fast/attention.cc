@@ -311,8 +311,9 @@ class FastAttention final : public Kernel {
     const int64_t items = heads_total * p.row_chunks;
     const int64_t work = heads_total * p.S * p.S * p.d;  // multiply-adds of one of the two products
     const AttendItem attend = kAttendItem;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1 && work > 32768)
-    for (int64_t item = 0; item < items; ++item) attend(p, item);
+    parallel_ranges(items, threads, work > 32768, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) attend(p, item);
+    });
   }
 
  private:
