@@ -299,7 +299,8 @@ class FastAttention final : public Kernel {
       }
       p.mask = mask->data<float>();
     }
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, {B, p.S, E});
+    const int64_t ys[] = {B, p.S, E};
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, ys);
     if (Y.size() == 0) return;
     p.qkv = X.data<float>();
     p.y = Y.data<float>();
