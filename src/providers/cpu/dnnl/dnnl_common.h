@@ -3,9 +3,9 @@
 // prepacked per layout). A later move to oneDNN 3.x or to own microkernels touches this folder only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <map>
