@@ -156,7 +156,8 @@ class Reorder {
   explicit operator bool() const { return static_cast<bool>(executable_); }
   const dnnl::memory::desc& from() const { return from_; }
   const dnnl::memory::desc& to() const { return to_; }
-  // Reorders `from` into `to` on a team of up to `threads`, sized by the bytes moved.
+  // Reorders `from` into `to` on a team of up to `threads`, sized by the bytes moved (copies them when the
+  // layouts agree).
   void run(const void* from, void* to, int threads) const;
 
  private:
