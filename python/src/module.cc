@@ -634,6 +634,36 @@ py::dict quantize_model(const std::string& mode, const std::string& input, const
   return summary_dict(quantize_static(input, output, reader, o));
 }
 
+namespace {
+
+// IoBinding.run as a plain CPython function (METH_FASTCALL): pybind11's dispatcher allocates two vectors for every
+// call, and a run with bound inputs and preallocated outputs allocates nothing else (issue #6).
+//   run_iobinding(binding, run_options or None)
+PyObject* run_iobinding(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  try {
+    if (nargs != 2) {
+      PyErr_SetString(PyExc_TypeError, "run_iobinding(binding, run_options) takes 2 arguments");
+      return nullptr;
+    }
+    PyIoBinding& binding = py::handle(args[0]).cast<PyIoBinding&>();
+    const RunOptions* options = args[1] == Py_None ? nullptr : &py::handle(args[1]).cast<const RunOptions&>();
+    binding.run(options);
+    Py_RETURN_NONE;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::cast_error& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+PyMethodDef run_iobinding_def = {"run_iobinding", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&run_iobinding)),
+                                 METH_FASTCALL, "Runs an IoBinding's session with its bindings."};
+
+}  // namespace
+
 PYBIND11_MODULE(_kestrel, m) {
   m.doc() = "Kestrel's native layer; use the kestrel package, not this module";
 
@@ -659,6 +689,7 @@ PYBIND11_MODULE(_kestrel, m) {
     }
   });
 
+  m.add_object("run_iobinding", py::reinterpret_steal<py::object>(PyCFunction_New(&run_iobinding_def, nullptr)));
   m.def("get_all_providers", &all_providers);
   m.def("get_available_providers", &available_providers);
   m.def("get_version_string", [] { return std::string(version_string()); });

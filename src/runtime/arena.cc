@@ -11,7 +11,12 @@ namespace kestrel::runtime {
 
 struct Arena::State {
   std::mutex mutex;
-  std::map<size_t, std::vector<void*>> free_blocks;  // size class -> blocks
+  struct CachedBlock {
+    void* block;
+    uint64_t released;  // when it came back (a count of releases): the cache evicts the longest idle first
+  };
+  std::map<size_t, std::vector<CachedBlock>> free_blocks;  // size class -> blocks, oldest first
+  uint64_t releases = 0;
   size_t cached = 0;
   size_t in_use = 0;
   size_t peak_in_use = 0;
@@ -22,7 +27,7 @@ struct Arena::State {
 
   ~State() {
     for (auto& [size, blocks] : free_blocks)
-      for (void* p : blocks) std::free(p);
+      for (const CachedBlock& b : blocks) std::free(b.block);
     for (void* p : free_control_blocks) ::operator delete(p);
   }
 };
@@ -74,6 +79,20 @@ struct ControlBlockAllocator {
   }
 };
 
+// Frees the cached block released longest ago (the cache is not empty).
+void evict_longest_idle(Arena::State& state) {
+  std::vector<Arena::State::CachedBlock>* oldest = nullptr;
+  size_t oldest_cls = 0;
+  for (auto& [cls, blocks] : state.free_blocks)
+    if (!blocks.empty() && (!oldest || blocks.front().released < oldest->front().released)) {
+      oldest = &blocks;
+      oldest_cls = cls;
+    }
+  std::free(oldest->front().block);
+  oldest->erase(oldest->begin());
+  state.cached -= oldest_cls;
+}
+
 // Returns a block to its arena's cache, or to the system.
 struct BlockRelease {
   std::weak_ptr<Arena::State> weak;
@@ -82,9 +101,12 @@ struct BlockRelease {
     if (auto state = weak.lock()) {
       std::lock_guard<std::mutex> lock(state->mutex);
       state->in_use -= cls;
-      // Keep the block only while the cache stays within the largest working set seen.
-      if (state->open && state->cached + cls <= state->peak_in_use) {
-        state->free_blocks[cls].push_back(p);
+      // The cache stays within the largest working set seen: to keep this block, the blocks idle longest go
+      // first. A run repeating the same requests releases every block it uses, so those stay and the ones no
+      // run asks for leave, and steady-state runs stop missing the cache (a miss costs a malloc).
+      if (state->open && cls <= Arena::kCacheLimit * state->peak_in_use) {
+        while (state->cached + cls > Arena::kCacheLimit * state->peak_in_use) evict_longest_idle(*state);
+        state->free_blocks[cls].push_back({p, state->releases++});
         state->cached += cls;
         return;
       }
@@ -115,7 +137,7 @@ std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
     for (auto it = state_->free_blocks.lower_bound(cls);
          it != state_->free_blocks.end() && it->first <= 2 * cls; ++it) {
       if (it->second.empty()) continue;
-      block = it->second.back();
+      block = it->second.back().block;  // the most recently released: likeliest still in cache
       it->second.pop_back();
       block_cls = it->first;
       state_->cached -= block_cls;
@@ -149,7 +171,7 @@ size_t Arena::peak_in_use_bytes() const {
 void Arena::shrink() {
   std::lock_guard<std::mutex> lock(state_->mutex);
   for (auto& [size, blocks] : state_->free_blocks)
-    for (void* p : blocks) std::free(p);
+    for (const State::CachedBlock& b : blocks) std::free(b.block);
   state_->free_blocks.clear();
   state_->cached = 0;
 }

@@ -13,6 +13,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -22,13 +23,13 @@
 #include "providers/cpu/kernels/fast/silu.h"
 #include "providers/cpu/kernels/onnx/conv.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 
 struct DnnlConvPlan {
-  dnnl::primitive conv;
-  dnnl::memory::desc scratchpad, src_user, src, dst_user, dst, weights;
-  std::optional<dnnl::reorder> src_reorder, dst_reorder, residual_reorder;
+  dnnl_backend::Executable conv;  // run({src, dst}); weights and bias are bound
+  dnnl_backend::Reorder src_reorder, dst_reorder, residual_reorder;
 };
 
 class DnnlConv final : public Kernel {
@@ -109,8 +110,7 @@ class DnnlConv final : public Kernel {
         Shape key = xs;
         key.push_back(team);
         key.push_back(static_cast<int64_t>(mode));
-        const auto plan = cache_.get(key, [&] { return make_plan(xs, g, team, mode); });
-        packed_->get(plan->weights);
+        cache_.get(key, [&] { return make_plan(xs, g, team, mode); });  // packs the weights
         released_ = packed_->release_plain();
       }
     } catch (const std::exception&) {
@@ -129,20 +129,31 @@ class DnnlConv final : public Kernel {
       ctx.fail(std::string("X must be float for this kernel, got ") + element_type_name(X.type()));
     if (Z && Z->type() != ElementType::kFloat) ctx.fail("residual Z must be float");
     if (channels_last_ && X.rank() != 4) ctx.fail("channels_last needs a 4-D X, got " + shape_to_string(X.shape()));
-    // Shapes in oneDNN's logical order (N, C, spatial...) whatever the layout in memory.
-    const Shape xs = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, xs, w_.shape(), group_, false);
-    const Window3 g = resolve_window(ctx, attrs_, spatial_dims(xs), kernel);
+    if (X.rank() != w_.rank()) check_conv_shapes(ctx, attrs_, X.shape(), w_.shape(), group_, false);  // reports it
+    // Shapes in oneDNN's logical order (N, C, spatial...) whatever the layout in memory; ranks 3 to 5 here.
+    runtime::InlineShape xs(X.shape());
+    if (channels_last_) {
+      const int64_t nchw[] = {X.dim(0), X.dim(3), X.dim(1), X.dim(2)};
+      xs = runtime::InlineShape(nchw);
+    }
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, xs.span(), w_.shape(), group_, false);
+    const Window3 g = resolve_window(ctx, attrs_, spatial_dims(xs.span()), kernel);
     const int64_t N = xs[0], M = w_.dim(0);
-    Shape ys{N, M};
+    runtime::InlineShape ys;
+    ys.push_back(N);
+    ys.push_back(M);
     for (int64_t d : g.out_dims()) ys.push_back(d);
-    if (channels_last_) ys = {ys[0], ys[2], ys[3], ys[1]};
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // every element is written
+    if (channels_last_) {
+      const int64_t nhwc[] = {ys[0], ys[2], ys[3], ys[1]};
+      ys = runtime::InlineShape(nhwc);
+    }
+    // every element is written
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());
     if (Y.size() == 0) return;
     const int threads = ctx.intra_op_threads();
     const float* bias = b_.defined() ? b_.data<float>() : nullptr;
     // A residual of the output's own shape is a sum post-op; one that broadcasts is added afterwards.
-    const bool residual_inside = Z && Z->shape() == ys;
+    const bool residual_inside = Z && std::ranges::equal(Z->shape(), ys.span());
     if (X.size() == 0) {  // every tap reads padding: the output is the bias alone
       float* y = Y.data<float>();
       const int64_t pixels = Y.size() / (N * M);
@@ -155,44 +166,21 @@ class DnnlConv final : public Kernel {
     }
     const int team = dn::threads_for(Y.size() * (w_.size() / M), threads);
     dn::ThreadScope scope(team);
-    Shape key = xs;
-    key.push_back(team);
     const Post mode = !Z ? Post::kActivation : residual_inside ? Post::kResidual : Post::kNone;
+    runtime::InlineShape key(xs.span());
+    key.push_back(team);
     key.push_back(static_cast<int64_t>(mode));
-    const auto plan = cache_.get(key, [&] { return make_plan(xs, g, team, mode); });
-
-    auto& eng = dn::engine();
-    auto& stream = dn::thread_stream();
-    dnnl::memory x_user(plan->src_user, eng, const_cast<void*>(X.raw_data()));
-    dnnl::memory y_user(plan->dst_user, eng, Y.raw_data());
-    dnnl::memory x = x_user, y = y_user;
-    if (plan->src_reorder) {
-      x = dnnl::memory(plan->src, eng, dn::thread_scratch(0, plan->src.get_size()));
-      dn::ThreadScope reorder_team(dn::threads_for(static_cast<int64_t>(X.bytes()), team));
-      plan->src_reorder->execute(stream, x_user, x);
-    }
-    if (plan->dst_reorder) y = dnnl::memory(plan->dst, eng, dn::thread_scratch(1, plan->dst.get_size()));
+    const auto plan = cache_.get(key.span(), [&] { return make_plan(xs.span(), g, team, mode); });
+    const void* x = dn::converted_input(plan->src_reorder, X.raw_data(), team);
+    void* y = dn::output_buffer(plan->dst_reorder, Y.raw_data());
     if (residual_inside) {  // the sum post-op adds what dst holds before the convolution writes it
-      dnnl::memory z_user(plan->dst_user, eng, const_cast<void*>(Z->raw_data()));
-      if (plan->residual_reorder) {
-        dn::ThreadScope reorder_team(dn::threads_for(static_cast<int64_t>(Z->bytes()), team));
-        plan->residual_reorder->execute(stream, z_user, y);
-      } else if (Y.raw_data() != Z->raw_data()) {  // (the planner may run the op in place on Z)
+      if (plan->residual_reorder)
+        plan->residual_reorder.run(Z->raw_data(), y, team);
+      else if (Y.raw_data() != Z->raw_data())  // (the planner may run the op in place on Z)
         std::memcpy(Y.raw_data(), Z->raw_data(), Z->bytes());
-      }
     }
-    std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, packed_->get(plan->weights)}, {DNNL_ARG_DST, y}};
-    if (bias)
-      args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({M}, dnnl::memory::data_type::f32,
-                                                                  dnnl::memory::format_tag::a),
-                                               eng, const_cast<float*>(bias)));
-    dn::execute(plan->conv, plan->scratchpad, std::move(args));
-    if (plan->dst_reorder) {
-      dn::ThreadScope reorder_team(dn::threads_for(static_cast<int64_t>(Y.bytes()), team));
-      plan->dst_reorder->execute(stream, y, y_user);
-      stream.wait();
-    }
+    plan->conv.run({x, y});
+    dn::converted_output(plan->dst_reorder, y, Y.raw_data(), team);
     if (silu_after_ && mode != Post::kNone) fast::silu_in_place(Y.data<float>(), Y.size(), threads);
     if (Z && !residual_inside) finish_outside(ctx, Y, Z);
   }
@@ -207,7 +195,7 @@ class DnnlConv final : public Kernel {
       for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;
   }
 
-  std::shared_ptr<const DnnlConvPlan> make_plan(const Shape& xs, const Window3& g, int threads,
+  std::shared_ptr<const DnnlConvPlan> make_plan(std::span<const int64_t> xs, const Window3& g, int threads,
                                                 Post mode) const {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
@@ -225,8 +213,8 @@ class DnnlConv final : public Kernel {
     for (int64_t d : g.out_dims()) ys.push_back(d);
     auto plan = std::make_shared<DnnlConvPlan>();
     const tag user_tag = channels_last_ ? tag::nhwc : dn::plain_tag(xs.size());
-    plan->src_user = dnnl::memory::desc(dn::to_dims(xs), dt::f32, user_tag);
-    plan->dst_user = dnnl::memory::desc(dn::to_dims(ys), dt::f32, user_tag);
+    const dnnl::memory::desc src_user(dn::to_dims(xs), dt::f32, user_tag);
+    const dnnl::memory::desc dst_user(dn::to_dims(ys), dt::f32, user_tag);
 
     const dnnl::memory::desc b_md =
         b_.defined() ? dnnl::memory::desc({w_.dim(0)}, dt::f32, tag::a) : dnnl::memory::desc();
@@ -278,21 +266,13 @@ class DnnlConv final : public Kernel {
     if (!chosen) chosen = choose(dt::f32);
     if (!chosen) throw dnnl::error(dnnl_unimplemented, "no oneDNN convolution for this shape");
     const auto& pd = *chosen;
-    plan->conv = dnnl::convolution_forward(pd);
-    plan->scratchpad = pd.scratchpad_desc();
-    plan->src = pd.src_desc();
-    plan->dst = pd.dst_desc();
-    plan->weights = pd.weights_desc();
-    if (plan->src != plan->src_user)
-      plan->src_reorder =
-          dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), plan->src_user, dn::engine(), plan->src));
-    if (plan->dst != plan->dst_user) {
-      plan->dst_reorder =
-          dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), plan->dst, dn::engine(), plan->dst_user));
-      if (mode == Post::kResidual)
-        plan->residual_reorder = dnnl::reorder(
-            dnnl::reorder::primitive_desc(dn::engine(), plan->dst_user, dn::engine(), plan->dst));
-    }
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}};
+    if (b_.defined()) bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(b_md, dn::engine(), const_cast<float*>(b_.data<float>())));
+    plan->conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(),
+                                {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, std::move(bound));
+    plan->src_reorder = dn::Reorder(src_user, pd.src_desc());
+    plan->dst_reorder = dn::Reorder(pd.dst_desc(), dst_user);
+    if (mode == Post::kResidual && plan->dst_reorder) plan->residual_reorder = dn::Reorder(dst_user, pd.dst_desc());
     return plan;
   }
 
@@ -308,7 +288,7 @@ class DnnlConv final : public Kernel {
   bool released_ = false;                       // the packed weights are all compute() reads
   dnnl::memory::dims weights_dims_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
-  mutable dnnl_backend::PrimitiveCache<Shape, DnnlConvPlan> cache_;
+  mutable dnnl_backend::PrimitiveCache<Shape, DnnlConvPlan, dnnl_backend::DimsLess> cache_;
 };
 
 }  // namespace kestrel::cpu

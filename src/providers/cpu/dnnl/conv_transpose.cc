@@ -13,14 +13,14 @@
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/onnx/conv.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 namespace {
 
 struct DeconvPlan {
-  dnnl::primitive deconv;
-  dnnl::memory::desc scratchpad, src_user, src, dst_user, dst, weights;
-  std::optional<dnnl::reorder> src_reorder, dst_reorder;
+  dnnl_backend::Executable deconv;  // run({src, dst}); the packed weights are bound
+  dnnl_backend::Reorder src_reorder, dst_reorder;
 };
 
 // oneDNN 2.6 adds a deconvolution's bias in a separate plain loop that costs several times the deconvolution
@@ -83,7 +83,7 @@ class DnnlConvTranspose final : public Kernel {
     namespace dn = dnnl_backend;
     const Tensor& X = ctx.input(0);
     if (!packed_ || X.type() != ElementType::kFloat) return reference_->compute(ctx);
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_.shape(), group_, true);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), w_.shape(), group_, true);
     const int64_t M = w_.dim(1) * group_;
     if (b_.defined() && (b_.rank() != 1 || b_.dim(0) != M)) return reference_->compute(ctx);  // its message
     const size_t nd = X.rank() - 2;
@@ -94,7 +94,10 @@ class DnnlConvTranspose final : public Kernel {
       return reference_->compute(ctx);
     // Output size per the spec: stride (in - 1) + output_padding + dilated kernel - pads.
     Geometry g;
-    Shape ys{X.dim(0), M};
+    g.rank = nd;
+    runtime::InlineShape ys;  // rank 3 to 5 (W's)
+    ys.push_back(X.dim(0));
+    ys.push_back(M);
     for (size_t i = 0; i < nd; ++i) {
       const int64_t s = attrs_.strides.empty() ? 1 : attrs_.strides[i];
       const int64_t d = attrs_.dilations.empty() ? 1 : attrs_.dilations[i];
@@ -104,61 +107,51 @@ class DnnlConvTranspose final : public Kernel {
       const int64_t out = s * (X.dim(2 + i) - 1) + adj + (kernel[i] - 1) * d + 1 - pb - pe;
       if (out < 0 || s <= 0 || d <= 0 || pb < 0 || pe < 0 || adj < 0) return reference_->compute(ctx);
       ys.push_back(out);
-      g.strides.push_back(s);
-      g.dilates.push_back(d - 1);  // oneDNN counts dilation from 0
-      g.pad_l.push_back(pb);
-      g.pad_r.push_back(pe - adj);  // output_padding: extra output rows at the end
+      g.strides[i] = s;
+      g.dilates[i] = d - 1;  // oneDNN counts dilation from 0
+      g.pad_l[i] = pb;
+      g.pad_r[i] = pe - adj;  // output_padding: extra output rows at the end
     }
-    if (X.size() == 0 || shape_size(ys) == 0) return reference_->compute(ctx);
+    int64_t y_elements = 1;
+    for (int64_t d : ys.span()) y_elements *= d;
+    if (X.size() == 0 || y_elements == 0) return reference_->compute(ctx);
     const int threads = ctx.intra_op_threads();
     // Multiply-adds: every input element meets M/group output channels times the kernel.
     const int team = dn::threads_for(X.size() * (w_.size() / w_.dim(0)), threads);
-    Shape key = X.shape();
+    runtime::InlineShape key(X.shape());
     key.push_back(team);
     std::shared_ptr<const DeconvPlan> plan;
     try {
-      plan = cache_.get(key, [&] { return make_plan(X.shape(), ys, g, team); });
+      plan = cache_.get(key.span(), [&] { return make_plan(X.shape(), ys.span(), g, team); });
     } catch (const dnnl::error&) {
       return reference_->compute(ctx);  // no oneDNN kernel for this geometry (e.g. negative end padding)
     }
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // every element is written
+    // every element is written
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());
     dn::ThreadScope scope(team);
-    auto& eng = dn::engine();
-    auto& stream = dn::thread_stream();
-    dnnl::memory x_user(plan->src_user, eng, const_cast<void*>(X.raw_data()));
-    dnnl::memory y_user(plan->dst_user, eng, Y.raw_data());
-    dnnl::memory x = x_user, y = y_user;
-    if (plan->src_reorder) {
-      x = dnnl::memory(plan->src, eng, dn::thread_scratch(0, plan->src.get_size()));
-      dn::ThreadScope reorder_team(dn::threads_for(static_cast<int64_t>(X.bytes()), team));
-      plan->src_reorder->execute(stream, x_user, x);
-    }
-    if (plan->dst_reorder) y = dnnl::memory(plan->dst, eng, dn::thread_scratch(1, plan->dst.get_size()));
-    std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, packed_->get(plan->weights)}, {DNNL_ARG_DST, y}};
-    dn::execute(plan->deconv, plan->scratchpad, std::move(args));
-    if (plan->dst_reorder) {
-      dn::ThreadScope reorder_team(dn::threads_for(static_cast<int64_t>(Y.bytes()), team));
-      plan->dst_reorder->execute(stream, y, y_user);
-      stream.wait();
-    }
-    if (b_.defined()) add_bias(Y.data<float>(), b_.data<float>(), ys[0], M, shape_size(ys) / (ys[0] * M));
+    const void* x = dn::converted_input(plan->src_reorder, X.raw_data(), team);
+    void* y = dn::output_buffer(plan->dst_reorder, Y.raw_data());
+    plan->deconv.run({x, y});
+    dn::converted_output(plan->dst_reorder, y, Y.raw_data(), team);
+    if (b_.defined()) add_bias(Y.data<float>(), b_.data<float>(), ys[0], M, y_elements / (ys[0] * M));
   }
 
  private:
-  struct Geometry {
-    dnnl::memory::dims strides, dilates, pad_l, pad_r;
+  struct Geometry {  // per spatial dim, in oneDNN's terms
+    size_t rank = 0;
+    int64_t strides[3] = {}, dilates[3] = {}, pad_l[3] = {}, pad_r[3] = {};
+    dnnl::memory::dims dims(const int64_t (&v)[3]) const { return dnnl::memory::dims(v, v + rank); }
   };
 
-  std::shared_ptr<const DeconvPlan> make_plan(const Shape& xs, const Shape& ys, const Geometry& g,
-                                              int threads) const {
+  std::shared_ptr<const DeconvPlan> make_plan(std::span<const int64_t> xs, std::span<const int64_t> ys,
+                                              const Geometry& g, int threads) const {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
     dn::ThreadScope scope(threads);  // oneDNN sizes its work split by the thread count at creation
     auto plan = std::make_shared<DeconvPlan>();
-    plan->src_user = dnnl::memory::desc(dn::to_dims(xs), dt::f32, dn::plain_tag(xs.size()));
-    plan->dst_user = dnnl::memory::desc(dn::to_dims(ys), dt::f32, dn::plain_tag(ys.size()));
+    const dnnl::memory::desc src_user(dn::to_dims(xs), dt::f32, dn::plain_tag(xs.size()));
+    const dnnl::memory::desc dst_user(dn::to_dims(ys), dt::f32, dn::plain_tag(ys.size()));
     const dnnl::memory::desc w_any(weights_dims_, dt::f32, tag::any);
     const dnnl::primitive_attr attr = dn::user_scratchpad_attr();
     // Channel-blocked activations first (the AVX-512 kernels' own layout, cheap reorders from NCHW), then
@@ -172,7 +165,8 @@ class DnnlConvTranspose final : public Kernel {
       const dnnl::deconvolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
           dnnl::memory::desc(dn::to_dims(xs), dt::f32, t), w_any,
-          dnnl::memory::desc(dn::to_dims(ys), dt::f32, t), g.strides, g.dilates, g.pad_l, g.pad_r);
+          dnnl::memory::desc(dn::to_dims(ys), dt::f32, t), g.dims(g.strides), g.dims(g.dilates),
+          g.dims(g.pad_l), g.dims(g.pad_r));
       try {
         chosen.emplace(desc, attr, dn::engine());
       } catch (const dnnl::error&) {
@@ -182,17 +176,11 @@ class DnnlConvTranspose final : public Kernel {
     }
     if (!chosen) throw dnnl::error(dnnl_unimplemented, "no oneDNN deconvolution for this shape");
     const auto& pd = *chosen;
-    plan->deconv = dnnl::deconvolution_forward(pd);
-    plan->scratchpad = pd.scratchpad_desc();
-    plan->src = pd.src_desc();
-    plan->dst = pd.dst_desc();
-    plan->weights = pd.weights_desc();
-    if (plan->src != plan->src_user)
-      plan->src_reorder =
-          dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), plan->src_user, dn::engine(), plan->src));
-    if (plan->dst != plan->dst_user)
-      plan->dst_reorder =
-          dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), plan->dst, dn::engine(), plan->dst_user));
+    plan->deconv = dn::Executable(dnnl::deconvolution_forward(pd), pd.scratchpad_desc(),
+                                  {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}},
+                                  {{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}});
+    plan->src_reorder = dn::Reorder(src_user, pd.src_desc());
+    plan->dst_reorder = dn::Reorder(pd.dst_desc(), dst_user);
     return plan;
   }
 
@@ -203,7 +191,7 @@ class DnnlConvTranspose final : public Kernel {
   Tensor w_, b_;
   dnnl::memory::dims weights_dims_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
-  mutable dnnl_backend::PrimitiveCache<Shape, DeconvPlan> cache_;
+  mutable dnnl_backend::PrimitiveCache<Shape, DeconvPlan, dnnl_backend::DimsLess> cache_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "runtime/huge_pages.h"
@@ -59,19 +60,116 @@ dnnl::memory::format_tag plain_tag(size_t rank) {
   return rank < 7 ? tags[rank] : tag::undef;
 }
 
-dnnl::memory::dims to_dims(const std::vector<int64_t>& v) { return dnnl::memory::dims(v.begin(), v.end()); }
+dnnl::memory::dims to_dims(std::span<const int64_t> v) { return dnnl::memory::dims(v.begin(), v.end()); }
 
-InputConversion::InputConversion(const dnnl::memory::desc& user, const dnnl::memory::desc& want)
-    : from(user), to(want), reorder(dnnl::reorder::primitive_desc(engine(), user, engine(), want)) {}
+struct Executable::Bindings {
+  std::vector<dnnl::memory> memory;  // run()'s arguments, then the scratchpad
+  std::vector<dnnl_exec_arg_t> args;
+};
 
-dnnl::memory converted_input(const std::optional<InputConversion>& conversion, const dnnl::memory::desc& src,
-                             const void* data, int threads) {
-  if (!conversion) return dnnl::memory(src, engine(), const_cast<void*>(data));
-  dnnl::memory user(conversion->from, engine(), const_cast<void*>(data));
-  dnnl::memory converted(conversion->to, engine(), thread_scratch(0, conversion->to.get_size()));
-  ThreadScope team(threads_for(static_cast<int64_t>(conversion->from.get_size()), threads));
-  conversion->reorder.execute(thread_stream(), user, converted);
+struct Executable::State {
+  dnnl::primitive primitive;
+  dnnl::memory::desc scratchpad;
+  size_t scratchpad_bytes = 0;
+  std::vector<std::pair<int, dnnl::memory::desc>> args;
+  std::vector<std::pair<int, dnnl::memory>> fixed;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Bindings>> idle;  // sets not in use by a run
+
+  std::unique_ptr<Bindings> take() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!idle.empty()) {
+        std::unique_ptr<Bindings> b = std::move(idle.back());
+        idle.pop_back();
+        return b;
+      }
+    }
+    auto b = std::make_unique<Bindings>();
+    for (const auto& [arg, desc] : args) {
+      b->memory.emplace_back(desc, engine(), nullptr);
+      b->args.push_back({arg, b->memory.back().get()});
+    }
+    if (scratchpad_bytes > 0) {
+      b->memory.emplace_back(scratchpad, engine(), nullptr);
+      b->args.push_back({DNNL_ARG_SCRATCHPAD, b->memory.back().get()});
+    }
+    for (const auto& [arg, memory] : fixed) b->args.push_back({arg, memory.get()});
+    return b;
+  }
+  void give_back(std::unique_ptr<Bindings> b) {
+    std::lock_guard<std::mutex> lock(mu);
+    idle.push_back(std::move(b));  // within the capacity the first concurrent runs reached
+  }
+};
+
+Executable::Executable(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
+                       std::vector<std::pair<int, dnnl::memory::desc>> args,
+                       std::vector<std::pair<int, dnnl::memory>> fixed)
+    : state_(std::make_shared<State>()) {
+  state_->primitive = std::move(primitive);
+  state_->scratchpad = scratchpad;
+  state_->scratchpad_bytes = scratchpad.get_size();
+  state_->args = std::move(args);
+  state_->fixed = std::move(fixed);
+}
+
+namespace {
+
+// Points `memory` at `data`; set_data_handle only when it changed (oneDNN 2.6 builds an argument map inside it).
+void point(const dnnl::memory& memory, const void* data) {
+  if (memory.get_data_handle() != data) memory.set_data_handle(const_cast<void*>(data));
+}
+
+}  // namespace
+
+void Executable::run(std::initializer_list<const void*> data) const {
+  State& s = *state_;
+  std::unique_ptr<Bindings> b = s.take();
+  struct GiveBack {
+    State& s;
+    std::unique_ptr<Bindings>& b;
+    ~GiveBack() { s.give_back(std::move(b)); }
+  } give_back{s, b};
+  if (data.size() != s.args.size()) throw std::logic_error("Executable::run: wrong number of arguments");
+  size_t i = 0;
+  for (const void* d : data) point(b->memory[i++], d);
+  if (s.scratchpad_bytes > 0) point(b->memory[i], thread_scratch(3, s.scratchpad_bytes));
+  dnnl::stream& stream = thread_stream();
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(s.primitive.get(), stream.get(), static_cast<int>(b->args.size()),
+                                                 b->args.data()),
+                          "could not execute a primitive");
+  stream.wait();
+}
+
+Reorder::Reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) : from_(from), to_(to) {
+  if (from == to) return;
+  const dnnl::reorder::primitive_desc pd(engine(), from, engine(), to, user_scratchpad_attr());
+  executable_ = Executable(dnnl::reorder(pd), pd.scratchpad_desc(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+}
+
+void Reorder::run(const void* from, void* to, int threads) const {
+  if (!executable_) {  // the layouts agree (e.g. channels-last and plain with one channel): a copy
+    if (from != to) std::memcpy(to, from, from_.get_size());
+    return;
+  }
+  ThreadScope team(threads_for(static_cast<int64_t>(from_.get_size()), threads));
+  executable_.run({from, to});
+}
+
+const void* converted_input(const Reorder& conversion, const void* data, int threads) {
+  if (!conversion) return data;
+  void* converted = thread_scratch(0, conversion.to().get_size());
+  conversion.run(data, converted, threads);
   return converted;
+}
+
+void* output_buffer(const Reorder& conversion, void* data) {
+  return conversion ? thread_scratch(1, conversion.from().get_size()) : data;
+}
+
+void converted_output(const Reorder& conversion, const void* buffer, void* data, int threads) {
+  if (conversion) conversion.run(buffer, data, threads);
 }
 
 dnnl::primitive_attr user_scratchpad_attr() {

@@ -3,14 +3,18 @@
 // prepacked per layout). A later move to oneDNN 3.x or to own microkernels touches this folder only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -50,7 +54,7 @@ void* thread_scratch(int slot, size_t bytes);
 
 // Plain row-major format tag for a rank (a, ab, abc, ...).
 dnnl::memory::format_tag plain_tag(size_t rank);
-dnnl::memory::dims to_dims(const std::vector<int64_t>& v);
+dnnl::memory::dims to_dims(std::span<const int64_t> v);
 
 // The data type a heavy op hands oneDNN for its activations and weights at a session precision (outputs and
 // bias stay f32 either way).
@@ -85,40 +89,93 @@ class PackedWeights {
   std::vector<std::shared_ptr<void>> storage_;  // the buffers behind packed_ that Kestrel allocated
 };
 
-// Shape-signature cache: key -> immutable entry, created once under a lock.
-template <typename Key, typename Entry>
+// Orders dim lists, so that a cache keyed by Shape is searched with a span over a stack array (building no
+// Shape per run).
+struct DimsLess {
+  using is_transparent = void;
+  bool operator()(std::span<const int64_t> a, std::span<const int64_t> b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+  }
+};
+
+// Shape-signature cache: key -> immutable entry, created once under a lock. `get` takes any key `Less`
+// compares with Key and a callable making the entry, so a lookup allocates nothing.
+template <typename Key, typename Entry, typename Less = std::less<>>
 class PrimitiveCache {
  public:
-  std::shared_ptr<const Entry> get(const Key& key,
-                                   const std::function<std::shared_ptr<const Entry>()>& make) {
+  template <typename Make>
+  std::shared_ptr<const Entry> get(const Key& key, Make&& make) {
+    return get<Key, Make>(key, std::forward<Make>(make));
+  }
+  template <typename Lookup, typename Make>
+  std::shared_ptr<const Entry> get(const Lookup& key, Make&& make) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) return it->second;
-    auto entry = make();
-    entries_.emplace(key, entry);
+    std::shared_ptr<const Entry> entry = make();
+    if constexpr (std::is_constructible_v<Key, const Lookup&>)
+      entries_.emplace(Key(key), entry);
+    else
+      entries_.emplace(Key(key.begin(), key.end()), entry);
     return entry;
   }
 
  private:
   std::mutex mu_;
-  std::map<Key, std::shared_ptr<const Entry>> entries_;
+  std::map<Key, std::shared_ptr<const Entry>, Less> entries_;
 };
 
-// An f32 activation converted on its way into a reduced-precision primitive (bf16 precision): a reorder from
-// the user's f32 layout `from` to the primitive's `to` (data type, and layout when they differ).
-struct InputConversion {
-  dnnl::memory::desc from, to;
-  dnnl::reorder reorder;
-  InputConversion(const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+// A primitive run many times, by several threads at once, without allocating: the memory objects of its
+// arguments are made at the first runs (one set per concurrent caller, reused after) and pointed at each run's
+// buffers, and oneDNN is called through its C API with a plain array (the C++ wrapper builds a std::vector per
+// call). What dnnl_primitive_execute allocates inside (its own argument map, the scratchpad grantor) is oneDNN
+// 2.6's and no caller can avoid it.
+class Executable {
+ public:
+  Executable() = default;
+  // `args`: the arguments each run points at its own buffers (DNNL_ARG_*, memory descriptor), in the order
+  // run() takes their data; `fixed`: arguments whose memory stays (packed weights, a constant bias).
+  Executable(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
+             std::vector<std::pair<int, dnnl::memory::desc>> args,
+             std::vector<std::pair<int, dnnl::memory>> fixed = {});
+  explicit operator bool() const { return state_ != nullptr; }
+  // Runs on the calling thread's stream (scratchpad in scratch slot 3) and waits for it.
+  void run(std::initializer_list<const void*> data) const;
+
+ private:
+  struct Bindings;
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
-// The memory a primitive reads as its src: `data` itself (desc `src`) without a conversion, else `data`
-// converted into per-thread scratch (slot 0), using the calling thread's team when the tensor is large.
-dnnl::memory converted_input(const std::optional<InputConversion>& conversion, const dnnl::memory::desc& src,
-                             const void* data, int threads);
+// A reorder of one tensor between two layouts (memory format and/or data type), run without allocating; empty
+// when the layouts agree.
+class Reorder {
+ public:
+  Reorder() = default;
+  Reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+  explicit operator bool() const { return static_cast<bool>(executable_); }
+  const dnnl::memory::desc& from() const { return from_; }
+  const dnnl::memory::desc& to() const { return to_; }
+  // Reorders `from` into `to` on a team of up to `threads`, sized by the bytes moved (copies them when the
+  // layouts agree).
+  void run(const void* from, void* to, int threads) const;
+
+ private:
+  dnnl::memory::desc from_, to_;
+  Executable executable_;
+};
+
+// The user's side of a primitive's src and dst: what the primitive reads is `data` itself without a conversion,
+// else `data` reordered into per-thread scratch (slot 0); what it writes is the output itself, or scratch (slot
+// 1) that converted_output then reorders into the output.
+const void* converted_input(const Reorder& conversion, const void* data, int threads);
+void* output_buffer(const Reorder& conversion, void* data);
+void converted_output(const Reorder& conversion, const void* buffer, void* data, int threads);
 
 // Runs `prim` with `args`, handing it a per-thread scratchpad when its descriptor asks for one (scratch slot
-// 3).
+// 3). Allocates per call (memory objects, the argument map): for primitives made per run; cached ones use an
+// Executable.
 void execute(const dnnl::primitive& prim, const dnnl::memory::desc& scratchpad,
              std::unordered_map<int, dnnl::memory> args);
 

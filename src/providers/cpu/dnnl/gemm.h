@@ -17,9 +17,8 @@
 namespace kestrel::cpu {
 
 struct DnnlGemmPlan {
-  dnnl::primitive matmul;
-  dnnl::memory::desc scratchpad, src, weights, dst;
-  std::optional<dnnl_backend::InputConversion> src_convert;  // f32 A -> the primitive's bf16 src
+  dnnl_backend::Executable matmul;    // run({src, dst}); the packed weights and the bias row are bound
+  dnnl_backend::Reorder src_convert;  // f32 A -> the primitive's bf16 src (none at f32)
 };
 
 class DnnlGemm final : public Kernel {
@@ -81,8 +80,7 @@ class DnnlGemm final : public Kernel {
           // The same team and key compute() uses (the session compiles its plan on its own team).
           const int threads = dn::threads_for(M * N_ * K_, omp_get_max_threads());
           const bool post = !(info.has_input(2) && !(fused_ && beta_ == 0.0f) && bias_.empty());
-          const auto plan = cache_.get({M, threads, post}, [&] { return make_plan(M, threads, post); });
-          packed_->get(plan->weights);
+          cache_.get({M, threads, post}, [&] { return make_plan(M, threads, post); });  // packs the weights
           released_ = packed_->release_plain();
         } catch (const std::exception&) {
         }
@@ -98,7 +96,6 @@ class DnnlGemm final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     namespace dn = dnnl_backend;
-    using dt = dnnl::memory::data_type;
     const Tensor& A = ctx.input(0);
     // FusedGemm skips C when beta is 0; Gemm adds beta * C whatever beta is (as the reference kernels do).
     const Tensor* C = fused_ && beta_ == 0.0f ? nullptr : ctx.optional_input(2);
@@ -119,23 +116,15 @@ class DnnlGemm final : public Kernel {
       c_cs = cn == 1 ? 0 : 1;
       c_rs = cm == 1 ? 0 : cn;
     }
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, {M, N_});
+    const int64_t ys[] = {M, N_};
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, ys);
     if (Y.size() == 0) return;
     const int threads = dnnl_backend::threads_for(M * N_ * K_, ctx.intra_op_threads());
     const bool c_after = C && bias_.empty();  // then the activation waits for C too
     {
       dn::ThreadScope scope(threads);
-      auto& eng = dn::engine();
       const auto plan = cache_.get({M, threads, !c_after}, [&] { return make_plan(M, threads, !c_after); });
-      std::unordered_map<int, dnnl::memory> args{
-          {DNNL_ARG_SRC, dn::converted_input(plan->src_convert, plan->src, A.raw_data(), threads)},
-          {DNNL_ARG_WEIGHTS, packed_->get(plan->weights)},
-          {DNNL_ARG_DST, dnnl::memory(plan->dst, eng, Y.raw_data())}};
-      if (!bias_.empty() && C)
-        args.emplace(DNNL_ARG_BIAS,
-                     dnnl::memory(dnnl::memory::desc({1, N_}, dt::f32, dnnl::memory::format_tag::ab), eng,
-                                  const_cast<float*>(bias_.data())));
-      dn::execute(plan->matmul, plan->scratchpad, std::move(args));
+      plan->matmul.run({dn::converted_input(plan->src_convert, A.raw_data(), threads), Y.raw_data()});
     }
     if (c_after) {  // a C the bias could not take: Y += beta * C, broadcast
       const float* c = C->data<float>();
@@ -180,12 +169,12 @@ class DnnlGemm final : public Kernel {
       }  // no reduced-precision kernel for this shape: f32
     }
     const dnnl::matmul::primitive_desc pd = reduced ? *reduced : primitive_desc(dt::f32);
-    if (reduced) plan->src_convert.emplace(a_user, pd.src_desc());
-    plan->matmul = dnnl::matmul(pd);
-    plan->scratchpad = pd.scratchpad_desc();
-    plan->src = pd.src_desc();
-    plan->weights = pd.weights_desc();
-    plan->dst = pd.dst_desc();
+    if (reduced) plan->src_convert = dn::Reorder(a_user, pd.src_desc());
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}};
+    if (bias_md.get_size() > 0)
+      bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(bias_md, dn::engine(), const_cast<float*>(bias_.data())));
+    plan->matmul = dn::Executable(dnnl::matmul(pd), pd.scratchpad_desc(),
+                                  {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, std::move(bound));
     return plan;
   }
 

@@ -120,19 +120,18 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
     const auto& pd = *made;
     if (quantized && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
     auto p = std::make_shared<Int8ConvPlan>();
-    p->conv = dnnl::convolution_forward(pd);
-    p->scratchpad = pd.scratchpad_desc();
-    p->src = pd.src_desc();
-    p->weights = pd.weights_desc();
-    p->dst = pd.dst_desc();
+    std::vector<std::pair<int, dnnl::memory::desc>> args{{DNNL_ARG_SRC, pd.src_desc()}};
+    if (quantized) args.emplace_back(DNNL_ARG_BIAS, dnnl::memory::desc({M_}, dt::s32, tag::a));
+    args.emplace_back(DNNL_ARG_DST, pd.dst_desc());
+    p->conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(), std::move(args),
+                             {{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}});
     if (channels_last_) return std::shared_ptr<const Int8ConvPlan>(std::move(p));  // X and Y are NHWC already
     // NCHW input -> the inside of the padded NHWC buffer (strides of the whole buffer); NHWC sums -> NCHW.
     const dt x_type = s8 ? dt::s8 : dt::u8;
-    p->src_user = dnnl::memory::desc(dn::to_dims(x_shape), x_type, tag::nchw);
-    p->src_window = dnnl::memory::desc(dn::to_dims(x_shape), x_type, dnnl::memory::dims{Hp * Wp * C, 1, Wp * C, C});
-    p->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->src_user, dn::engine(), p->src_window));
-    p->dst_user = dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nchw);
-    p->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(dn::engine(), p->dst, dn::engine(), p->dst_user));
+    const dnnl::memory::desc src_user(dn::to_dims(x_shape), x_type, tag::nchw);
+    const dnnl::memory::desc src_window(dn::to_dims(x_shape), x_type, dnnl::memory::dims{Hp * Wp * C, 1, Wp * C, C});
+    p->src_reorder = dn::Reorder(src_user, src_window);
+    p->dst_reorder = dn::Reorder(pd.dst_desc(), dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nchw));
     return std::shared_ptr<const Int8ConvPlan>(std::move(p));
   });
 }
@@ -144,9 +143,9 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
     return false;
   run.x = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
   if (run.x[1] != w_shape_[1] * group_) return false;
-  const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, run.x, w_shape_, group_, false);
+  const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, run.x, w_shape_, group_, false);
   run.window = resolve_window(ctx, attrs_, spatial_dims(run.x), kernel);
-  const std::vector<int64_t> out = run.window.out_dims();
+  const std::span<const int64_t> out = run.window.out_dims();
   if (out[0] <= 0 || out[1] <= 0) return false;
   run.out = {X.dim(0), M_, out[0], out[1]};
   run.y_shape = channels_last_ ? Shape{X.dim(0), out[0], out[1], M_} : run.out;
@@ -187,18 +186,10 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
       }
     return buf;
   }
-  auto& eng = dn::engine();
-  auto& stream = dn::thread_stream();
   // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.
   uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
   std::memset(buf, s8 ? (run.x_zero_point ^ 0x80) : run.x_zero_point, bytes);
-  {
-    dn::ThreadScope reorder_team(dn::threads_for(X.size(), threads));
-    dnnl::memory src(p.src_user, eng, const_cast<void*>(X.raw_data()));
-    dnnl::memory window(p.src_window, eng, buf + (g.pad_begin[1] * Wp + g.pad_begin[2]) * C);
-    p.src_reorder.execute(stream, src, window);
-    stream.wait();
-  }
+  p.src_reorder.run(X.raw_data(), buf + (g.pad_begin[1] * Wp + g.pad_begin[2]) * C, threads);
   if (s8) flip_sign_bits(buf, buf, bytes);  // a + 128
   return buf;
 }
@@ -210,43 +201,24 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   dn::ThreadScope scope(threads);
   const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
   const uint8_t* buf = padded_input(X, run, *p, threads);
-  auto& eng = dn::engine();
   int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
-  dn::execute(p->conv, p->scratchpad,
-              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, const_cast<uint8_t*>(buf))},
-               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
-               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
-  if (channels_last_) return;
-  dn::ThreadScope reorder_team(dn::threads_for(out_size * 4, threads));
-  dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
-  p->dst_reorder.execute(dn::thread_stream(), from, to);
-  dn::thread_stream().wait();
+  p->conv.run({buf, nhwc});
+  if (!channels_last_) p->dst_reorder.run(nhwc, y, threads);
 }
 
 bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run,
                                           const float* scales, const int32_t* offsets, int32_t y_zero_point,
                                           ElementType out_type, void* y) const {
   namespace dn = dnnl_backend;
-  using dt = dnnl::memory::data_type;
-  using tag = dnnl::memory::format_tag;
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
   const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
   if (!p) return false;
   const uint8_t* buf = padded_input(X, run, *p, threads);
-  auto& eng = dn::engine();
   void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));
-  dn::execute(p->conv, p->scratchpad,
-              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, const_cast<uint8_t*>(buf))},
-               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
-               {DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({M_}, dt::s32, tag::a), eng, const_cast<int32_t*>(offsets))},
-               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, nhwc)}});
-  if (channels_last_) return true;
-  dn::ThreadScope reorder_team(dn::threads_for(out_size, threads));
-  dnnl::memory from(p->dst, eng, nhwc), to(p->dst_user, eng, y);
-  p->dst_reorder.execute(dn::thread_stream(), from, to);
-  dn::thread_stream().wait();
+  p->conv.run({buf, offsets, nhwc});
+  if (!channels_last_) p->dst_reorder.run(nhwc, y, threads);
   return true;
 }
 

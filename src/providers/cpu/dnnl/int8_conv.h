@@ -21,9 +21,10 @@
 namespace kestrel::cpu {
 
 struct Int8ConvPlan {
-  dnnl::primitive conv;
-  dnnl::reorder src_reorder, dst_reorder;
-  dnnl::memory::desc scratchpad, src, weights, dst, src_user, src_window, dst_user;
+  // run({src, dst}), requantizing ones run({src, bias, dst}); the packed weights are bound.
+  dnnl_backend::Executable conv;
+  dnnl_backend::Reorder src_reorder;  // NCHW X -> the inside of the padded NHWC buffer
+  dnnl_backend::Reorder dst_reorder;  // NHWC sums -> NCHW
 };
 
 class Int8PackedConv {

@@ -57,11 +57,9 @@ std::shared_ptr<const Int8MatMulPlan> Int8PackedWeights::plan(int64_t rows, int 
                                   dnnl::memory::desc({rows, N_}, dt::s32, tag::ab));
     const dnnl::matmul::primitive_desc pd(desc, dnnl_backend::user_scratchpad_attr(), dnnl_backend::engine());
     auto p = std::make_shared<Int8MatMulPlan>();
-    p->matmul = dnnl::matmul(pd);
-    p->scratchpad = pd.scratchpad_desc();
-    p->src = pd.src_desc();
-    p->weights = pd.weights_desc();
-    p->dst = pd.dst_desc();
+    p->matmul = dnnl_backend::Executable(dnnl::matmul(pd), pd.scratchpad_desc(),
+                                         {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}},
+                                         {{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}});
     return std::shared_ptr<const Int8MatMulPlan>(std::move(p));
   });
 }
@@ -74,12 +72,7 @@ void Int8PackedWeights::multiply(const uint8_t* a, int64_t rows, int32_t* acc, i
     return;
   }
   dn::ThreadScope scope(threads);
-  const auto p = plan(rows, threads);
-  auto& eng = dn::engine();
-  dn::execute(p->matmul, p->scratchpad,
-              {{DNNL_ARG_SRC, dnnl::memory(p->src, eng, const_cast<uint8_t*>(a))},
-               {DNNL_ARG_WEIGHTS, packed_->get(p->weights)},
-               {DNNL_ARG_DST, dnnl::memory(p->dst, eng, acc)}});
+  plan(rows, threads)->matmul.run({a, acc});
 }
 
 void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,

@@ -24,8 +24,7 @@ namespace kestrel::cpu {
 bool int8_vnni_available();
 
 struct Int8MatMulPlan {
-  dnnl::primitive matmul;
-  dnnl::memory::desc scratchpad, src, weights, dst;
+  dnnl_backend::Executable matmul;  // run({src, dst}); the packed weights are bound
 };
 
 class Int8PackedWeights {

@@ -16,13 +16,14 @@
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/onnx/matrix_multiply.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 
 struct DnnlMatMulPlan {
-  dnnl::primitive matmul;
-  dnnl::memory::desc scratchpad, src, weights, dst;
-  std::optional<dnnl_backend::InputConversion> src_convert;  // f32 A -> the primitive's bf16 src
+  // Packed B: run({src, dst}), the packed weights and the bias row bound; general: run({src, weights, dst}).
+  dnnl_backend::Executable matmul;
+  dnnl_backend::Reorder src_convert;  // f32 A -> the primitive's bf16 src (none at f32)
 };
 
 class DnnlMatMul final : public Kernel {
@@ -100,55 +101,60 @@ class DnnlMatMul final : public Kernel {
       ctx.fail(std::string("A and B must be float for this kernel, got ") + element_type_name(A.type()) +
                " and " + element_type_name(B.type()));
     if (bias && bias->type() != ElementType::kFloat) ctx.fail("bias must be float");
-    const Shape as = logical(A.shape(), trans_a_), bs = logical(B.shape(), trans_b_);
-    const MatMulShape s = matmul_shape(ctx, as, bs);
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, s.out);
+    // Ranks above 6 (which oneDNN does not take) go the plain loops' way, with matmul_shape's offsets; below,
+    // shapes and keys are built on the stack.
+    const bool high_rank = A.rank() > 6 || B.rank() > 6;
+    MatMulShape s;
+    runtime::InlineShape out;
+    if (high_rank) {
+      s = matmul_shape(ctx, logical(A.shape(), trans_a_), logical(B.shape(), trans_b_));
+    } else {
+      runtime::InlineShape as(A.shape()), bs(B.shape());
+      if (trans_a_ && as.size() >= 2) std::swap(as[as.size() - 2], as[as.size() - 1]);
+      if (trans_b_ && bs.size() >= 2) std::swap(bs[bs.size() - 2], bs[bs.size() - 1]);
+      matmul_dims(ctx, as.span(), bs.span(), s, out);
+    }
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, high_rank ? std::span<const int64_t>(s.out) : out.span());
     if (Y.size() == 0) return;
     const int threads = dnnl_backend::threads_for(s.batch * s.M * s.N * s.K, ctx.intra_op_threads());
     const bool packed = packed_ && !(trans_a_ && A.rank() >= 2);
     // Packed path: a constant [N] bias is the primitive's bias; any other bias is added afterwards, and then
     // the activation has to wait for it too.
-    const bool bias_inside = packed && bias && !bias_row_.empty() && !s.out.empty();
+    const bool bias_inside = packed && bias && !bias_row_.empty() && Y.rank() > 0;
     const bool act_inside = !bias || bias_inside;
     bool finished = false;  // bias and activation done inside the primitive
     if (s.K > 0) {
       dn::ThreadScope scope(threads);
-      auto& eng = dn::engine();
       if (packed) {
         const int64_t rows = A.size() / s.K;
         const auto plan = packed_cache_.get({rows, threads, bias_inside, act_inside}, [&] {
           return make_packed_plan(rows, threads, bias_inside, act_inside);
         });
-        std::unordered_map<int, dnnl::memory> args{
-            {DNNL_ARG_SRC, dn::converted_input(plan->src_convert, plan->src, A.raw_data(), threads)},
-            {DNNL_ARG_WEIGHTS, packed_->get(plan->weights)},
-            {DNNL_ARG_DST, dnnl::memory(plan->dst, eng, Y.raw_data())}};
-        if (bias_inside)
-          args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({1, N_}, dnnl::memory::data_type::f32,
-                                                                      dnnl::memory::format_tag::ab),
-                                                   eng, const_cast<float*>(bias_row_.data())));
-        dn::execute(plan->matmul, plan->scratchpad, std::move(args));
+        plan->matmul.run({dn::converted_input(plan->src_convert, A.raw_data(), threads), Y.raw_data()});
         finished = act_inside;
       } else {
-        Shape key = A.shape();
-        key.push_back(-1);
-        key.insert(key.end(), B.shape().begin(), B.shape().end());
-        key.push_back(threads);
-        key.push_back(bias ? 1 : 0);
-        const auto plan = general_cache_.get(key, [&]() -> std::shared_ptr<const DnnlMatMulPlan> {
-          try {
-            return make_general_plan(A.shape(), B.shape(), threads, bias == nullptr);
-          } catch (const dnnl::error&) {
-            return nullptr;  // shapes oneDNN does not take (rank above 6): the plain loops below
-          }
-        });
+        std::shared_ptr<const DnnlMatMulPlan> plan;
+        if (!high_rank) {
+          int64_t key[16];  // A's shape, -1, B's shape, threads, bias
+          size_t n = 0;
+          for (int64_t d : A.shape()) key[n++] = d;
+          key[n++] = -1;
+          for (int64_t d : B.shape()) key[n++] = d;
+          key[n++] = threads;
+          key[n++] = bias ? 1 : 0;
+          plan = general_cache_.get(std::span<const int64_t>(key, n), [&]() -> std::shared_ptr<const DnnlMatMulPlan> {
+            try {
+              return make_general_plan(A.shape(), B.shape(), threads, bias == nullptr);
+            } catch (const dnnl::error&) {
+              return nullptr;  // shapes oneDNN does not take: the plain loops below
+            }
+          });
+        }
         if (!plan) {
-          loops(ctx, A, B, s, Y, threads);
+          loops(ctx, A, B, high_rank ? s : matmul_shape(ctx, logical(A.shape(), trans_a_), logical(B.shape(), trans_b_)),
+                Y, threads);
         } else {
-          dn::execute(plan->matmul, plan->scratchpad,
-                      {{DNNL_ARG_SRC, dnnl::memory(plan->src, eng, const_cast<void*>(A.raw_data()))},
-                       {DNNL_ARG_WEIGHTS, dnnl::memory(plan->weights, eng, const_cast<void*>(B.raw_data()))},
-                       {DNNL_ARG_DST, dnnl::memory(plan->dst, eng, Y.raw_data())}});
+          plan->matmul.run({A.raw_data(), B.raw_data(), Y.raw_data()});
           finished = act_inside;
         }
       }
@@ -161,7 +167,7 @@ class DnnlMatMul final : public Kernel {
       return;
     }
     // A bias that broadcasts, or an empty sum (K = 0): bias and activation here (alpha * 0 is 0).
-    if (bias) add_broadcast_into(ctx, y, s.out, bias->data<float>(), bias->shape());
+    if (bias) add_broadcast_into(ctx, y, Y.shape(), bias->data<float>(), bias->shape());
     if (act_.kind == FusedActivation::Kind::kGelu)
       fast::gelu_in_place(y, Y.size(), false, ctx.intra_op_threads());
     else
@@ -248,11 +254,11 @@ class DnnlMatMul final : public Kernel {
       try {
         const auto pd = primitive_desc(type);
         if (!dnnl_backend::is_reference_impl(pd.impl_info_str()))
-          return finish(pd, dnnl_backend::InputConversion(a_user, pd.src_desc()));
+          return finish_packed(pd, bias, dnnl_backend::Reorder(a_user, pd.src_desc()));
       } catch (const dnnl::error&) {
       }  // no reduced-precision kernel for this shape: f32 below
     }
-    return finish(primitive_desc(dt::f32));
+    return finish_packed(primitive_desc(dt::f32), bias, {});
   }
 
   // Operands as given: 1-D ones promoted ([K] -> [1,K] for A, [K,1] for B), ranks padded with leading 1s,
@@ -296,7 +302,12 @@ class DnnlMatMul final : public Kernel {
     attr.set_post_ops(po);
     const dnnl::matmul::desc desc(
         a_md, b_md, dnnl::memory::desc(dnnl_backend::to_dims(y), dt::f32, dnnl_backend::plain_tag(r)));
-    return finish(dnnl::matmul::primitive_desc(desc, attr, dnnl_backend::engine()));
+    const dnnl::matmul::primitive_desc pd(desc, attr, dnnl_backend::engine());
+    auto plan = std::make_shared<DnnlMatMulPlan>();
+    plan->matmul = dnnl_backend::Executable(
+        dnnl::matmul(pd), pd.scratchpad_desc(),
+        {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_WEIGHTS, pd.weights_desc()}, {DNNL_ARG_DST, pd.dst_desc()}});
+    return plan;
   }
 
   // The activation as a oneDNN post-op, except Gelu (erf form): Kestrel's own pass after the primitive
@@ -305,15 +316,19 @@ class DnnlMatMul final : public Kernel {
     if (act_.kind != FusedActivation::Kind::kGelu) dnnl_backend::append_activation(po, act_);
   }
 
-  static std::shared_ptr<const DnnlMatMulPlan> finish(const dnnl::matmul::primitive_desc& pd,
-                                                      std::optional<dnnl_backend::InputConversion> src_convert = {}) {
+  // The packed plan's executable: the packed weights (and the bias row when `bias`) bound.
+  std::shared_ptr<const DnnlMatMulPlan> finish_packed(const dnnl::matmul::primitive_desc& pd, bool bias,
+                                                      dnnl_backend::Reorder src_convert) const {
     auto plan = std::make_shared<DnnlMatMulPlan>();
     plan->src_convert = std::move(src_convert);
-    plan->matmul = dnnl::matmul(pd);
-    plan->scratchpad = pd.scratchpad_desc();
-    plan->src = pd.src_desc();
-    plan->weights = pd.weights_desc();
-    plan->dst = pd.dst_desc();
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}};
+    if (bias)
+      bound.emplace_back(DNNL_ARG_BIAS,
+                         dnnl::memory(dnnl::memory::desc({1, N_}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab),
+                                      dnnl_backend::engine(), const_cast<float*>(bias_row_.data())));
+    plan->matmul = dnnl_backend::Executable(dnnl::matmul(pd), pd.scratchpad_desc(),
+                                            {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}},
+                                            std::move(bound));
     return plan;
   }
 
@@ -328,7 +343,7 @@ class DnnlMatMul final : public Kernel {
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
   bool released_ = false;  // packed at creation; the plain B is no longer read
   mutable dnnl_backend::PrimitiveCache<std::tuple<int64_t, int, bool, bool>, DnnlMatMulPlan> packed_cache_;
-  mutable dnnl_backend::PrimitiveCache<Shape, DnnlMatMulPlan> general_cache_;
+  mutable dnnl_backend::PrimitiveCache<Shape, DnnlMatMulPlan, dnnl_backend::DimsLess> general_cache_;
 };
 
 }  // namespace kestrel::cpu

@@ -299,7 +299,8 @@ class FastAttention final : public Kernel {
       }
       p.mask = mask->data<float>();
     }
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, {B, p.S, E});
+    const int64_t ys[] = {B, p.S, E};
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, ys);
     if (Y.size() == 0) return;
     p.qkv = X.data<float>();
     p.y = Y.data<float>();
@@ -311,8 +312,9 @@ class FastAttention final : public Kernel {
     const int64_t items = heads_total * p.row_chunks;
     const int64_t work = heads_total * p.S * p.S * p.d;  // multiply-adds of one of the two products
     const AttendItem attend = kAttendItem;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1 && work > 32768)
-    for (int64_t item = 0; item < items; ++item) attend(p, item);
+    parallel_ranges(items, threads, work > 32768, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) attend(p, item);
+    });
   }
 
  private:

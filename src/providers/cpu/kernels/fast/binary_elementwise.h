@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu::fast {
 
@@ -26,11 +27,9 @@ inline float apply_binary(float a, float b) {
 // y[o, i] = a[o, i] op b[o, i] where either side may be broadcast: a's (and b's) element (o, i) sits at
 // o * a_os + i * a_is (stride 0 along a broadcast dim). The innermost loop is unit-stride or constant.
 template <BinaryOp kOp>
-KESTREL_ISA_CLONES void binary_2d(const float* a, int64_t a_os, int64_t a_is, const float* b, int64_t b_os,
-                                  int64_t b_is, float* y, int64_t outer, int64_t inner, int threads) {
-#pragma omp parallel for num_threads(threads) \
-    schedule(static) if (threads > 1 && outer * inner > 65536 && outer > 1)
-  for (int64_t o = 0; o < outer; ++o) {
+KESTREL_ISA_CLONES void binary_rows(const float* a, int64_t a_os, int64_t a_is, const float* b, int64_t b_os,
+                                    int64_t b_is, float* y, int64_t inner, int64_t o_begin, int64_t o_end) {
+  for (int64_t o = o_begin; o < o_end; ++o) {
     const float* ao = a + o * a_os;
     const float* bo = b + o * b_os;
     float* yo = y + o * inner;
@@ -53,6 +52,14 @@ KESTREL_ISA_CLONES void binary_2d(const float* a, int64_t a_os, int64_t a_is, co
 }
 
 template <BinaryOp kOp>
+void binary_2d(const float* a, int64_t a_os, int64_t a_is, const float* b, int64_t b_os, int64_t b_is, float* y,
+               int64_t outer, int64_t inner, int threads) {
+  parallel_ranges(outer, threads, outer * inner > 65536, [&](int64_t begin, int64_t end) {
+    binary_rows<kOp>(a, a_os, a_is, b, b_os, b_is, y, inner, begin, end);
+  });
+}
+
+template <BinaryOp kOp>
 class FastBinary final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelInfo& info) {
@@ -68,25 +75,34 @@ class FastBinary final : public Kernel {
     const Shape& as = A.shape();
     const Shape& bs = B.shape();
     const size_t r = std::max(as.size(), bs.size());
-    Shape a(r, 1), b(r, 1), out(r);
-    std::copy(as.begin(), as.end(), a.begin() + static_cast<std::ptrdiff_t>(r - as.size()));
-    std::copy(bs.begin(), bs.end(), b.begin() + static_cast<std::ptrdiff_t>(r - bs.size()));
+    if (r > runtime::InlineShape::kCapacity) return reference_->compute(ctx);
+    runtime::InlineShape a, b, out;  // built on the stack: a run allocates nothing
+    for (size_t i = 0; i < r; ++i) {
+      a.push_back(i + as.size() >= r ? as[i + as.size() - r] : 1);
+      b.push_back(i + bs.size() >= r ? bs[i + bs.size() - r] : 1);
+    }
     for (size_t i = 0; i < r; ++i) {
       if (a[i] != b[i] && a[i] != 1 && b[i] != 1) return reference_->compute(ctx);  // it reports the mismatch
-      out[i] = a[i] == 1 ? b[i] : a[i];
+      out.push_back(a[i] == 1 ? b[i] : a[i]);
     }
-    const int64_t n = shape_size(out);
+    // The product of dims [begin, end) of `s`.
+    auto product = [](const runtime::InlineShape& s, size_t begin, size_t end) {
+      int64_t p = 1;
+      for (size_t i = begin; i < end; ++i) p *= s[i];
+      return p;
+    };
+    const int64_t n = product(out, 0, r);
     // The operand with the full output shape ("big") and the other one ("small").
     const bool a_big = A.size() == n;
     if (!a_big && B.size() != n) return reference_->compute(ctx);  // both broadcast: the general loops
-    const Shape& small = a_big ? b : a;
+    const runtime::InlineShape& small = a_big ? b : a;
     int64_t outer = 1, inner = n, s_os = 0, s_is = 0;
     if (n == 0) {
-      ctx.allocate_output(0, ElementType::kFloat, out);
+      ctx.allocate_output_dims(0, ElementType::kFloat, out.span());
       return;
-    } else if (shape_size(small) == n) {  // equal shapes
+    } else if (product(small, 0, r) == n) {  // equal shapes
       outer = 1, s_os = 0, s_is = 1;
-    } else if (shape_size(small) == 1) {
+    } else if (product(small, 0, r) == 1) {
       outer = 1, s_os = 0, s_is = 0;
     } else {
       // k splits the dims: small is [1..1, out[k..]] (a repeated row) or [out[..k], 1..1] (a value per
@@ -99,18 +115,19 @@ class FastBinary final : public Kernel {
       for (size_t i = row_k; i < r; ++i) row = row && small[i] == out[i];
       for (size_t i = 0; i < col_k; ++i) col = col && small[i] == out[i];
       if (row) {
-        inner = dims_product(out, row_k, r);
+        inner = product(out, row_k, r);
         outer = n / inner;
         s_os = 0, s_is = 1;
       } else if (col) {
-        outer = dims_product(out, 0, col_k);
+        outer = product(out, 0, col_k);
         inner = n / outer;
         s_os = 1, s_is = 0;
       } else {
         return reference_->compute(ctx);
       }
     }
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, out);  // every element is written
+    // every element is written
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, out.span());
     const float* big_p = (a_big ? A : B).data<float>();
     const float* small_p = (a_big ? B : A).data<float>();
     const int threads = ctx.intra_op_threads();

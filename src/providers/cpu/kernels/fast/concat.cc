@@ -69,11 +69,12 @@ class FastConcat final : public Kernel {
     auto* dst = static_cast<char*>(out.raw_data());
     const int threads = ctx.intra_op_threads();
     const int64_t count = static_cast<int64_t>(num_inputs);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && out.bytes() > (1u << 18) && outer > 1)
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t k = 0; k < count; ++k)
-        std::memcpy(dst + o * out_row + offsets[k],
-                    static_cast<const char*>(inputs[k]->raw_data()) + o * sizes[k], sizes[k]);
+    parallel_ranges(outer, threads, out.bytes() > (1u << 18), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o)
+        for (int64_t k = 0; k < count; ++k)
+          std::memcpy(dst + o * out_row + offsets[k],
+                      static_cast<const char*>(inputs[k]->raw_data()) + o * sizes[k], sizes[k]);
+    });
   }
 
  private:

@@ -76,7 +76,7 @@ class DepthwiseConv1d final : public Kernel {
         W.shape() != Shape{group_, 1, W.dim(2)} ||
         (B && (B->type() != ElementType::kFloat || B->shape() != Shape{group_})))
       return reference_->compute(ctx);
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
     const Window3 g = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
     const int64_t N = X.dim(0), C = group_, in = g.in[2], out = g.out[2], taps = g.kernel[2];
     Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, {N, C, out});
@@ -246,7 +246,7 @@ class SmallConv1d final : public Kernel {
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
     if (X.type() != ElementType::kFloat || X.rank() != 3 || X.dim(1) != C_) return next_->compute(ctx);
-    const std::vector<int64_t> kernel =
+    const std::span<const int64_t> kernel =
         check_conv_shapes(ctx, attrs_, X.shape(), ctx.input(1).shape(), 1, false);
     const Window3 g = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
     const int64_t N = X.dim(0), out = g.out[2];

@@ -62,7 +62,7 @@ class FastEmbedLayerNormalization final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const EmbedInputs in = read_embed_inputs(ctx);
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, in.out_shape);
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, in.out_shape);
     if (Y.size() == 0) return;
     fast::NormRows job;
     job.x = job.y = Y.data<float>();

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "providers/cpu/kernels/onnx/nn_types.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 #include "runtime/kernel_registry.h"
 
 #define KESTREL_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -4,11 +4,11 @@
 // and MobileNetV3 (two per block after the global pooling). oneDNN spends a fixed ~5-10 us per call on these;
 // here each output is one vectorised dot product over W's contiguous row. Anything else goes to the next
 // kernel (oneDNN), and a run-time shape that is not a single pixel to the reference kernel.
-#include <omp.h>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/kestrel/fused_activation.h"
 #include "providers/cpu/kernels/onnx/spatial_geometry.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -103,12 +103,12 @@ class SinglePixelFusedConv final : public Kernel {
     const int threads = ctx.intra_op_threads();
     const int64_t chunks = (M + 63) / 64;
     // Only products of a million multiply-adds or more are worth a fork.
-#pragma omp parallel for num_threads(threads) \
-    schedule(static) if (threads > 1 && N * M * C >= (int64_t{1} << 20))
-    for (int64_t task = 0; task < N * chunks; ++task) {
-      const int64_t n = task / chunks, m0 = task % chunks * 64;
-      pixel_products(x, w, bias, y, C, M, n, m0, std::min(M, m0 + 64));
-    }
+    parallel_ranges(N * chunks, threads, N * M * C >= (int64_t{1} << 20), [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t n = task / chunks, m0 = task % chunks * 64;
+        pixel_products(x, w, bias, y, C, M, n, m0, std::min(M, m0 + 64));
+      }
+    });
     act_.apply(y, Y.size());
     if (out_scale_ != 1.0f || out_shift_ != 0.0f)
       for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;

@@ -4,13 +4,13 @@
 // AVX-512/AVX2/baseline. Rows of output pixels are split over the threads. Same rule as the reference: the
 // first valid element starts the max and only a strictly greater one replaces it (so NaN propagates only from
 // a window's first element); a window with no valid element gives -inf.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/onnx/spatial_geometry.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -72,13 +72,11 @@ inline void window_max_tail(const float* first, float* out, int64_t taps_h, int6
   for (int64_t c = 0; c < width; ++c) out[c] = best[c];
 }
 
-KESTREL_ISA_CLONES void nhwc_max_pool(const float* x, float* y, int64_t N, int64_t H, int64_t W, int64_t C,
-                                      const Window3& g, int threads) {
+// Output rows [r0, r1) (a row is one n and oh).
+KESTREL_ISA_CLONES void nhwc_max_pool_rows(const float* x, float* y, int64_t H, int64_t W, int64_t C,
+                                           const Window3& g, int64_t r0, int64_t r1) {
   const int64_t OH = g.out[1], OW = g.out[2];
-  const int64_t rows = N * OH;
-#pragma omp parallel for num_threads(threads) \
-    schedule(static) if (threads > 1 && rows > 1 && rows * OW * C > 16384)
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / OH, oh = r % OH;
     int64_t h0, h1;
     valid_taps(oh, g.stride[1], g.pad_begin[1], g.dilation[1], g.kernel[1], H, h0, h1);
@@ -102,6 +100,13 @@ KESTREL_ISA_CLONES void nhwc_max_pool(const float* x, float* y, int64_t N, int64
   }
 }
 
+void nhwc_max_pool(const float* x, float* y, int64_t N, int64_t H, int64_t W, int64_t C, const Window3& g,
+                   int threads) {
+  const int64_t rows = N * g.out[1];
+  parallel_ranges(rows, threads, rows * g.out[2] * C > 16384,
+                  [&](int64_t r0, int64_t r1) { nhwc_max_pool_rows(x, y, H, W, C, g, r0, r1); });
+}
+
 class FastNhwcMaxPool final : public Kernel {
  public:
   static std::unique_ptr<Kernel> create(const KernelInfo& info) {
@@ -116,7 +121,8 @@ class FastNhwcMaxPool final : public Kernel {
     if (X.type() != ElementType::kFloat || X.rank() != 4 || attrs_.kernel_shape.size() != 2)
       return reference_->compute(ctx);  // which reports the error
     const int64_t N = X.dim(0), H = X.dim(1), W = X.dim(2), C = X.dim(3);
-    const Window3 g = resolve_window(ctx, attrs_, {H, W}, attrs_.kernel_shape);
+    const int64_t spatial[2] = {H, W};
+    const Window3 g = resolve_window(ctx, attrs_, spatial, attrs_.kernel_shape);
     const int64_t out[4] = {N, g.out[1], g.out[2], C};
     Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, out);  // every element written
     if (Y.size() == 0) return;

@@ -8,37 +8,67 @@
 #include <vector>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 namespace {
 
 constexpr int64_t kBlock = 64;  // output means computed together, across the inner dim
 
+// y[o] = mean of the contiguous run x[o * reduced ...] for o in [o_begin, o_end).
+KESTREL_ISA_CLONES void mean_runs(const float* x, float* y, int64_t reduced, float inv, int64_t o_begin,
+                                  int64_t o_end) {
+  for (int64_t o = o_begin; o < o_end; ++o) {
+    const float* xo = x + o * reduced;
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t r = 0; r < reduced; ++r) sum += xo[r];
+    y[o] = sum * inv;
+  }
+}
+
+// Tasks [task_begin, task_end) of (outer row, block of kBlock inner means).
+KESTREL_ISA_CLONES void mean_blocks(const float* x, float* y, int64_t reduced, int64_t inner, float inv,
+                                    int64_t task_begin, int64_t task_end) {
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  for (int64_t task = task_begin; task < task_end; ++task) {
+    const int64_t o = task / blocks, i0 = task % blocks * kBlock, n = std::min(kBlock, inner - i0);
+    float acc[kBlock] = {};
+    const float* xo = x + o * reduced * inner + i0;
+    for (int64_t r = 0; r < reduced; ++r) {
+      const float* row = xo + r * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) acc[i] += row[i];
+    }
+    float* yo = y + o * inner + i0;
+    for (int64_t i = 0; i < n; ++i) yo[i] = acc[i] * inv;
+  }
+}
+
 KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64_t reduced, int64_t inner,
                                   int threads) {
   const float inv = 1.0f / static_cast<float>(reduced);
   if (inner == 1) {  // contiguous runs: one horizontal sum each
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && outer * reduced > 65536)
-    for (int64_t o = 0; o < outer; ++o) {
-      const float* xo = x + o * reduced;
-      float sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t r = 0; r < reduced; ++r) sum += xo[r];
-      y[o] = sum * inv;
-    }
+    parallel_ranges(outer, threads, outer * reduced > 65536,
+                          [&](int64_t begin, int64_t end) { mean_runs(x, y, reduced, inv, begin, end); });
     return;
   }
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
   const bool big = threads > 1 && outer * reduced * inner > 65536;
   if (big && outer * blocks < threads) {
     // Too few output blocks to share (global pooling: outer 1, a few channel blocks): each thread sums a slice
-    // of the reduced rows, then the partial sums are added in thread order.
-    std::vector<float> partial(static_cast<size_t>(threads * outer * inner), 0.0f);
+    // of the reduced rows, then the partial sums are added in thread order. The partial sums live in a
+    // per-thread buffer that only grows, so steady-state runs allocate nothing.
+    thread_local std::vector<float> partial_sums;
+    const size_t partial_size = static_cast<size_t>(threads * outer * inner);
+    if (partial_sums.size() < partial_size) partial_sums.resize(partial_size);
+    std::fill(partial_sums.begin(), partial_sums.begin() + static_cast<std::ptrdiff_t>(partial_size), 0.0f);
+    float* partial = partial_sums.data();
 #pragma omp parallel num_threads(threads)
     {
       const int t = omp_get_thread_num(), team = omp_get_num_threads();
       const int64_t r0 = reduced * t / team, r1 = reduced * (t + 1) / team;
-      float* part = partial.data() + t * outer * inner;
+      float* part = partial + t * outer * inner;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t r = r0; r < r1; ++r) {
           const float* row = x + (o * reduced + r) * inner;
@@ -54,19 +84,8 @@ KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64
     }
     return;
   }
-#pragma omp parallel for num_threads(threads) schedule(static) if (big)
-  for (int64_t task = 0; task < outer * blocks; ++task) {
-    const int64_t o = task / blocks, i0 = task % blocks * kBlock, n = std::min(kBlock, inner - i0);
-    float acc[kBlock] = {};
-    const float* xo = x + o * reduced * inner + i0;
-    for (int64_t r = 0; r < reduced; ++r) {
-      const float* row = xo + r * inner;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) acc[i] += row[i];
-    }
-    float* yo = y + o * inner + i0;
-    for (int64_t i = 0; i < n; ++i) yo[i] = acc[i] * inv;
-  }
+  parallel_ranges(outer * blocks, threads, big,
+                        [&](int64_t begin, int64_t end) { mean_blocks(x, y, reduced, inner, inv, begin, end); });
 }
 
 class FastReduceMean final : public Kernel {
@@ -92,7 +111,8 @@ class FastReduceMean final : public Kernel {
     const Tensor& X = ctx.input(0);
     if (X.type() != ElementType::kFloat || X.size() == 0) return reference_->compute(ctx);
     const int64_t rank = static_cast<int64_t>(X.rank());
-    std::vector<bool> reduce(rank, false);
+    if (rank > static_cast<int64_t>(runtime::InlineShape::kCapacity)) return reference_->compute(ctx);
+    bool reduce[runtime::InlineShape::kCapacity] = {};
     for (int64_t a : axes_) {
       const int64_t axis = a < 0 ? a + rank : a;
       if (axis < 0 || axis >= rank || reduce[axis]) return reference_->compute(ctx);  // its error message
@@ -110,12 +130,12 @@ class FastReduceMean final : public Kernel {
       else if (i < first) outer *= X.dim(i);
       else inner *= X.dim(i);
     }
-    Shape ys;
+    runtime::InlineShape ys;
     for (int64_t i = 0; i < rank; ++i) {
       if (!reduce[i]) ys.push_back(X.dim(i));
       else if (keepdims_) ys.push_back(1);
     }
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, ys);  // one mean per element
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element
     mean_rows(X.data<float>(), Y.data<float>(), outer, reduced, inner, ctx.intra_op_threads());
   }
 

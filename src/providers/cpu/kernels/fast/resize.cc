@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -45,11 +46,13 @@ class FastNearestUpsample final : public Kernel {
     const Tensor& X = ctx.input(0);
     if (X.rank() != factors_.size() || X.type() == ElementType::kString || X.size() == 0)
       return reference_->compute(ctx);
-    Shape out(X.rank());
-    for (size_t d = 0; d < X.rank(); ++d) out[d] = X.dim(d) * factors_[d];
-    Tensor& Y = ctx.allocate_uninitialized_output(0, X.type(), out);  // every element is written
+    if (X.rank() > runtime::InlineShape::kCapacity) return reference_->compute(ctx);
+    runtime::InlineShape out;  // shape and strides on the stack: a run allocates nothing
+    for (size_t d = 0; d < X.rank(); ++d) out.push_back(X.dim(d) * factors_[d]);
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, X.type(), out.span());  // every element is written
     const size_t elem = element_size(X.type());
-    std::vector<size_t> in_stride(X.rank(), elem), out_stride(X.rank(), elem);
+    size_t in_stride[runtime::InlineShape::kCapacity], out_stride[runtime::InlineShape::kCapacity];
+    in_stride[X.rank() - 1] = out_stride[X.rank() - 1] = elem;
     for (size_t d = X.rank() - 1; d-- > 0;) {
       in_stride[d] = in_stride[d + 1] * static_cast<size_t>(X.dim(d + 1));
       out_stride[d] = out_stride[d + 1] * static_cast<size_t>(out[d + 1]);
@@ -60,8 +63,8 @@ class FastNearestUpsample final : public Kernel {
 
  private:
   // Writes the output slice of dim `d` from the input slice at `x`: each input index once, then its copies.
-  void fill(size_t d, const char* x, char* y, const Shape& in, const std::vector<size_t>& in_stride,
-            const std::vector<size_t>& out_stride, size_t elem) const {
+  void fill(size_t d, const char* x, char* y, const Shape& in, const size_t* in_stride,
+            const size_t* out_stride, size_t elem) const {
     const int64_t f = factors_[d];
     if (d + 1 == in.size()) {
       if (f == 1) {

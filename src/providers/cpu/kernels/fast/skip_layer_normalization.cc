@@ -1,6 +1,8 @@
 // Fast SkipLayerNormalization (ai.kestrel v1, float): x + skip (+ bias) and the normalisation in one pass
 // over each row's cache lines (layer_norm_rows.h), rows split over the session's threads. Skip must have X's
 // shape or X's trailing dims (repeating over the leading ones); other broadcasts go to the reference kernel.
+#include <span>
+
 #include "providers/cpu/kernels/fast/layer_norm_rows.h"
 
 namespace kestrel::cpu {
@@ -30,11 +32,11 @@ class FastSkipLayerNormalization final : public Kernel {
     if (gamma.size() != D || (beta && beta->size() != D) || (bias && bias->size() != D))
       return reference_->compute(ctx);
     // Skip's shape, leading 1s dropped, must be a suffix of X's covering at least the last dim.
-    Shape s = skip.shape();
-    while (!s.empty() && s.front() == 1 && s.size() > 1) s.erase(s.begin());
+    std::span<const int64_t> s = skip.shape();
+    while (!s.empty() && s.front() == 1 && s.size() > 1) s = s.subspan(1);
     if (s.empty() || s.size() > X.rank() || !std::equal(s.begin(), s.end(), X.shape().end() - s.size()))
       return reference_->compute(ctx);
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, X.shape());
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, X.shape());
     fast::NormRows job;
     job.x = X.data<float>();
     job.skip = skip.data<float>();

@@ -49,11 +49,12 @@ KESTREL_ISA_CLONES void interleave_three(const uint32_t* x, uint32_t* y, int64_t
 void interleave_three_planes(const uint32_t* x, uint32_t* y, int64_t batch, int64_t Q, int threads) {
   constexpr int64_t kChunk = 4096;
   const int64_t chunks = (Q + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && batch * 3 * Q > 65536)
-  for (int64_t task = 0; task < batch * chunks; ++task) {
-    const int64_t b = task / chunks, q0 = task % chunks * kChunk;
-    interleave_three(x + b * 3 * Q, y + b * 3 * Q, Q, q0, std::min(Q, q0 + kChunk));
-  }
+  parallel_ranges(batch * chunks, threads, batch * 3 * Q > 65536, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / chunks, q0 = task % chunks * kChunk;
+      interleave_three(x + b * 3 * Q, y + b * 3 * Q, Q, q0, std::min(Q, q0 + kChunk));
+    }
+  });
 }
 
 // y[b][q][p] = x[b][p][q] for b < batch, p < P, q < Q.
@@ -64,16 +65,17 @@ void transpose_batches(const T* x, T* y, int64_t batch, int64_t P, int64_t Q, in
   }
   const int64_t tiles_p = (P + kTile - 1) / kTile, tiles_q = (Q + kTile - 1) / kTile;
   const int64_t tasks = batch * tiles_p * tiles_q;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && batch * P * Q > 65536)
-  for (int64_t task = 0; task < tasks; ++task) {
-    const int64_t b = task / (tiles_p * tiles_q), rest = task % (tiles_p * tiles_q);
-    const int64_t p0 = rest / tiles_q * kTile, q0 = rest % tiles_q * kTile;
-    const int64_t p1 = std::min(P, p0 + kTile), q1 = std::min(Q, q0 + kTile);
-    const T* xb = x + b * P * Q;
-    T* yb = y + b * P * Q;
-    for (int64_t q = q0; q < q1; ++q)
-      for (int64_t p = p0; p < p1; ++p) yb[q * P + p] = xb[p * Q + q];
-  }
+  parallel_ranges(tasks, threads, batch * P * Q > 65536, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t b = task / (tiles_p * tiles_q), rest = task % (tiles_p * tiles_q);
+      const int64_t p0 = rest / tiles_q * kTile, q0 = rest % tiles_q * kTile;
+      const int64_t p1 = std::min(P, p0 + kTile), q1 = std::min(Q, q0 + kTile);
+      const T* xb = x + b * P * Q;
+      T* yb = y + b * P * Q;
+      for (int64_t q = q0; q < q1; ++q)
+        for (int64_t p = p0; p < p1; ++p) yb[q * P + p] = xb[p * Q + q];
+    }
+  });
 }
 
 class ChannelsTranspose final : public Kernel {

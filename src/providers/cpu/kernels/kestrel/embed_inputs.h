@@ -3,6 +3,7 @@
 // do), so the row loops that follow cannot fail.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,17 @@ namespace kestrel::cpu {
 struct EmbedInputs {
   int64_t rows = 0;  // B * S: one output row per input id
   int64_t E = 0;     // the embedding width
-  Shape out_shape;   // [B, S, E]
+  int64_t out_shape[3] = {};  // [B, S, E]
   const float* word = nullptr;
   const float* position = nullptr;
   const float* segment = nullptr;  // null without segment_ids
   const float* gamma = nullptr;
   const float* beta = nullptr;  // null when omitted
-  // Table row of each output row in the word, position and segment tables.
-  std::vector<int64_t> word_row, position_row, segment_row;
+  // Table row of each output row in the word, position and segment tables (per-thread storage that only grows,
+  // so steady-state runs allocate nothing; valid until the thread reads another node's inputs).
+  const int64_t* word_row = nullptr;
+  const int64_t* position_row = nullptr;
+  const int64_t* segment_row = nullptr;
 };
 
 namespace embed_detail {
@@ -35,11 +39,12 @@ inline void resolve(const KernelContext& ctx, const Tensor& ids, const char* wha
                     int64_t B, int64_t S, std::vector<int64_t>& rows) {
   if (ids.type() != ElementType::kInt64 && ids.type() != ElementType::kInt32)
     ctx.fail(std::string(what) + " must be int32 or int64, got " + element_type_name(ids.type()));
-  const bool per_batch = ids.shape() == Shape{B, S};
-  if (!per_batch && ids.shape() != Shape{1, S} && ids.shape() != Shape{S})
+  const int64_t batch_shape[] = {B, S}, one_shape[] = {1, S}, flat_shape[] = {S};
+  const bool per_batch = std::ranges::equal(ids.shape(), batch_shape);
+  if (!per_batch && !std::ranges::equal(ids.shape(), one_shape) && !std::ranges::equal(ids.shape(), flat_shape))
     ctx.fail(std::string(what) + " must have shape [" + std::to_string(B) + "," + std::to_string(S) + "], got " +
              shape_to_string(ids.shape()));
-  rows.resize(static_cast<size_t>(B * S));
+  if (rows.size() < static_cast<size_t>(B * S)) rows.resize(static_cast<size_t>(B * S));
   for (int64_t r = 0; r < B * S; ++r) {
     const int64_t idx = index_at(ids, per_batch ? r : r % S);
     if (idx < -table_rows || idx >= table_rows)
@@ -82,28 +87,34 @@ inline EmbedInputs read_embed_inputs(const KernelContext& ctx) {
     ctx.fail("beta must be float with gamma's shape " + shape_to_string(gamma.shape()));
   const int64_t B = ids.dim(0), S = ids.dim(1);
   in.rows = B * S;
-  in.out_shape = {B, S, in.E};
+  in.out_shape[0] = B;
+  in.out_shape[1] = S;
+  in.out_shape[2] = in.E;
+  thread_local std::vector<int64_t> word_row, position_row, segment_row;
   in.word = table(ctx, word, "word_embedding", in.E);
   in.position = table(ctx, position, "position_embedding", in.E);
   in.gamma = gamma.data<float>();
   in.beta = beta ? beta->data<float>() : nullptr;
-  resolve(ctx, ids, "input_ids", word.dim(0), B, S, in.word_row);
+  resolve(ctx, ids, "input_ids", word.dim(0), B, S, word_row);
+  in.word_row = word_row.data();
   if (segment) {
     in.segment = table(ctx, *segment, "segment_embedding", in.E);
     if (segment_ids->shape() != ids.shape())
       ctx.fail("segment_ids must have input_ids' shape " + shape_to_string(ids.shape()) + ", got " +
                shape_to_string(segment_ids->shape()));
-    resolve(ctx, *segment_ids, "segment_ids", segment->dim(0), B, S, in.segment_row);
+    resolve(ctx, *segment_ids, "segment_ids", segment->dim(0), B, S, segment_row);
+    in.segment_row = segment_row.data();
   }
   if (position_ids) {
-    resolve(ctx, *position_ids, "position_ids", position.dim(0), B, S, in.position_row);
+    resolve(ctx, *position_ids, "position_ids", position.dim(0), B, S, position_row);
   } else {
     if (S > position.dim(0))
       ctx.fail("sequence length " + std::to_string(S) + " exceeds the " + std::to_string(position.dim(0)) +
                " rows of position_embedding");
-    in.position_row.resize(static_cast<size_t>(in.rows));
-    for (int64_t r = 0; r < in.rows; ++r) in.position_row[static_cast<size_t>(r)] = r % S;
+    if (position_row.size() < static_cast<size_t>(in.rows)) position_row.resize(static_cast<size_t>(in.rows));
+    for (int64_t r = 0; r < in.rows; ++r) position_row[static_cast<size_t>(r)] = r % S;
   }
+  in.position_row = position_row.data();
   return in;
 }
 

@@ -15,7 +15,7 @@ class EmbedLayerNormalization final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const EmbedInputs in = read_embed_inputs(ctx);
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, in.out_shape);
+    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, in.out_shape);
     std::vector<float> sum(static_cast<size_t>(in.E));
     for (int64_t r = 0; r < in.rows; ++r) {
       const size_t k = static_cast<size_t>(r);

@@ -44,7 +44,7 @@ class FusedConv final : public Kernel {
  private:
   Shape output_shape(const KernelContext& ctx, const Tensor& X) const {
     const Tensor& W = ctx.input(1);
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
     const Window3 g = resolve_window(ctx, attrs_, spatial_dims(X.shape()), kernel);
     Shape ys{X.dim(0), W.dim(0)};
     for (int64_t d : g.out_dims()) ys.push_back(d);
@@ -59,7 +59,7 @@ class FusedConv final : public Kernel {
     if (X.type() != ElementType::kFloat || W.type() != ElementType::kFloat)
       ctx.fail(std::string("X and W must be float, got ") + element_type_name(X.type()) + " and " +
                element_type_name(W.type()));
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
     const int64_t N = X.dim(0), C = X.dim(1), M = W.dim(0);
     if (B && (B->type() != ElementType::kFloat || B->rank() != 1 || B->dim(0) != M))
       ctx.fail("bias B must be float with shape [" + std::to_string(M) + "], got " + shape_to_string(B->shape()));

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "providers/cpu/kernels/onnx/spatial_geometry.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 #include "runtime/kernel_registry.h"
 
 namespace kestrel::cpu {
@@ -27,38 +28,41 @@ class NhwcMaxPool final : public Kernel {
       ctx.fail("X must be a 4-D float tensor [N, H, W, C], got " + std::string(element_type_name(X.type())) + " " +
                shape_to_string(X.shape()));
     const int64_t N = X.dim(0), H = X.dim(1), W = X.dim(2), C = X.dim(3);
-    const Window3 g = resolve_window(ctx, attrs_, {H, W}, attrs_.kernel_shape);
+    const int64_t spatial[] = {H, W};
+    const Window3 g = resolve_window(ctx, attrs_, spatial, attrs_.kernel_shape);
     const int64_t OH = g.out[1], OW = g.out[2];
-    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, {N, OH, OW, C});  // all written
+    const int64_t ys[] = {N, OH, OW, C};
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys);  // all written
     if (Y.size() == 0) return;
     const float* x = X.data<float>();
     float* y = Y.data<float>();
     const int threads = ctx.intra_op_threads();
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && Y.size() > 16384)
-    for (int64_t row = 0; row < N * OH; ++row) {
-      const int64_t n = row / OH, oh = row % OH;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        float* out = y + ((n * OH + oh) * OW + ow) * C;
-        bool any = false;
-        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-          const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-          if (ih < 0 || ih >= H) continue;
-          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-            const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-            if (iw < 0 || iw >= W) continue;
-            const float* in = x + ((n * H + ih) * W + iw) * C;
-            if (!any) {
-              std::copy(in, in + C, out);
-              any = true;
-              continue;
-            }
+    parallel_ranges(N * OH, threads, Y.size() > 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        const int64_t n = row / OH, oh = row % OH;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          float* out = y + ((n * OH + oh) * OW + ow) * C;
+          bool any = false;
+          for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+            if (ih < 0 || ih >= H) continue;
+            for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+              const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+              if (iw < 0 || iw >= W) continue;
+              const float* in = x + ((n * H + ih) * W + iw) * C;
+              if (!any) {
+                std::copy(in, in + C, out);
+                any = true;
+                continue;
+              }
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+              for (int64_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+            }
           }
+          if (!any) std::fill(out, out + C, -INFINITY);
         }
-        if (!any) std::fill(out, out + C, -INFINITY);
       }
-    }
+    });
   }
 
  private:

@@ -43,7 +43,13 @@ class Cast final : public runtime::Kernel {
   }
 
   void compute(runtime::KernelContext& ctx) const override {
-    ctx.set_output(0, cast_tensor(ctx, ctx.input(0), to_, options_));
+    const Tensor& in = ctx.input(0);
+    if (in.type() == ElementType::kString || to_ == ElementType::kString) {
+      ctx.set_output(0, cast_tensor(ctx, in, to_, options_));
+      return;
+    }
+    // Written where the runtime puts output 0 (a kept frame tensor, or a caller's bound buffer): no allocation.
+    cast_into(ctx, in, ctx.allocate_uninitialized_output_dims(0, to_, in.shape()), options_);
   }
 
  private:

@@ -142,14 +142,11 @@ bool parse_element(std::string_view text, D* out, const CastOptions& options) {
   }
 }
 
-// Returns `in` converted to element type `to` (a new tensor of the same shape). Fails via ctx on a string
-// that is not a number, or on types Kestrel cannot convert (complex).
-inline Tensor cast_tensor(const runtime::KernelContext& ctx, const Tensor& in, ElementType to,
-                          const CastOptions& options) {
-  if (in.type() == to) return in.clone();
-  Tensor out(to, in.shape());
+// Writes `in` converted to `out`'s element type into `out` (same element count). Fails via ctx on a string that is
+// not a number, or on types Kestrel cannot convert (complex); the node is named only then.
+inline void cast_into(const runtime::KernelContext& ctx, const Tensor& in, Tensor& out, const CastOptions& options) {
+  const ElementType to = out.type();
   const int64_t n = in.size();
-  const std::string what = ctx.node().describe();
   dispatch<KESTREL_ALL_TYPES>(
       in.type(),
       [&](auto src_tag) {
@@ -173,9 +170,17 @@ inline Tensor cast_tensor(const runtime::KernelContext& ctx, const Tensor& in, E
                 for (int64_t i = 0; i < n; ++i) dst[i] = convert_number<D>(src[i], options);
               }
             },
-            what + " (target type)");
+            [&] { return ctx.node().describe() + " (target type)"; });
       },
-      what + " (input type)");
+      [&] { return ctx.node().describe() + " (input type)"; });
+}
+
+// Returns `in` converted to element type `to` (a new tensor of the same shape).
+inline Tensor cast_tensor(const runtime::KernelContext& ctx, const Tensor& in, ElementType to,
+                          const CastOptions& options) {
+  if (in.type() == to) return in.clone();
+  Tensor out(to, in.shape());
+  cast_into(ctx, in, out, options);
   return out;
 }
 

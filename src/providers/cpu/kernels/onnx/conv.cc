@@ -17,7 +17,7 @@ class Conv final : public Kernel {
     if (W.type() != X.type())
       ctx.fail(std::string("W must have X's element type ") + element_type_name(X.type()) + ", got " +
                element_type_name(W.type()));
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
     const int64_t N = X.dim(0), C = X.dim(1), M = W.dim(0);
     if (B) {
       if (B->type() != X.type()) ctx.fail("bias B must have X's element type");

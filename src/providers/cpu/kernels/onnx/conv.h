@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "providers/cpu/kernels/onnx/matrix_multiply.h"
@@ -141,15 +142,15 @@ void conv_transpose_forward(const T* x, const T* w, const T* bias, T* y, int64_t
   }
 }
 
-// Shape checks common to the Conv family; returns the kernel spatial shape (from the attribute or from W).
+// Shape checks common to the Conv family; returns the kernel spatial shape (W's spatial dims, a view of `w`).
 template <typename Who>
-std::vector<int64_t> check_conv_shapes(const Who& who, const WindowAttrs& a, const Shape& x, const Shape& w,
-                                       int64_t group, bool transpose) {
+std::span<const int64_t> check_conv_shapes(const Who& who, const WindowAttrs& a, std::span<const int64_t> x,
+                                           std::span<const int64_t> w, int64_t group, bool transpose) {
   if (x.size() < 3)
-    who.fail("input X must have rank >= 3 (N x C x spatial...), got shape " + shape_to_string(x));
+    who.fail("input X must have rank >= 3 (N x C x spatial...), got shape " + shape_to_string(Shape(x.begin(), x.end())));
   if (w.size() != x.size())
     who.fail("weight W must have the same rank as X (" + std::to_string(x.size()) + "), got shape " +
-             shape_to_string(w));
+             shape_to_string(Shape(w.begin(), w.end())));
   if (group <= 0) who.fail("group must be positive, got " + std::to_string(group));
   const int64_t C = x[1];
   if (!transpose) {
@@ -167,10 +168,10 @@ std::vector<int64_t> check_conv_shapes(const Who& who, const WindowAttrs& a, con
       who.fail("input channels (" + std::to_string(C) + ") must be divisible by group (" +
                std::to_string(group) + ")");
   }
-  std::vector<int64_t> k(w.begin() + 2, w.end());
-  if (!a.kernel_shape.empty() && a.kernel_shape != k)
+  const std::span<const int64_t> k = w.subspan(2);
+  if (!a.kernel_shape.empty() && !std::ranges::equal(a.kernel_shape, k))
     who.fail("kernel_shape " + shape_to_string(a.kernel_shape) +
-             " does not match the weight's spatial shape " + shape_to_string(k));
+             " does not match the weight's spatial shape " + shape_to_string(Shape(k.begin(), k.end())));
   return k;
 }
 

@@ -14,7 +14,7 @@ class ConvInteger final : public Kernel {
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
     const Tensor& W = ctx.input(1);
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, false);
     const int64_t N = X.dim(0), C = X.dim(1), M = W.dim(0);
     const std::vector<int32_t> x = widen_minus_zero_point(ctx, X, ctx.optional_input(2), -1, "x_zero_point");
     const std::vector<int32_t> w = widen_minus_zero_point(ctx, W, ctx.optional_input(3), 0, "w_zero_point");

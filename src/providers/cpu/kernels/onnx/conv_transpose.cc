@@ -24,7 +24,7 @@ class ConvTranspose final : public Kernel {
     if (W.type() != X.type())
       ctx.fail(std::string("W must have X's element type ") + element_type_name(X.type()) + ", got " +
                element_type_name(W.type()));
-    const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, true);
+    const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs_, X.shape(), W.shape(), group_, true);
     const int64_t N = X.dim(0), C = X.dim(1), M = W.dim(1) * group_;
     if (B) {
       if (B->type() != X.type()) ctx.fail("bias B must have X's element type");
@@ -61,8 +61,7 @@ class ConvTranspose final : public Kernel {
   // in * stride) the total padding is stride * (in - 1) + output_padding + dk - out, split so that SAME_UPPER
   // puts the smaller half first and every other mode the larger half first; otherwise out = stride * (in - 1)
   // + output_padding + dk - pad_begin - pad_end.
-  Window3 geometry(const KernelContext& ctx, const std::vector<int64_t>& in,
-                   const std::vector<int64_t>& kernel) const {
+  Window3 geometry(const KernelContext& ctx, std::span<const int64_t> in, std::span<const int64_t> kernel) const {
     const size_t nd = in.size();
     if (nd < 1 || nd > 3)
       ctx.fail("only 1, 2 or 3 spatial dimensions are supported, got " + std::to_string(nd));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -165,37 +166,48 @@ struct MatMulShape {
   std::vector<int64_t> b_offset;  // per batch: index of the B matrix to use
 };
 
-template <typename Who>
-MatMulShape matmul_shape(const Who& who, const Shape& a_in, const Shape& b_in) {
-  if (a_in.empty() || b_in.empty()) who.fail("MatMul operands must have rank >= 1 (got a scalar)");
-  Shape a = a_in, b = b_in;
+// matmul_shape's checks and sizes without the per-batch offsets: M, N, K and batch into `s` (its out and offsets
+// untouched), the result shape appended to `out` (a Shape, or a stack-built InlineShape when the ranks fit), so a
+// kernel that hands the broadcast to a library builds nothing.
+template <typename Who, typename Out>
+void matmul_dims(const Who& who, std::span<const int64_t> a, std::span<const int64_t> b, MatMulShape& s, Out& out) {
+  if (a.empty() || b.empty()) who.fail("MatMul operands must have rank >= 1 (got a scalar)");
   const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
-  if (a_vec) a.insert(a.begin(), 1);
-  if (b_vec) b.push_back(1);
-  MatMulShape s;
-  s.M = a[a.size() - 2];
+  // Promoted ranks: [K] -> [1, K] for A, [K] -> [K, 1] for B.
+  const size_t pa = a_vec ? 2 : a.size(), pb = b_vec ? 2 : b.size();
+  s.M = a_vec ? 1 : a[a.size() - 2];
   s.K = a[a.size() - 1];
-  s.N = b[b.size() - 1];
-  if (b[b.size() - 2] != s.K)
-    who.fail("inner dimensions do not match: A is " + shape_to_string(a_in) + ", B is " +
-             shape_to_string(b_in) + " (A's last dim must equal B's second-to-last)");
-  const size_t ra = a.size() - 2, rb = b.size() - 2, r = std::max(ra, rb);
-  Shape batch(r), sa(r, 1), sb(r, 1);
+  s.N = b_vec ? 1 : b[b.size() - 1];
+  if ((b_vec ? b[0] : b[b.size() - 2]) != s.K)
+    who.fail("inner dimensions do not match: A is " + shape_to_string(Shape(a.begin(), a.end())) + ", B is " +
+             shape_to_string(Shape(b.begin(), b.end())) + " (A's last dim must equal B's second-to-last)");
+  const size_t ra = pa - 2, rb = pb - 2, r = std::max(ra, rb);
+  s.batch = 1;
   for (size_t i = 0; i < r; ++i) {
     const int64_t da = i + ra >= r ? a[i + ra - r] : 1;
     const int64_t db = i + rb >= r ? b[i + rb - r] : 1;
     if (da != db && da != 1 && db != 1)
-      who.fail("batch dimensions cannot be broadcast: A is " + shape_to_string(a_in) + ", B is " +
-               shape_to_string(b_in));
-    batch[i] = da == 1 ? db : da;
-    sa[i] = da;
-    sb[i] = db;
+      who.fail("batch dimensions cannot be broadcast: A is " + shape_to_string(Shape(a.begin(), a.end())) +
+               ", B is " + shape_to_string(Shape(b.begin(), b.end())));
+    out.push_back(da == 1 ? db : da);
+    s.batch *= da == 1 ? db : da;
   }
-  s.out = batch;
-  if (!a_vec) s.out.push_back(s.M);
-  if (!b_vec) s.out.push_back(s.N);
-  s.batch = 1;
-  for (int64_t d : batch) s.batch *= d;
+  if (!a_vec) out.push_back(s.M);
+  if (!b_vec) out.push_back(s.N);
+}
+
+template <typename Who>
+MatMulShape matmul_shape(const Who& who, const Shape& a_in, const Shape& b_in) {
+  MatMulShape s;
+  matmul_dims(who, a_in, b_in, s, s.out);
+  const size_t ra = a_in.size() < 2 ? 0 : a_in.size() - 2, rb = b_in.size() < 2 ? 0 : b_in.size() - 2;
+  const size_t r = std::max(ra, rb);
+  Shape batch(r), sa(r, 1), sb(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    sa[i] = i + ra >= r ? a_in[i + ra - r] : 1;
+    sb[i] = i + rb >= r ? b_in[i + rb - r] : 1;
+    batch[i] = sa[i] == 1 ? sb[i] : sa[i];
+  }
   s.a_offset.assign(static_cast<size_t>(s.batch), 0);
   s.b_offset.assign(static_cast<size_t>(s.batch), 0);
   // Walk the broadcast batch index and map it back to each operand (size-1 dims repeat).

@@ -14,7 +14,7 @@ Tensor q_linear_conv_nchw(const KernelContext& ctx, const Tensor& X, const Windo
                           int64_t group) {
   const Tensor& W = ctx.input(3);
   const Tensor* y_zp = ctx.optional_input(7);
-  const std::vector<int64_t> kernel = check_conv_shapes(ctx, attrs, X.shape(), W.shape(), group, false);
+  const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs, X.shape(), W.shape(), group, false);
   const int64_t N = X.dim(0), C = X.dim(1), M = W.dim(0);
   const std::vector<int32_t> x = widen_minus_zero_point(ctx, X, ctx.optional_input(2), -1, "x_zero_point");
   const std::vector<int32_t> w = widen_minus_zero_point(ctx, W, ctx.optional_input(5), 0, "w_zero_point");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ struct Window3 {
   int64_t out_size() const { return out[0] * out[1] * out[2]; }
   int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
   // The real (non-canonical) output spatial dims.
-  std::vector<int64_t> out_dims() const { return std::vector<int64_t>(out + 3 - spatial_rank, out + 3); }
+  std::span<const int64_t> out_dims() const { return {out + 3 - spatial_rank, spatial_rank}; }
 };
 
 // Resolves a forward window (Conv, pooling) over `in_spatial` with the given kernel. Output size per dim,
@@ -59,13 +60,13 @@ struct Window3 {
 // VALID: no pads; SAME_*: out = ceil(in / s) and the total padding (out - 1) * s + dk - in split evenly, the
 // odd one at the end for SAME_UPPER and at the beginning for SAME_LOWER.
 template <typename Who>
-Window3 resolve_window(const Who& who, const WindowAttrs& a, const std::vector<int64_t>& in_spatial,
-                       const std::vector<int64_t>& kernel) {
+Window3 resolve_window(const Who& who, const WindowAttrs& a, std::span<const int64_t> in_spatial,
+                       std::span<const int64_t> kernel) {
   const size_t nd = in_spatial.size();
   if (nd < 1 || nd > 3)
     who.fail("only 1, 2 or 3 spatial dimensions are supported, got " + std::to_string(nd));
   if (kernel.size() != nd)
-    who.fail("kernel_shape " + shape_to_string(kernel) + " does not match " + std::to_string(nd) +
+    who.fail("kernel_shape " + shape_to_string(Shape(kernel.begin(), kernel.end())) + " does not match " + std::to_string(nd) +
              " spatial dimensions");
   auto check_len = [&](const std::vector<int64_t>& v, size_t want, const char* name) {
     if (!v.empty() && v.size() != want)
@@ -115,9 +116,9 @@ Window3 resolve_window(const Who& who, const WindowAttrs& a, const std::vector<i
   return w;
 }
 
-// Spatial dims of an N x C x D1 x ... tensor.
-inline std::vector<int64_t> spatial_dims(const Shape& s) {
-  return std::vector<int64_t>(s.begin() + 2, s.end());
+// Spatial dims of an N x C x D1 x ... tensor (a view of `s`).
+inline std::span<const int64_t> spatial_dims(std::span<const int64_t> s) {
+  return s.size() < 2 ? std::span<const int64_t>() : s.subspan(2);
 }
 
 }  // namespace kestrel::cpu
