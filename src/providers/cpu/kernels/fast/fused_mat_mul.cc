@@ -7,7 +7,9 @@
 namespace kestrel::cpu {
 namespace {
 
-std::unique_ptr<Kernel> create_fused_mat_mul(const KernelInfo& info) { return PackedMatMul::create(info, true); }
+std::unique_ptr<Kernel> create_fused_mat_mul(const KernelInfo& info) {
+  return PackedMatMul::create(info, true);
+}
 
 }  // namespace
 

@@ -14,7 +14,7 @@ namespace kestrel::cpu::fast {
 namespace {
 
 constexpr int64_t kPanel = PackedGemmWeights::kPanelColumns;
-constexpr int kTileRows = 8;     // 8 rows x 3 vectors: 24 accumulators, 3 B vectors and 1 broadcast of 32 zmm
+constexpr int kTileRows = 8;  // 8 rows x 3 vectors: 24 accumulators, 3 B vectors and 1 broadcast of 32 zmm
 constexpr int64_t kBlockK = 256;  // a K-block of a full panel is 48 KB: it stays in L1/L2 for all row blocks
 // Below this many multiply-adds one thread does the whole product: a fork and join costs more.
 constexpr int64_t kParallelWork = int64_t{1} << 20;
@@ -23,16 +23,16 @@ constexpr int64_t kParallelWork = int64_t{1} << 20;
 enum class Start { kZero, kBias, kLoadC };
 
 struct TileJob {
-  int64_t kc;           // K-block length
-  const float* a;       // A at the tile's first row and the block's first k
+  int64_t kc;      // K-block length
+  const float* a;  // A at the tile's first row and the block's first k
   int64_t lda;
-  const float* b;       // the panel at the block's first k (row stride 16 * NV)
-  float* c;             // C at the tile's first row and the panel's first column
+  const float* b;  // the panel at the block's first k (row stride 16 * NV)
+  float* c;        // C at the tile's first row and the panel's first column
   int64_t ldc;
   const float* bias;    // the bias at the panel's first column (Start::kBias)
   __mmask16 last_mask;  // valid columns of the panel's last vector
   Start start;
-  bool finish;          // last K-block: apply the activation before storing
+  bool finish;  // last K-block: apply the activation before storing
   GemmActivation act;
   const char* prefetch;  // lines of the next K-block to bring into L2 while this tile runs
   int64_t prefetch_lines;
@@ -65,8 +65,8 @@ __attribute__((target("avx512f,fma"), always_inline)) inline __m512 activate(__m
 // once and used NV times.
 template <int R, int NV>
 __attribute__((target("avx512f,fma"), always_inline)) inline void multiply_add(__m512 (&acc)[R][NV],
-                                                                              const float* a, int64_t lda,
-                                                                              const float* b) {
+                                                                               const float* a, int64_t lda,
+                                                                               const float* b) {
   __m512 bv[NV];
 #pragma GCC unroll 3
   for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
@@ -87,12 +87,14 @@ __attribute__((target("avx512f,fma"), always_inline)) inline void tile(const Til
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_maskz_loadu_ps(lanes(v, NV, j.last_mask), j.c + r * j.ldc + 16 * v);
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = _mm512_maskz_loadu_ps(lanes(v, NV, j.last_mask), j.c + r * j.ldc + 16 * v);
   } else {
 #pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) {
-      const __m512 init =
-          j.start == Start::kBias ? _mm512_maskz_loadu_ps(lanes(v, NV, j.last_mask), j.bias + 16 * v) : _mm512_setzero_ps();
+      const __m512 init = j.start == Start::kBias
+                              ? _mm512_maskz_loadu_ps(lanes(v, NV, j.last_mask), j.bias + 16 * v)
+                              : _mm512_setzero_ps();
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[r][v] = init;
     }
@@ -127,14 +129,22 @@ __attribute__((target("avx512f,fma"), always_inline)) inline void tile(const Til
 template <int NV>
 __attribute__((target("avx512f,fma"))) void tile_rows(int rows, const TileJob& j) {
   switch (rows) {
-    case 8: return tile<8, NV>(j);
-    case 7: return tile<7, NV>(j);
-    case 6: return tile<6, NV>(j);
-    case 5: return tile<5, NV>(j);
-    case 4: return tile<4, NV>(j);
-    case 3: return tile<3, NV>(j);
-    case 2: return tile<2, NV>(j);
-    default: return tile<1, NV>(j);
+    case 8:
+      return tile<8, NV>(j);
+    case 7:
+      return tile<7, NV>(j);
+    case 6:
+      return tile<6, NV>(j);
+    case 5:
+      return tile<5, NV>(j);
+    case 4:
+      return tile<4, NV>(j);
+    case 3:
+      return tile<3, NV>(j);
+    case 2:
+      return tile<2, NV>(j);
+    default:
+      return tile<1, NV>(j);
   }
 }
 

@@ -1,8 +1,8 @@
 // C[M, N] = act(A[M, K] · B + bias) for a constant B packed once into column panels, computed by an AVX-512
 // microkernel that keeps an 8 x 48 tile of C in 24 zmm registers. B is streamed panel by panel in K-blocks
 // that stay in L1 while every row block of A passes over them, and the next block is prefetched into L2
-// meanwhile. For the linear layers of transformers (M = tokens, K and N in the hundreds or thousands) this runs
-// at about 94% of the core's FMA peak, where oneDNN 2.6's packed matmul reaches about 87%.
+// meanwhile. For the linear layers of transformers (M = tokens, K and N in the hundreds or thousands) this
+// runs at about 94% of the core's FMA peak, where oneDNN 2.6's packed matmul reaches about 87%.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +25,7 @@ class PackedGemmWeights {
   int64_t K() const { return K_; }
   int64_t N() const { return N_; }
   int64_t panels() const { return (N_ + kPanelColumns - 1) / kPanelColumns; }
-  // Width of panel p in 16-float vectors (3, or fewer for the last one) and its first element.
+  // Width of panel p in 16-float vectors (3, or fewer for the last one), and the panel's first element.
   int vectors(int64_t p) const;
   const float* panel(int64_t p) const { return data_.get() + p * K_ * kPanelColumns; }
 

@@ -37,13 +37,15 @@ class PackedMatMul final : public Kernel {
         const bool trans_b = info.attr_int("transB", 0) != 0;
         bias = info.constant_input(2);
         const int64_t n = trans_b ? b->dim(0) : b->dim(1);
-        if (!bias || bias->type() != ElementType::kFloat || bias->rank() != 1 || bias->dim(0) != n) return nullptr;
+        if (!bias || bias->type() != ElementType::kFloat || bias->rank() != 1 || bias->dim(0) != n)
+          return nullptr;
       }
     }
     return std::make_unique<PackedMatMul>(info, *b, bias, *act, fused);
   }
 
-  PackedMatMul(const KernelInfo& info, const Tensor& b, const Tensor* bias, fast::GemmActivation act, bool fused)
+  PackedMatMul(const KernelInfo& info, const Tensor& b, const Tensor* bias, fast::GemmActivation act,
+               bool fused)
       : act_(act) {
     const bool trans_b = fused && info.attr_int("transB", 0) != 0;
     const float alpha = fused ? info.attr_float("alpha", 1.0f) : 1.0f;
@@ -85,11 +87,16 @@ class PackedMatMul final : public Kernel {
  private:
   static std::optional<fast::GemmActivation> activation_of(const FusedActivation& act) {
     switch (act.kind) {
-      case FusedActivation::Kind::kNone: return fast::GemmActivation::kNone;
-      case FusedActivation::Kind::kRelu: return fast::GemmActivation::kRelu;
-      case FusedActivation::Kind::kGelu: return fast::GemmActivation::kGelu;
-      case FusedActivation::Kind::kGeluTanh: return fast::GemmActivation::kGeluTanh;
-      default: return std::nullopt;
+      case FusedActivation::Kind::kNone:
+        return fast::GemmActivation::kNone;
+      case FusedActivation::Kind::kRelu:
+        return fast::GemmActivation::kRelu;
+      case FusedActivation::Kind::kGelu:
+        return fast::GemmActivation::kGelu;
+      case FusedActivation::Kind::kGeluTanh:
+        return fast::GemmActivation::kGeluTanh;
+      default:
+        return std::nullopt;
     }
   }
 

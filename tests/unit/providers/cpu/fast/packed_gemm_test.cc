@@ -19,15 +19,19 @@ using cpu::fast::PackedGemmWeights;
 
 std::vector<float> values(int64_t n, int salt) {
   std::vector<float> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<float>(((i + salt) * 37 + salt * 11) % 97 - 48) / 32.0f;
+  for (int64_t i = 0; i < n; ++i)
+    v[static_cast<size_t>(i)] = static_cast<float>(((i + salt) * 37 + salt * 11) % 97 - 48) / 32.0f;
   return v;
 }
 
 double activate(double x, GemmActivation act) {
   switch (act) {
-    case GemmActivation::kNone: return x;
-    case GemmActivation::kRelu: return x > 0 ? x : 0;
-    case GemmActivation::kGelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case GemmActivation::kNone:
+      return x;
+    case GemmActivation::kRelu:
+      return x > 0 ? x : 0;
+    case GemmActivation::kGelu:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
     case GemmActivation::kGeluTanh:
       return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
   }
@@ -79,8 +83,8 @@ TEST(PackedGemm, SeveralKBlocks) {
 
 TEST(PackedGemm, EveryActivation) {
   if (!cpu::fast::packed_gemm_supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
-  for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kRelu, GemmActivation::kGelu,
-                             GemmActivation::kGeluTanh})
+  for (GemmActivation act :
+       {GemmActivation::kNone, GemmActivation::kRelu, GemmActivation::kGelu, GemmActivation::kGeluTanh})
     for (bool bias : {false, true}) {
       check({11, 300, 37, bias, act}, 1);
       check({11, 300, 37, bias, act, true, 0.5f}, 1);

@@ -16,20 +16,22 @@ using testing::pattern_tensor;
 
 Tensor matmul(const Shape& a, const Shape& b, bool dynamic = false, int opset = 13) {
   return compare_fast_with_reference(
-      "MatMul", {{"A", pattern_tensor(a, 1), false, dynamic}, {"B", pattern_tensor(b, 2), true}}, nullptr, opset);
+      "MatMul", {{"A", pattern_tensor(a, 1), false, dynamic}, {"B", pattern_tensor(b, 2), true}}, nullptr,
+      opset);
 }
 
 Tensor fused(const Shape& a, const Shape& b, const Shape& bias, bool trans_b, float alpha,
              const std::string& activation) {
   std::vector<NodeInput> in{{"A", pattern_tensor(a, 1)}, {"B", pattern_tensor(b, 2), true}};
   if (!bias.empty()) in.push_back({"bias", pattern_tensor(bias, 3), true});
-  return compare_fast_with_reference("FusedMatMul", in,
-                                     [&](onnx::NodeProto& n) {
-                                       if (trans_b) add_attr(n, "transB", int64_t{1});
-                                       if (alpha != 1.0f) add_attr(n, "alpha", alpha);
-                                       if (!activation.empty()) add_attr(n, "activation", activation);
-                                     },
-                                     13, 1e-4f, "ai.kestrel");
+  return compare_fast_with_reference(
+      "FusedMatMul", in,
+      [&](onnx::NodeProto& n) {
+        if (trans_b) add_attr(n, "transB", int64_t{1});
+        if (alpha != 1.0f) add_attr(n, "alpha", alpha);
+        if (!activation.empty()) add_attr(n, "activation", activation);
+      },
+      13, 1e-4f, "ai.kestrel");
 }
 
 TEST(PackedMatMul, LinearLayers) {
