@@ -225,9 +225,14 @@ PackedGemmWeights::PackedGemmWeights(const float* b, int64_t K, int64_t N, bool 
   for (int64_t p = 0; p <= last; ++p) {
     const int64_t width = 16 * vectors(p), col = p * kPanel, cols = std::min(width, N - col);
     float* dst = data_.get() + p * K * kPanel;
+    // Two loops rather than a choice per element, so that the usual (untransposed) copy vectorises.
     for (int64_t k = 0; k < K; ++k, dst += width) {
-      for (int64_t n = 0; n < cols; ++n)
-        dst[n] = alpha * (transposed ? b[(col + n) * K + k] : b[k * N + col + n]);
+      if (transposed) {
+        for (int64_t n = 0; n < cols; ++n) dst[n] = alpha * b[(col + n) * K + k];
+      } else {
+        const float* src = b + k * N + col;
+        for (int64_t n = 0; n < cols; ++n) dst[n] = alpha * src[n];
+      }
       std::fill(dst + cols, dst + width, 0.0f);
     }
   }
