@@ -113,32 +113,54 @@ inline __attribute__((always_inline)) void transpose16(const float* src, int64_t
   for (int i = 0; i < 16; ++i) fast::store16(dst + i * dst_row, rows[i]);
 }
 
+// The largest and the sum of the 16 lanes, in four halving steps (lane by lane would be 15 dependent steps):
+// step i combines each lane with the one 8, 4, 2, then 1 lanes away.
+const fast::Int16 kHalves[4] = {{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},
+                                {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11},
+                                {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13},
+                                {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}};
+inline __attribute__((always_inline)) float max_lanes(const Vec16& lanes) {
+  Vec16 v = lanes;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const Vec16 other = __builtin_shuffle(v, kHalves[i]);
+    v = other > v ? other : v;
+  }
+  return v[0];
+}
+inline __attribute__((always_inline)) float sum_lanes(const Vec16& lanes) {
+  Vec16 v = lanes;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) v += __builtin_shuffle(v, kHalves[i]);
+  return v[0];
+}
+
 // row[0, S) = exp(row + mask - max), row[S, Sp) = 0; returns the sum. mask (key stride mask_key) may be null.
 // A row whose every entry is -inf gives NaN, as Softmax does.
 inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, int64_t Sp, const float* mask,
                                                         int64_t mask_key) {
   using fast::load16;
   using fast::store16;
+  Vec16 x, m, mx = Vec16{} - INFINITY;
   int64_t s = 0;
-  Vec16 x, m;
-  if (mask && mask_key == 1) {
+  if (mask && mask_key == 1) {  // the mask added and the maximum taken in one pass
     for (; s + kLanes <= S; s += kLanes) {
       load16(x, row + s);
       load16(m, mask + s);
-      store16(row + s, x + m);
+      x += m;
+      store16(row + s, x);
+      mx = x > mx ? x : mx;
     }
-    for (; s < S; ++s) row[s] += mask[s];
+    for (int64_t t = s; t < S; ++t) row[t] += mask[t];
   } else if (mask) {
-    for (; s < S; ++s) row[s] += mask[s * mask_key];
+    for (int64_t t = 0; t < S; ++t) row[t] += mask[t * mask_key];
   }
   std::fill(row + S, row + Sp, -INFINITY);  // padding: exp gives 0
-  Vec16 mx = Vec16{} - INFINITY;
-  for (s = 0; s < Sp; s += kLanes) {
+  for (; s < Sp; s += kLanes) {
     load16(x, row + s);
     mx = x > mx ? x : mx;
   }
-  float row_max = mx[0];
-  for (int i = 1; i < kLanes; ++i) row_max = std::max(row_max, mx[i]);
+  const float row_max = max_lanes(mx);
   Vec16 sum = Vec16{};
   for (s = 0; s < Sp; s += kLanes) {
     load16(x, row + s);
@@ -147,9 +169,7 @@ inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, i
     store16(row + s, x);
     sum += x;
   }
-  float total = 0.0f;
-  for (int i = 0; i < kLanes; ++i) total += sum[i];
-  return total;
+  return sum_lanes(sum);
 }
 
 // Per-thread scratch (grows, never shrinks), 64-byte aligned.
