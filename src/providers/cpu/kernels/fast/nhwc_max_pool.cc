@@ -15,15 +15,6 @@
 namespace kestrel::cpu {
 namespace {
 
-// Taps k in [0, kernel) whose input position o * stride - pad + k * dilation lies in [0, in): [first, last).
-inline void valid_taps(int64_t o, int64_t stride, int64_t pad, int64_t dilation, int64_t kernel, int64_t in,
-                       int64_t& first, int64_t& last) {
-  const int64_t start = o * stride - pad;
-  first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  last = in - start <= 0 ? 0 : std::min(kernel, (in - start + dilation - 1) / dilation);
-  if (last < first) last = first;
-}
-
 constexpr int64_t kBlock = 64;  // channels kept in registers at once (four AVX-512 vectors)
 
 // Max over the taps [0, taps_h) x [0, taps_w) for channels [0, 64) of one output pixel; `first` is the
