@@ -271,6 +271,10 @@ void check_list_lengths(const onnx::NodeProto& node, const std::map<std::string,
   }
   for (const auto& a : node.attribute()) {
     const std::string& n = a.name();
+    // libonnx divides by strides (and multiplies by dilations) in the output size: zero would trap.
+    if (n == "strides" || n == "dilations")
+      for (int64_t v : a.ints())
+        if (v <= 0) invalid_graph(node_label(node) + ": attribute '" + n + "' values must be positive");
     if (n == "strides" || n == "dilations" || n == "output_padding" || n == "output_shape")
       agree(n.c_str(), a.ints_size(), 1);
     else if (n == "pads")
