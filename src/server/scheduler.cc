@@ -29,6 +29,11 @@ std::string batch_key(const Feeds& feeds) {
   return key;
 }
 
+// The rows of an unbatched request, for metrics: its first input's first dim (1 for a scalar or no inputs).
+int64_t leading_rows(const Feeds& feeds) {
+  return !feeds.empty() && feeds[0].second.tensor().rank() > 0 ? feeds[0].second.tensor().dim(0) : 1;
+}
+
 }  // namespace
 
 // A caller waiting for a free slot (without batching); release_slot() hands the slot over by setting `granted`.
@@ -58,7 +63,8 @@ Scheduler::Scheduler(std::shared_ptr<const Session> session, const ModelConfig& 
     }
     batching_ = true;
   }
-  if (batching_)
+  on_instance_threads_ = batching_ || config_.session.intra_op_num_threads != 1;
+  if (on_instance_threads_)
     for (int i = 0; i < config_.instance_count; ++i) threads_.emplace_back([this] { instance_loop(); });
 }
 
@@ -80,7 +86,10 @@ ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> dea
         throw RequestError(Status::kInvalidArgument, "input '" + name + "': batch size " + std::to_string(t.dim(0)) +
                                                          " exceeds max_batch_size " + std::to_string(max_rows));
     }
-    return run_on_caller(std::move(feeds), deadline);
+    if (!on_instance_threads_) return run_on_caller(std::move(feeds), deadline);
+    auto job = std::make_unique<Job>();
+    job->rows = leading_rows(feeds);
+    return enqueue(std::move(job), std::move(feeds), deadline);
   }
   auto job = std::make_unique<Job>();
   for (const auto& [name, value] : feeds) {
@@ -98,6 +107,10 @@ ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> dea
                                                      "]");
   std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   job->key = batch_key(feeds);
+  return enqueue(std::move(job), std::move(feeds), deadline);
+}
+
+ScheduledResult Scheduler::enqueue(std::unique_ptr<Job> job, Feeds feeds, std::optional<Clock::time_point> deadline) {
   job->feeds = std::move(feeds);
   job->enqueued = Clock::now();
   job->deadline = deadline;
@@ -113,7 +126,7 @@ ScheduledResult Scheduler::run(Feeds feeds, std::optional<Clock::time_point> dea
 
 ScheduledResult Scheduler::run_on_caller(Feeds feeds, std::optional<Clock::time_point> deadline) {
   auto job = std::make_unique<Job>();
-  job->rows = !feeds.empty() && feeds[0].second.tensor().rank() > 0 ? feeds[0].second.tensor().dim(0) : 1;
+  job->rows = leading_rows(feeds);
   job->feeds = std::move(feeds);
   job->enqueued = Clock::now();
   job->deadline = deadline;
@@ -172,6 +185,15 @@ void Scheduler::instance_loop() {
   while (true) {
     wake_.wait(lock, [&] { return (!queue_.empty() && !forming_) || (stopping_ && queue_.empty()); });
     if (queue_.empty()) return;  // stopping and drained
+    if (!batching_) {  // a multi-threaded session without batching: one request per run, in arrival order
+      std::vector<std::unique_ptr<Job>> jobs;
+      jobs.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      lock.unlock();
+      execute_batch(std::move(jobs));
+      lock.lock();
+      continue;
+    }
     forming_ = true;
     std::vector<std::list<std::unique_ptr<Job>>::iterator> chosen;
     while (true) {

@@ -127,7 +127,8 @@ class ServerTest : public ::testing::Test {
                         "delay_lone_requests": true}})");
     repository->add("mlp_lone", mlp_model(),
                     R"({"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_microseconds": 5000000}})");
-    repository->add("loop_single", loop_model());
+    repository->add("loop_single", loop_model());  // default intra-op threads: runs on an instance thread
+    repository->add("loop_single_caller", loop_model(), R"({"session": {"intra_op_num_threads": 1}})");
     repository->add("identity", identity_model());
     repository->add("loop", loop_model(), R"({"instance_count": 4})");
     repository->add("broken", "this is not an ONNX model");
@@ -493,9 +494,13 @@ TEST_F(ServerTest, DynamicBatchingRunsLoneRequestAtOnce) {
   EXPECT_EQ(metric(text, R"(kestrel_inference_count{model="mlp_lone",version="1"})"), 2);
 }
 
-// Without batching, runs take one of instance_count slots (1 here) on the caller's thread; a request that finds the
-// slot busy waits for it, in order, and times out while waiting when its timeout passes first.
+// Without batching, runs take one of instance_count instances (1 here): on the caller's thread for a one-thread
+// session, on the instance thread otherwise. Either way a request that finds the instance busy waits for it, in
+// order, and times out while waiting when its timeout passes first.
 TEST_F(ServerTest, UnbatchedRequestsWaitForAFreeInstance) {
+  for (const std::string model : {"loop_single", "loop_single_caller"}) {
+    SCOPED_TRACE(model);
+    const std::string path = "/v2/models/" + model + "/infer";
   const auto loop_request = [](int64_t iterations, int64_t timeout_us, float start_value) {
     json req = {{"inputs", json::array({{{"name", "M"}, {"datatype", "INT64"}, {"shape", json::array()},
                                          {"data", iterations}},
@@ -506,20 +511,22 @@ TEST_F(ServerTest, UnbatchedRequestsWaitForAFreeInstance) {
     if (timeout_us > 0) req["parameters"] = {{"timeout", timeout_us}};
     return req.dump();
   };
-  // Holds the only slot until its own timeout (1 s) ends it.
-  auto busy = std::async(std::launch::async, [&] {
-    return post("/v2/models/loop_single/infer", loop_request(1000000000, 1000000, 0.0f), 504, "timed out");
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  // Times out in the queue (100 ms) while the slot is still busy.
-  post("/v2/models/loop_single/infer", loop_request(1, 100000, 0.0f), 504, "waiting in the queue");
-  // Waits, then runs once the slot is free.
-  const json done = post("/v2/models/loop_single/infer", loop_request(3, 0, 5.0f), 200);
-  busy.get();
-  EXPECT_EQ(done["outputs"][0]["shape"], json::array({1}));
-  const std::string text = metrics_text();
-  EXPECT_EQ(metric(text, R"(kestrel_request_failure_total{model="loop_single",version="1",reason="deadline_exceeded"})"),
-            2);
+    // Holds the only instance until its own timeout (1 s) ends it.
+    auto busy = std::async(std::launch::async, [&] {
+      return post(path, loop_request(1000000000, 1000000, 0.0f), 504, "timed out");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Times out in the queue (100 ms) while the instance is still busy.
+    post(path, loop_request(1, 100000, 0.0f), 504, "waiting in the queue");
+    // Waits, then runs once the instance is free.
+    const json done = post(path, loop_request(3, 0, 5.0f), 200);
+    busy.get();
+    EXPECT_EQ(done["outputs"][0]["shape"], json::array({1}));
+    const std::string text = metrics_text();
+    EXPECT_EQ(metric(text, "kestrel_request_failure_total{model=\"" + model +
+                               "\",version=\"1\",reason=\"deadline_exceeded\"}"),
+              2);
+  }
 }
 
 TEST_F(ServerTest, RequestTimeout) {
