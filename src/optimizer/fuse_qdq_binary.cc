@@ -22,15 +22,7 @@ int fuse_qdq_binary(ir::Graph& graph) {
     if (!a || !b) continue;
     ir::Node* q = sole_consumer(op->outputs[0], reads);
     if (!is_per_tensor_quantize(q) || op->outputs[0]->is_graph_output) continue;
-    const std::vector<ir::Value*> inputs{
-        a->x,
-        a->scale,
-        zero_point_or_zero(graph, a->zero_point, element_type_of(a->x)),
-        b->x,
-        b->scale,
-        zero_point_or_zero(graph, b->zero_point, element_type_of(b->x)),
-        q->inputs[1],
-        zero_point_or_zero(graph, q->inputs.size() > 2 ? q->inputs[2] : nullptr, ElementType::kUInt8)};
+    const std::vector<ir::Value*> inputs = qlinear_inputs(graph, *a, *b, q);
     ir::Value* cq = q->outputs[0];
     const std::string fused_op = op->op_type == "Add" ? "QLinearAdd" : "QLinearMul";
     const std::string name = op->name;

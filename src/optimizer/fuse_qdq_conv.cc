@@ -76,14 +76,7 @@ int fuse_qdq_conv(ir::Graph& graph) {
     ir::Value* yz = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
     if (relu && !is_lowest_zero_point(yz)) continue;
 
-    const std::vector<ir::Value*> inputs{x->x,
-                                         x->scale,
-                                         zero_point_or_zero(graph, x->zero_point, element_type_of(x->x)),
-                                         w->x,
-                                         w->scale,
-                                         zero_point_or_zero(graph, w->zero_point, wt->type()),
-                                         q->inputs[1],
-                                         zero_point_or_zero(graph, yz, ElementType::kUInt8)};
+    const std::vector<ir::Value*> inputs = qlinear_inputs(graph, *x, *w, q);
     ir::Value* yq = q->outputs[0];
     const auto attributes = conv->attributes;
     const std::string name = conv->name;

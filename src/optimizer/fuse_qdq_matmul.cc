@@ -22,15 +22,7 @@ int fuse_qdq_matmul(ir::Graph& graph) {
     if (b->axis != -1 && !(known_rank(b->x) == 2 && b->axis == 1)) continue;
     ir::Node* q = sole_consumer(mm->outputs[0], reads);
     if (!is_per_tensor_quantize(q)) continue;
-    ir::Value* yz = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
-    const std::vector<ir::Value*> inputs{a->x,
-                                         a->scale,
-                                         zero_point_or_zero(graph, a->zero_point, element_type_of(a->x)),
-                                         b->x,
-                                         b->scale,
-                                         zero_point_or_zero(graph, b->zero_point, element_type_of(b->x)),
-                                         q->inputs[1],
-                                         zero_point_or_zero(graph, yz, ElementType::kUInt8)};
+    const std::vector<ir::Value*> inputs = qlinear_inputs(graph, *a, *b, q);
     ir::Value* yq = q->outputs[0];
     const std::string name = mm->name;
     remove_nodes(graph, {mm, q});

@@ -535,6 +535,18 @@ ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementTy
   return add_constant(graph, "zero_point", std::move(zero));
 }
 
+std::vector<ir::Value*> qlinear_inputs(ir::Graph& graph, const Dequantized& a, const Dequantized& b, const ir::Node* q) {
+  ir::Value* y_zero_point = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
+  return {a.x,
+          a.scale,
+          zero_point_or_zero(graph, a.zero_point, element_type_of(a.x)),
+          b.x,
+          b.scale,
+          zero_point_or_zero(graph, b.zero_point, element_type_of(b.x)),
+          q->inputs[1],
+          zero_point_or_zero(graph, y_zero_point, ElementType::kUInt8)};
+}
+
 void remove_if_unused(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& sub_reads) {
   for (const ir::Value* out : node->outputs)
     if (out && (!out->consumers.empty() || out->is_graph_output || sub_reads.count(out))) return;

@@ -155,6 +155,10 @@ std::optional<Dequantized> dequantized(const ir::Value* v, bool per_axis_ok);
 bool is_per_tensor_quantize(const ir::Node* q);
 // `zero_point`, or a new constant 0 of `type` when it is null (QLinear* ops take their zero points as inputs).
 ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementType type);
+// The eight inputs of a two-operand QLinear op (QLinearConv, QLinearMatMul, QLinearAdd, QLinearMul): x, scale and
+// zero point of `a`, then of `b`, then the scale and zero point of the QuantizeLinear `q` that requantizes the
+// result, with omitted zero points made explicit (q's as uint8, its default).
+std::vector<ir::Value*> qlinear_inputs(ir::Graph& graph, const Dequantized& a, const Dequantized& b, const ir::Node* q);
 // Removes `node` when none of its outputs is read, is a graph output or is read by a subgraph.
 void remove_if_unused(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& sub_reads);
 }  // namespace kestrel::optimizer
