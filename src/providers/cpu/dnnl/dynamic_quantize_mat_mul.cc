@@ -6,6 +6,7 @@
 #include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -61,9 +62,14 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const float* b = bias ? bias->data<float>() : nullptr;
     const int32_t* off = offsets.empty() ? nullptr : offsets.data();
     float* y = Y.data<float>();
-    for (int64_t r = 0; r < rows; ++r) fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
-    if (act_.kind == FusedActivation::Kind::kNone || Y.size() == 0) return;
-    if (!use_eltwise_) return act_.apply(y, Y.size());
+    // The scaling pass (and an activation oneDNN does not run) split over the rows: at 2 threads it was the
+    // serial part of the op.
+    const bool own_activation = act_.kind != FusedActivation::Kind::kNone && !use_eltwise_;
+    parallel_ranges(rows, threads, rows * N >= (int64_t{1} << 15), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
+      if (own_activation) act_.apply(y + r0 * N, (r1 - r0) * N);
+    });
+    if (act_.kind == FusedActivation::Kind::kNone || !use_eltwise_ || Y.size() == 0) return;
     namespace dn = dnnl_backend;
     const int team = dn::threads_for(Y.size() * 16, threads);
     dn::ThreadScope scope(team);
