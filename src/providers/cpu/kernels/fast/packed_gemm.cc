@@ -3,12 +3,13 @@
 
 #include <immintrin.h>
 #include <omp.h>
-#include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <new>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/huge_pages.h"
 
 namespace kestrel::cpu::fast {
 namespace {
@@ -213,18 +214,19 @@ PackedGemmWeights::PackedGemmWeights(const float* b, int64_t K, int64_t N, bool 
     : K_(K), N_(N) {
   const int64_t last = panels() - 1;
   const size_t floats = static_cast<size_t>(std::max<int64_t>(1, K * (last * kPanel + 16 * vectors(last))));
-  // Weights of 2 MiB and more go on transparent huge pages: every run streams all of them, and with 4 KiB
-  // pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
-  constexpr size_t kHugePage = size_t{2} << 20;
+  // Weights of 2 MiB and more go on transparent huge pages, like the model's own: every run streams all of them,
+  // and with 4 KiB pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
   const size_t bytes = floats * sizeof(float);
-  const size_t align = bytes >= kHugePage ? kHugePage : 64;
-  const size_t padded = (bytes + align - 1) / align * align;
-  data_.reset(static_cast<float*>(std::aligned_alloc(align, padded)));
-  if (!data_) throw std::bad_alloc();
-  if (align == kHugePage) madvise(data_.get(), padded, MADV_HUGEPAGE);  // advice only
+  if (bytes >= runtime::kHugePageBytes) {
+    storage_ = runtime::allocate_on_huge_pages(bytes);
+  } else {
+    storage_.reset(std::aligned_alloc(64, (bytes + 63) / 64 * 64), [](void* q) { std::free(q); });
+    if (!storage_) throw std::bad_alloc();
+  }
+  data_ = static_cast<float*>(storage_.get());
   for (int64_t p = 0; p <= last; ++p) {
     const int64_t width = 16 * vectors(p), col = p * kPanel, cols = std::min(width, N - col);
-    float* dst = data_.get() + p * K * kPanel;
+    float* dst = data_ + p * K * kPanel;
     // Two loops rather than a choice per element, so that the usual (untransposed) copy vectorises.
     for (int64_t k = 0; k < K; ++k, dst += width) {
       if (transposed) {

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 
 namespace kestrel::cpu::fast {
@@ -27,14 +26,12 @@ class PackedGemmWeights {
   int64_t panels() const { return (N_ + kPanelColumns - 1) / kPanelColumns; }
   // Width of panel p in 16-float vectors (3, or fewer for the last one), and the panel's first element.
   int vectors(int64_t p) const;
-  const float* panel(int64_t p) const { return data_.get() + p * K_ * kPanelColumns; }
+  const float* panel(int64_t p) const { return data_ + p * K_ * kPanelColumns; }
 
  private:
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
   int64_t K_, N_;
-  std::unique_ptr<float[], Free> data_;
+  std::shared_ptr<void> storage_;  // owns data_
+  float* data_ = nullptr;
 };
 
 // What happens to each element of C after the product and the bias.
