@@ -2,7 +2,6 @@
 #include "kestrel/session.h"
 
 #include <cpuid.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +20,7 @@
 #include "runtime/plan.h"
 #include "runtime/profiler.h"
 #include "runtime/tensor_limit.h"
+#include "runtime/thread_scope.h"
 
 namespace kestrel {
 namespace {
@@ -35,20 +35,6 @@ bool cpu_has_bf16() {
   const bool amx_bf16 = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 22)) != 0;
   return avx512_bf16 || amx_bf16;
 }
-
-// Session creation runs on the session's OpenMP team: the loader reads large weights with it, and kernels pack
-// their weights and make their oneDNN primitives with it while the plan is compiled, so that the primitives
-// made then are the ones runs look up. omp_set_num_threads only changes the calling thread's setting.
-class SessionTeam {
- public:
-  explicit SessionTeam(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
-  ~SessionTeam() { omp_set_num_threads(saved_); }
-  SessionTeam(const SessionTeam&) = delete;
-  SessionTeam& operator=(const SessionTeam&) = delete;
-
- private:
-  int saved_;
-};
 
 }  // namespace
 
@@ -326,7 +312,9 @@ Session::Session(const std::string& model_path, const SessionOptions& options) :
   impl_->options = options;
   impl_->check_options();
   runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
-  SessionTeam team(impl_->intra_threads);
+  // Creation runs on the session's OpenMP team: the loader reads large weights with it, and kernels pack their
+  // weights and make their oneDNN primitives with it, so that the primitives made now are the ones runs look up.
+  runtime::ThreadScope team(impl_->intra_threads);
   impl_->build(onnx_format::load_model_file(model_path, impl_->load_options()));
 }
 
@@ -336,7 +324,7 @@ Session::Session(const void* model_bytes, size_t size, const SessionOptions& opt
   impl_->check_options();
   if (!model_bytes && size) throw Error(ErrorCode::kInvalidArgument, "model bytes pointer is null");
   runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
-  SessionTeam team(impl_->intra_threads);
+  runtime::ThreadScope team(impl_->intra_threads);  // as above
   impl_->build(onnx_format::load_model_bytes(model_bytes, size, "", impl_->load_options()));
 }
 

@@ -23,10 +23,6 @@ dnnl::stream& thread_stream() {
   return s;
 }
 
-ThreadScope::ThreadScope(int threads) : saved_(omp_get_max_threads()) {
-  omp_set_num_threads(threads > 0 ? threads : 1);
-}
-ThreadScope::~ThreadScope() { omp_set_num_threads(saved_); }
 
 namespace {
 

@@ -21,6 +21,7 @@
 
 #include "oneapi/dnnl/dnnl.hpp"
 #include "runtime/kernel.h"
+#include "runtime/thread_scope.h"
 
 namespace kestrel::cpu::dnnl_backend {
 
@@ -29,18 +30,8 @@ dnnl::engine& engine();
 // A stream for the calling thread (streams are cheap but not free; one per thread is reused).
 dnnl::stream& thread_stream();
 
-// Sets the calling thread's OpenMP team size for oneDNN (which reads omp_get_max_threads()) and restores it.
-// omp_set_num_threads only changes the calling thread's setting, so concurrent runs do not interfere.
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads);
-  ~ThreadScope();
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int saved_;
-};
+// The calling thread's OpenMP team size for oneDNN (which reads omp_get_max_threads()) over a scope.
+using ThreadScope = runtime::ThreadScope;
 
 // The team size worth forking for `work` multiply-adds (or bytes moved, for reorders): every parallel region
 // costs a fork and a join, which on a loaded machine can mean waiting a whole scheduler slice for the other
