@@ -123,6 +123,13 @@ TEST(Bf16, ConvOddShapes) {
         [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {1, 1, 1, 1}, 32); }, 13, "", /*kept_fp32=*/true);
   }
   {
+    // So does a short reduction: an image model's first conv sums 3 channels x 3x3 = 27 products per output.
+    SCOPED_TRACE("3 input channels");
+    compare_bf16_with_reference(
+        "Conv", {{"X", inexact({1, 3, 17, 19})}, {"W", inexact({24, 3, 3, 3}, 2), true}},
+        [](onnx::NodeProto& n) { conv_attrs(n, {2, 2}, {1, 1, 1, 1}, 1); }, 13, "", /*kept_fp32=*/true);
+  }
+  {
     SCOPED_TRACE("grouped, 4 channels per group");
     compare_bf16_with_reference(
         "Conv", {{"X", inexact({1, 32, 15, 15})}, {"W", inexact({48, 4, 3, 3}, 2), true}},
