@@ -53,10 +53,11 @@ struct QuantizationOptions {
   std::function<void(int)> progress;
 
   // Static only. When set, the quantizer keeps in float the nodes whose quantization hurts the outputs most,
-  // until the quantized model's outputs reach this cosine similarity (in (0, 1]) with the float model's on the
-  // first `accuracy_batches` calibration batches (the lowest cosine over those batches and the float outputs).
-  // Each quantized node's harm is measured alone (the model with only that node quantized); the fewest of the
-  // most harmful nodes that meet the target stay float. Costs one run of those batches per quantized node.
+  // until the quantized model's outputs reach this cosine similarity (in (0, 1]) with the float model's on
+  // the first `accuracy_batches` calibration batches (the lowest cosine over those batches and the float
+  // outputs). Each quantized node's harm is measured alone (the model with only that node quantized); the
+  // fewest of the most harmful nodes that meet the target stay float. Costs one run of those batches per
+  // quantized node.
   std::optional<double> accuracy_target;
   int accuracy_batches = 4;
   // Called while measuring with the number of quantized models evaluated so far and the number planned.

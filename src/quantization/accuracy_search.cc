@@ -41,7 +41,9 @@ class CandidateScorer {
   CandidateScorer(const ir::Model& float_model, const std::vector<NodePlan>& plans,
                   const std::map<std::string, FloatRange>& ranges, const std::vector<Feeds>& batches,
                   const QuantizationOptions& options)
-      : bytes_(onnx_format::serialize_model(float_model)), ranges_(ranges), batches_(batches),
+      : bytes_(onnx_format::serialize_model(float_model)),
+        ranges_(ranges),
+        batches_(batches),
         options_(options) {
     for (const NodePlan& p : plans) plan_names_.push_back(p.node->name);
     Session reference(bytes_.data(), bytes_.size());
@@ -58,8 +60,8 @@ class CandidateScorer {
       for (size_t k = 0; k < reference_[b].size(); ++k) {
         const Value& ref = reference_[b][k];
         if (!is_float_tensor(ref)) continue;
-        const bool comparable = k < got.size() && is_float_tensor(got[k]) &&
-                                got[k].tensor().shape() == ref.tensor().shape();
+        const bool comparable =
+            k < got.size() && is_float_tensor(got[k]) && got[k].tensor().shape() == ref.tensor().shape();
         lowest = std::min(lowest, comparable ? cosine(ref.tensor(), got[k].tensor()) : 0.0);
       }
     }
@@ -122,7 +124,8 @@ std::vector<bool> choose_for_accuracy(const ir::Model& float_model, const std::v
   int planned = 1 + static_cast<int>(n);
   for (size_t span = n; span > 1; span = (span + 1) / 2) ++planned;
   auto report = [&](bool finished) {
-    if (options.accuracy_progress) options.accuracy_progress(finished ? planned : scorer.evaluated(), planned);
+    if (options.accuracy_progress)
+      options.accuracy_progress(finished ? planned : scorer.evaluated(), planned);
   };
 
   summary.cosine_all_quantized = summary.cosine = scorer.score(quantize);

@@ -36,8 +36,8 @@ void check_common(const QuantizationOptions& options) {
       throw Error(ErrorCode::kInvalidArgument,
                   "node '" + name + "' is both in nodes_to_quantize and in nodes_to_exclude");
   if (options.accuracy_target && !(*options.accuracy_target > 0 && *options.accuracy_target <= 1))
-    throw Error(ErrorCode::kInvalidArgument,
-                "accuracy_target is a cosine similarity in (0, 1], got " + std::to_string(*options.accuracy_target));
+    throw Error(ErrorCode::kInvalidArgument, "accuracy_target is a cosine similarity in (0, 1], got " +
+                                                 std::to_string(*options.accuracy_target));
   if (options.accuracy_batches < 1)
     throw Error(ErrorCode::kInvalidArgument,
                 "accuracy_batches must be at least 1, got " + std::to_string(options.accuracy_batches));

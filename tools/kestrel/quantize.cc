@@ -39,7 +39,8 @@ void draw_progress(const char* label, int done, int total) {
   const int width = 30;
   const int filled = total > 0 ? std::min(width, width * done / total) : width;
   std::cerr << "\r" << label << " [" << std::string(static_cast<size_t>(filled), '#')
-            << std::string(static_cast<size_t>(width - filled), ' ') << "] " << done << "/" << total << std::flush;
+            << std::string(static_cast<size_t>(width - filled), ' ') << "] " << done << "/" << total
+            << std::flush;
   if (done >= total) std::cerr << "\n";
 }
 
@@ -163,7 +164,8 @@ int quantize_main(int argc, char** argv) {
   if (args.has("--matmul-const-b-only")) options.matmul_const_b_only = true;
   if (args.has("--matmul-any-b")) options.matmul_const_b_only = false;
   if (args.has("--keep-accuracy")) {
-    if (!is_static) throw UsageError("--keep-accuracy applies to --mode static (it is measured on calibration data)");
+    if (!is_static)
+      throw UsageError("--keep-accuracy applies to --mode static (it is measured on calibration data)");
     options.accuracy_target = args.get_double("--keep-accuracy", 0);
     if (!(*options.accuracy_target > 0 && *options.accuracy_target <= 1))
       throw UsageError("--keep-accuracy takes a cosine similarity in (0, 1], got " +
@@ -239,7 +241,8 @@ int quantize_main(int argc, char** argv) {
     if (summary.kept_for_accuracy.empty())
       std::cout << "  kept in float for accuracy: none\n";
     else
-      std::cout << "  kept in float for accuracy (" << summary.kept_for_accuracy.size() << ", most harmful first):\n";
+      std::cout << "  kept in float for accuracy (" << summary.kept_for_accuracy.size()
+                << ", most harmful first):\n";
     for (const std::string& s : summary.kept_for_accuracy) std::cout << "    " << s << "\n";
   }
   if (args.has("--report"))

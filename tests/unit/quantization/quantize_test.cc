@@ -440,8 +440,8 @@ TEST_F(Quantize, DynamicBertLayerKeepsAttentionAndSkipLayerNormFusions) {
 }
 
 // X -> Conv c1 -> Add 'wide' (+1000 on channel 3) -> Slice channels 0..2 -> Conv c2 -> Y. The Add's output
-// spans about [-3, 1003], so 8 bits quantize its first three channels (|values| ~ 3) to a step of ~4: quantizing
-// 'wide' ruins Y, while c1 and c2 see ordinary ranges.
+// spans about [-3, 1003], so 8 bits quantize its first three channels (|values| ~ 3) to a step of ~4:
+// quantizing 'wide' ruins Y, while c1 and c2 see ordinary ranges.
 ModelBuilder one_sensitive_node_model() {
   ModelBuilder m(13);
   m.input("X", {1, 4, 8, 8});
