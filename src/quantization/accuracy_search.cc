@@ -117,7 +117,10 @@ std::vector<bool> choose_for_accuracy(const ir::Model& float_model, const std::v
   const double target = options.accuracy_target.value();
   const size_t n = plans.size();
   std::vector<bool> quantize(n, true);
-  if (n == 0 || batches.empty()) return quantize;
+  if (n == 0) {  // nothing to quantize: the model stays the float model
+    summary.cosine_all_quantized = summary.cosine = 1.0;
+    return quantize;
+  }
 
   CandidateScorer scorer(float_model, plans, ranges, batches, options);
   // Planned evaluations: all quantized, each node alone, then the bisection over 1..n-1 kept float.

@@ -519,6 +519,12 @@ TEST_F(Quantize, AccuracyTargetAlreadyMetQuantizesEverything) {
   // Without a target nothing is measured.
   QuantizationSummary plain = quantize_static(in, out(), reader_of(cnn_batches()));
   EXPECT_TRUE(std::isnan(plain.cosine));
+  // Nothing to quantize: the float model, identical to itself.
+  QuantizationOptions no_matmul = o;
+  no_matmul.op_types = {"MatMul"};
+  QuantizationSummary none = quantize_static(in, out(), reader_of(cnn_batches()), no_matmul);
+  EXPECT_TRUE(none.quantized_nodes.empty());
+  EXPECT_EQ(none.cosine, 1.0);
 }
 
 TEST_F(Quantize, BadRequestsAreRejectedWithAMessage) {
