@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,6 +51,17 @@ struct QuantizationOptions {
   int entropy_quantized_bins = 128;
   // Called after each calibration batch with the number of batches run so far.
   std::function<void(int)> progress;
+
+  // Static only. When set, the quantizer keeps in float the nodes whose quantization hurts the outputs most,
+  // until the quantized model's outputs reach this cosine similarity (in (0, 1]) with the float model's on
+  // the first `accuracy_batches` calibration batches (the lowest cosine over those batches and the float
+  // outputs). Each quantized node's harm is measured alone (the model with only that node quantized); the
+  // fewest of the most harmful nodes that meet the target stay float. Costs one run of those batches per
+  // quantized node.
+  std::optional<double> accuracy_target;
+  int accuracy_batches = 4;
+  // Called while measuring with the number of quantized models evaluated so far and the number planned.
+  std::function<void(int, int)> accuracy_progress;
 };
 
 // Yields one feed per call and nullopt at the end (ORT's CalibrationDataReader.get_next()).
@@ -62,6 +74,11 @@ struct QuantizationSummary {
   int opset_after = 0;
   int calibration_batches = 0;
   int calibrated_tensors = 0;
+  // With accuracy_target: the output cosine (on the accuracy batches) with every chosen node quantized and
+  // with the nodes kept in float for accuracy; NaN when not measured.
+  double cosine_all_quantized = std::numeric_limits<double>::quiet_NaN();
+  double cosine = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::string> kept_for_accuracy;  // the nodes kept in float for accuracy, most harmful first
 };
 
 // Reads `input_path`, writes the quantized model to `output_path`. Throws kestrel::Error (kInvalidArgument

@@ -588,6 +588,8 @@ QuantizationOptions quantization_options(const py::dict& d) {
     else if (key == "percentile") o.percentile = v.cast<double>();
     else if (key == "histogram_bins") o.histogram_bins = v.cast<int>();
     else if (key == "entropy_quantized_bins") o.entropy_quantized_bins = v.cast<int>();
+    else if (key == "accuracy_target") o.accuracy_target = v.cast<double>();
+    else if (key == "accuracy_batches") o.accuracy_batches = v.cast<int>();
     else if (key == "calibrate_method") {
       const std::string m = v.cast<std::string>();
       o.calibrate_method = m == "entropy"      ? CalibrationMethod::kEntropy
@@ -608,6 +610,9 @@ py::dict summary_dict(const QuantizationSummary& s) {
   d["opset_after"] = s.opset_after;
   d["calibration_batches"] = s.calibration_batches;
   d["calibrated_tensors"] = s.calibrated_tensors;
+  d["cosine_all_quantized"] = s.cosine_all_quantized;
+  d["cosine"] = s.cosine;
+  d["kept_for_accuracy"] = s.kept_for_accuracy;
   return d;
 }
 

@@ -50,6 +50,14 @@ void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans,
                 const std::map<std::string, FloatRange>& ranges, const QuantizationOptions& options,
                 QuantizationSummary& summary);
 
+// Static with options.accuracy_target: which of `plans` (chosen on `float_model`, the float model as it will
+// be rewritten) to quantize so that the outputs on `batches` reach the target cosine; the others stay float.
+// Fills summary.cosine_all_quantized, summary.cosine and summary.kept_for_accuracy.
+std::vector<bool> choose_for_accuracy(const ir::Model& float_model, const std::vector<NodePlan>& plans,
+                                      const std::map<std::string, FloatRange>& ranges,
+                                      const std::vector<Feeds>& batches, const QuantizationOptions& options,
+                                      QuantizationSummary& summary);
+
 // Dynamic: activations quantized by DynamicQuantizeLinear at run time. `integer_ops` picks MatMulInteger /
 // ConvInteger with the float rescale after them; otherwise DequantizeLinear feeds the float op (QDQ form).
 void quantize_dynamic_graph(ir::Graph& graph, const std::vector<NodePlan>& plans,

@@ -35,6 +35,12 @@ void check_common(const QuantizationOptions& options) {
         options.nodes_to_quantize.end())
       throw Error(ErrorCode::kInvalidArgument,
                   "node '" + name + "' is both in nodes_to_quantize and in nodes_to_exclude");
+  if (options.accuracy_target && !(*options.accuracy_target > 0 && *options.accuracy_target <= 1))
+    throw Error(ErrorCode::kInvalidArgument, "accuracy_target is a cosine similarity in (0, 1], got " +
+                                                 std::to_string(*options.accuracy_target));
+  if (options.accuracy_batches < 1)
+    throw Error(ErrorCode::kInvalidArgument,
+                "accuracy_batches must be at least 1, got " + std::to_string(options.accuracy_batches));
 }
 
 }  // namespace
@@ -42,6 +48,9 @@ void check_common(const QuantizationOptions& options) {
 QuantizationSummary quantize_dynamic(const std::string& input_path, const std::string& output_path,
                                      const QuantizationOptions& options) {
   check_common(options);
+  if (options.accuracy_target)
+    throw Error(ErrorCode::kInvalidArgument,
+                "accuracy_target applies to static quantization (it is measured on calibration data)");
   QuantizationSummary summary;
   // DynamicQuantizeLinear needs opset 11; DequantizeLinear's axis (per-channel weights) needs 13.
   std::unique_ptr<ir::Model> model = load(input_path, options.per_channel ? 13 : 11, summary);
@@ -71,9 +80,27 @@ QuantizationSummary quantize_static(const std::string& input_path, const std::st
   std::vector<NodePlan> plans =
       quantization::select_nodes(*model->graph, options, /*dynamic=*/false, summary);
   const std::vector<std::string> tensors = quantization::tensors_to_calibrate(plans);
-  quantization::CalibrationResult calibration = quantization::calibrate(*model, tensors, reader, options);
+  // The accuracy search scores candidates on the first calibration batches, kept as they go by.
+  std::vector<Feeds> accuracy_batches;
+  const CalibrationReader recording_reader = [&]() -> std::optional<Feeds> {
+    std::optional<Feeds> feeds = reader();
+    if (feeds && options.accuracy_target &&
+        accuracy_batches.size() < static_cast<size_t>(options.accuracy_batches))
+      accuracy_batches.push_back(*feeds);
+    return feeds;
+  };
+  quantization::CalibrationResult calibration =
+      quantization::calibrate(*model, tensors, recording_reader, options);
   summary.calibration_batches = calibration.batches;
   summary.calibrated_tensors = static_cast<int>(calibration.ranges.size());
+  if (options.accuracy_target) {
+    const std::vector<bool> quantize = quantization::choose_for_accuracy(*model, plans, calibration.ranges,
+                                                                         accuracy_batches, options, summary);
+    std::vector<NodePlan> kept;
+    for (size_t i = 0; i < plans.size(); ++i)
+      if (quantize[i]) kept.push_back(plans[i]);
+    plans = std::move(kept);
+  }
   quantization::insert_qdq(*model->graph, plans, calibration.ranges, options, summary);
   if (options.format.value_or(QuantFormat::kQDQ) == QuantFormat::kQOperator)
     quantization::fold_qoperator(*model->graph, summary);

@@ -48,21 +48,42 @@ def _mlp():
                    initializers=[P.tensor("W", w)], opset=13)
 
 
+def _one_sensitive_add():
+    """Conv -> Add 'wide' (+1000 on channel 3) -> Slice channels 0..2 -> Conv. Quantizing the Add's output (range
+    about [-3, 1003]) rounds the three channels the rest reads to steps of ~4; the Convs see ordinary ranges."""
+    rng = np.random.default_rng(4)
+    w1 = rng.uniform(-0.3, 0.3, (4, 4, 3, 3)).astype(np.float32)
+    w2 = rng.uniform(-0.3, 0.3, (4, 3, 3, 3)).astype(np.float32)
+    k = np.array([0, 0, 0, 1000], np.float32).reshape(1, 4, 1, 1)
+    pads = P.attr_ints("pads", [1, 1, 1, 1])
+    nodes = [
+        P.node("Conv", ["input", "W1"], ["c"], name="c1", attrs=[pads]),
+        P.node("Add", ["c", "K"], ["w"], name="wide"),
+        P.node("Slice", ["w", "starts", "ends", "axes"], ["s"], name="slice"),
+        P.node("Conv", ["s", "W2"], ["y"], name="c2", attrs=[pads]),
+    ]
+    inits = [P.tensor("W1", w1), P.tensor("W2", w2), P.tensor("K", k), P.tensor("starts", np.array([0], np.int64)),
+             P.tensor("ends", np.array([3], np.int64)), P.tensor("axes", np.array([1], np.int64))]
+    return P.model(nodes, [("input", P.tensor_type(P.FLOAT, [1, 4, 8, 8]))],
+                   [("y", P.tensor_type(P.FLOAT, [1, 4, 8, 8]))], initializers=inits, opset=13)
+
+
 @pytest.fixture()
 def models(tmp_path):
     (tmp_path / "cnn.onnx").write_bytes(_cnn())
     (tmp_path / "mlp.onnx").write_bytes(_mlp())
+    (tmp_path / "sensitive.onnx").write_bytes(_one_sensitive_add())
     return tmp_path
 
 
 class DataReader(CalibrationDataReader):
     """The reader ORT's examples write: a list of feed dicts walked by get_next()."""
 
-    def __init__(self, model_path, count=4, seed=0):
+    def __init__(self, model_path, count=4, seed=0, shape=(1, 3, 12, 12)):
         session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         rng = np.random.default_rng(seed)
-        self.data = iter([{name: rng.uniform(-1, 1, (1, 3, 12, 12)).astype(np.float32)} for _ in range(count)])
+        self.data = iter([{name: rng.uniform(-1, 1, shape).astype(np.float32)} for _ in range(count)])
 
     def get_next(self):
         return next(self.data, None)
@@ -131,6 +152,31 @@ def test_quantize_static(models, quant_format, method):
     ref, got = _outputs(model_fp32, {"input": x}), _outputs(model_quant, {"input": x})
     assert _cosine(ref, got) > (0.999 if method == CalibrationMethod.MinMax else 0.99)
     assert ref.argmax() == got.argmax()
+
+
+def test_accuracy_target_keeps_the_harmful_node_float(models):
+    model_fp32, model_quant = models / "sensitive.onnx", models / "sensitive.int8.onnx"
+    x = np.random.default_rng(9).uniform(-1, 1, (1, 4, 8, 8)).astype(np.float32)  # held out
+
+    quantize_static(model_fp32, model_quant, DataReader(model_fp32, shape=(1, 4, 8, 8)))
+    ref, whole = _outputs(model_fp32, {"input": x}), _outputs(model_quant, {"input": x})
+    assert np.abs(whole - ref).max() > 0.5 * np.abs(ref).max()  # quantized whole, the model is ruined
+
+    summary = quantize_static(model_fp32, model_quant, DataReader(model_fp32, shape=(1, 4, 8, 8)),
+                              extra_options={"AccuracyTarget": 0.99, "AccuracyBatches": 2})
+    assert summary["cosine_all_quantized"] < 0.9
+    assert summary["cosine"] >= 0.99
+    assert len(summary["kept_for_accuracy"]) == 1 and "'wide'" in summary["kept_for_accuracy"][0]
+    assert _op_types(model_quant).get("QuantizeLinear", 0) >= 2
+    assert _cosine(_outputs(model_fp32, {"input": x}), _outputs(model_quant, {"input": x})) >= 0.99
+
+
+def test_accuracy_target_is_static_only(models):
+    with pytest.raises(ort.InvalidArgument, match="accuracy_target"):
+        quantize_dynamic(models / "mlp.onnx", models / "out.onnx", extra_options={"AccuracyTarget": 0.99})
+    with pytest.raises(ort.InvalidArgument, match="accuracy_target"):
+        quantize_static(models / "cnn.onnx", models / "out.onnx", DataReader(models / "cnn.onnx"),
+                        extra_options={"AccuracyTarget": 1.5})
 
 
 def test_reader_iterates_and_stops(models):

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import onnx_proto as P
 import pytest
-from test_quantization import _cnn, _op_types
+from test_quantization import _cnn, _one_sensitive_add, _op_types
 
 BUILD = os.environ.get("KESTREL_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 KESTREL = os.path.join(BUILD, "kestrel")
@@ -62,7 +62,27 @@ def test_dynamic_and_test_data_sets(cnn, tmp_path):
     assert "on 2 batches" in p.stdout
 
 
+def test_keep_accuracy_names_the_nodes_kept_float(tmp_path):
+    model = tmp_path / "sensitive.onnx"
+    model.write_bytes(_one_sensitive_add())
+    cal = tmp_path / "cal"
+    cal.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        np.savez(cal / f"batch_{i}.npz", input=rng.uniform(-1, 1, (1, 4, 8, 8)).astype(np.float32))
+    p = _quantize(model, tmp_path / "out.onnx", "--mode", "static", "--calibration", cal, "--keep-accuracy", "0.99",
+                  "--accuracy-batches", "3", "--progress")
+    assert p.returncode == 0, p.stderr
+    assert "accuracy on 3 calibration batches" in p.stdout
+    assert "kept in float for accuracy (1, most harmful first)" in p.stdout
+    assert "Add node 'wide'" in p.stdout
+    assert "measuring accuracy [" in p.stderr
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--mode", "dynamic", "--keep-accuracy", "0.99"], "applies to --mode static"),
+    (["--mode", "static", "--calibration", ".", "--keep-accuracy", "1.5"], "in (0, 1]"),
+    (["--mode", "static", "--calibration", ".", "--accuracy-batches", "2"], "applies with --keep-accuracy"),
     (["--mode", "static"], "needs --calibration"),
     (["--mode", "fast"], "--mode must be"),
     (["--mode", "dynamic", "--weight-type", "s4"], "s8 or u8"),

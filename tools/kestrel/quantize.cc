@@ -34,6 +34,16 @@ QuantType parse_type(const std::string& flag, const std::string& text) {
   throw UsageError(flag + " must be s8 or u8, got '" + text + "'");
 }
 
+// One line of progress on stderr, redrawn in place; ends the line when done.
+void draw_progress(const char* label, int done, int total) {
+  const int width = 30;
+  const int filled = total > 0 ? std::min(width, width * done / total) : width;
+  std::cerr << "\r" << label << " [" << std::string(static_cast<size_t>(filled), '#')
+            << std::string(static_cast<size_t>(width - filled), ' ') << "] " << done << "/" << total
+            << std::flush;
+  if (done >= total) std::cerr << "\n";
+}
+
 double median_ms(const Session& session, const Feeds& feeds, int iterations) {
   using Clock = std::chrono::steady_clock;
   for (int i = 0; i < 3; ++i) session.run(feeds);
@@ -101,7 +111,8 @@ void print_report(const std::string& in_path, const std::string& out_path, const
 int quantize_main(int argc, char** argv) {
   Args args(argc, argv,
             {"--mode", "--calibration", "--method", "--format", "--weight-type", "--activation-type",
-             "--op-types", "--exclude-nodes", "--nodes", "--percentile", "--report-iterations"},
+             "--op-types", "--exclude-nodes", "--nodes", "--percentile", "--report-iterations",
+             "--keep-accuracy", "--accuracy-batches"},
             {"--per-channel", "--report", "--progress", "--reduce-range", "--symmetric-activations",
              "--asymmetric-weights", "--keep-first-layer", "--keep-last-layer", "--matmul-const-b-only",
              "--matmul-any-b"});
@@ -152,6 +163,19 @@ int quantize_main(int argc, char** argv) {
     throw UsageError("--matmul-const-b-only and --matmul-any-b exclude each other");
   if (args.has("--matmul-const-b-only")) options.matmul_const_b_only = true;
   if (args.has("--matmul-any-b")) options.matmul_const_b_only = false;
+  if (args.has("--keep-accuracy")) {
+    if (!is_static)
+      throw UsageError("--keep-accuracy applies to --mode static (it is measured on calibration data)");
+    options.accuracy_target = args.get_double("--keep-accuracy", 0);
+    if (!(*options.accuracy_target > 0 && *options.accuracy_target <= 1))
+      throw UsageError("--keep-accuracy takes a cosine similarity in (0, 1], got " +
+                       args.get("--keep-accuracy"));
+  }
+  if (args.has("--accuracy-batches")) {
+    if (!options.accuracy_target) throw UsageError("--accuracy-batches applies with --keep-accuracy");
+    options.accuracy_batches = args.get_int("--accuracy-batches", options.accuracy_batches);
+    if (options.accuracy_batches < 1) throw UsageError("--accuracy-batches must be at least 1");
+  }
 
   // Calibration (and report) data, read against the float model's inputs.
   std::vector<Feeds> batches;
@@ -179,15 +203,14 @@ int quantize_main(int argc, char** argv) {
       if (next == batches.size()) return std::nullopt;
       return batches[next++];
     };
-    if (show_progress)
+    if (show_progress) {
       options.progress = [&](int done) {
-        const int width = 30;
-        const int filled = static_cast<int>(width * done / static_cast<int>(batches.size()));
-        std::cerr << "\rcalibrating [" << std::string(static_cast<size_t>(filled), '#')
-                  << std::string(static_cast<size_t>(width - filled), ' ') << "] " << done << "/"
-                  << batches.size() << std::flush;
-        if (done == static_cast<int>(batches.size())) std::cerr << "\n";
+        draw_progress("calibrating", done, static_cast<int>(batches.size()));
       };
+      options.accuracy_progress = [](int done, int planned) {
+        draw_progress("measuring accuracy", done, planned);
+      };
+    }
     summary = quantize_static(in_path, out_path, reader, options);
   } else {
     summary = quantize_dynamic(in_path, out_path, options);
@@ -208,6 +231,20 @@ int quantize_main(int argc, char** argv) {
   for (const auto& [op, count] : summary.quantized_nodes) std::cout << " " << op << " x" << count << ";";
   std::cout << "\n";
   for (const std::string& s : summary.skipped) std::cout << "  left in float: " << s << "\n";
+  if (options.accuracy_target) {
+    const int measured = std::min(summary.calibration_batches, options.accuracy_batches);
+    std::cout << std::fixed << std::setprecision(4) << "  accuracy on " << measured << " calibration batch"
+              << (measured == 1 ? "" : "es") << ": output cosine " << summary.cosine_all_quantized
+              << " with every node quantized, " << summary.cosine << " as written (target "
+              << *options.accuracy_target << ")\n"
+              << std::defaultfloat;
+    if (summary.kept_for_accuracy.empty())
+      std::cout << "  kept in float for accuracy: none\n";
+    else
+      std::cout << "  kept in float for accuracy (" << summary.kept_for_accuracy.size()
+                << ", most harmful first):\n";
+    for (const std::string& s : summary.kept_for_accuracy) std::cout << "    " << s << "\n";
+  }
   if (args.has("--report"))
     print_report(in_path, out_path, batches, args.get_int("--report-iterations", 20), data_source);
   return 0;

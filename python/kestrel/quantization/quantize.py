@@ -17,6 +17,11 @@ _EXTRA_OPTIONS = {
     "CalibNumQuantizedBins": ("entropy_quantized_bins", int),
     "KeepFirstLayerFp32": ("keep_first_layer_fp32", bool),
     "KeepLastLayerFp32": ("keep_last_layer_fp32", bool),
+    # Kestrel's own (static only): keep in float the nodes whose quantization hurts the outputs most, until the
+    # output cosine similarity with the float model on the first AccuracyBatches calibration batches reaches
+    # AccuracyTarget. The returned summary names them.
+    "AccuracyTarget": ("accuracy_target", float),
+    "AccuracyBatches": ("accuracy_batches", int),
 }
 
 

@@ -439,6 +439,94 @@ TEST_F(Quantize, DynamicBertLayerKeepsAttentionAndSkipLayerNormFusions) {
   expect_close(in, out(), {{"X", Value(random_tensor({2, 5, 8}, 3, -1, 1))}, {"mask", Value(mask)}});
 }
 
+// X -> Conv c1 -> Add 'wide' (+1000 on channel 3) -> Slice channels 0..2 -> Conv c2 -> Y. The Add's output
+// spans about [-3, 1003], so 8 bits quantize its first three channels (|values| ~ 3) to a step of ~4:
+// quantizing 'wide' ruins Y, while c1 and c2 see ordinary ranges.
+ModelBuilder one_sensitive_node_model() {
+  ModelBuilder m(13);
+  m.input("X", {1, 4, 8, 8});
+  m.random_initializer("W1", {4, 4, 3, 3}, -0.3f, 0.3f);
+  m.initializer("K", {1, 4, 1, 1}, {0, 0, 0, 1000});
+  m.initializer_i64("starts", {1}, {0});
+  m.initializer_i64("ends", {1}, {3});
+  m.initializer_i64("axes", {1}, {1});
+  m.random_initializer("W2", {4, 3, 3, 3}, -0.3f, 0.3f);
+  auto& c1 = m.node("Conv", {"X", "W1"}, {"c"});
+  c1.set_name("c1");
+  attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("Add", {"c", "K"}, {"w"}).set_name("wide");
+  m.node("Slice", {"w", "starts", "ends", "axes"}, {"s"});
+  auto& c2 = m.node("Conv", {"s", "W2"}, {"Y"});
+  c2.set_name("c2");
+  attr(c2, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.output("Y");
+  return m;
+}
+
+TEST_F(Quantize, AccuracyTargetKeepsTheHarmfulNodeInFloat) {
+  const std::string in = write(one_sensitive_node_model());
+  QuantizationOptions o;
+  o.accuracy_target = 0.99;
+  int last_done = -1, last_planned = -1;
+  o.accuracy_progress = [&](int done, int planned) {
+    EXPECT_LE(done, planned);
+    last_done = done;
+    last_planned = planned;
+  };
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()), o);
+  EXPECT_LT(s.cosine_all_quantized, 0.9);  // the graph is as sensitive as intended
+  EXPECT_GE(s.cosine, 0.99);
+  ASSERT_EQ(s.kept_for_accuracy.size(), 1u);
+  EXPECT_NE(s.kept_for_accuracy[0].find("'wide'"), std::string::npos) << s.kept_for_accuracy[0];
+  EXPECT_EQ(last_done, last_planned);
+  EXPECT_EQ(s.quantized_nodes["Conv"], 2);
+  EXPECT_EQ(s.quantized_nodes.count("Add"), 0u);
+  std::unique_ptr<ir::Model> holder;
+  const Tensor* k = initializer(out(), "K", holder);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->type(), ElementType::kFloat);
+  for (const char* w : {"W1_quantized", "W2_quantized"}) {
+    const Tensor* t = initializer(out(), w, holder);
+    ASSERT_NE(t, nullptr) << w;
+    EXPECT_EQ(t->type(), ElementType::kInt8) << w;
+  }
+  expect_close(in, out(), cnn_feed(7), 0.99, 0.1);  // held out from calibration
+
+  // Without the target the same graph is quantized whole and fails it.
+  quantize_static(in, out(), reader_of(cnn_batches()));
+  Session a(in), b(out());
+  const Tensor ref = a.run(cnn_feed(7))[0].tensor();
+  const Tensor got = b.run(cnn_feed(7))[0].tensor();
+  double dot = 0, nr = 0, ng = 0;
+  for (int64_t i = 0; i < ref.size(); ++i) {
+    dot += double{ref.data<float>()[i]} * got.data<float>()[i];
+    nr += double{ref.data<float>()[i]} * ref.data<float>()[i];
+    ng += double{got.data<float>()[i]} * got.data<float>()[i];
+  }
+  EXPECT_LT(ng > 0 ? dot / std::sqrt(nr * ng) : 0.0, 0.9);  // all zero here: the three channels round to 0
+}
+
+TEST_F(Quantize, AccuracyTargetAlreadyMetQuantizesEverything) {
+  const std::string in = write(cnn_model());
+  QuantizationOptions o;
+  o.accuracy_target = 0.9;
+  o.accuracy_batches = 2;
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()), o);
+  EXPECT_TRUE(s.kept_for_accuracy.empty());
+  EXPECT_GE(s.cosine_all_quantized, 0.9);
+  EXPECT_EQ(s.cosine, s.cosine_all_quantized);
+  EXPECT_EQ(s.quantized_nodes["Conv"], 2);
+  // Without a target nothing is measured.
+  QuantizationSummary plain = quantize_static(in, out(), reader_of(cnn_batches()));
+  EXPECT_TRUE(std::isnan(plain.cosine));
+  // Nothing to quantize: the float model, identical to itself.
+  QuantizationOptions no_matmul = o;
+  no_matmul.op_types = {"MatMul"};
+  QuantizationSummary none = quantize_static(in, out(), reader_of(cnn_batches()), no_matmul);
+  EXPECT_TRUE(none.quantized_nodes.empty());
+  EXPECT_EQ(none.cosine, 1.0);
+}
+
 TEST_F(Quantize, BadRequestsAreRejectedWithAMessage) {
   const std::string in = write(cnn_model());
   QuantizationOptions o;
@@ -456,6 +544,24 @@ TEST_F(Quantize, BadRequestsAreRejectedWithAMessage) {
   both.nodes_to_exclude = {"conv1"};
   EXPECT_THROW(quantize_dynamic(in, out(), both), Error);
   EXPECT_THROW(quantize_dynamic((dir_ / "missing.onnx").string(), out()), Error);
+  for (double target : {0.0, 1.5, std::nan("")}) {
+    QuantizationOptions bad;
+    bad.accuracy_target = target;
+    try {
+      quantize_static(in, out(), reader_of(cnn_batches()), bad);
+      FAIL() << "expected an error for accuracy_target " << target;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("accuracy_target"), std::string::npos) << e.what();
+    }
+  }
+  QuantizationOptions dynamic_target;
+  dynamic_target.accuracy_target = 0.99;
+  EXPECT_THROW(quantize_dynamic(in, out(), dynamic_target), Error);
+  QuantizationOptions no_batches;
+  no_batches.accuracy_target = 0.99;
+  no_batches.accuracy_batches = 0;
+  EXPECT_THROW(quantize_static(in, out(), reader_of(cnn_batches()), no_batches), Error);
 }
 
 }  // namespace kestrel::quantization_test
