@@ -3,8 +3,8 @@
 // product per image, y = act(W x + B) * scale + shift, as in the squeeze-excitation blocks of efficientnet
 // and MobileNetV3 (two per block after the global pooling). oneDNN spends a fixed ~5-10 us per call on these;
 // here W is kept transposed, each input channel is broadcast over vectors of outputs, and the block's Sigmoid
-// or SiLU is applied in registers. Anything else goes to the next kernel (oneDNN), and a run-time shape that is
-// not a single pixel to the reference kernel.
+// or SiLU is applied in registers. Anything else goes to the next kernel (oneDNN), and a run-time shape that
+// is not a single pixel to the reference kernel.
 
 #include <cstring>
 #include <vector>
@@ -24,8 +24,9 @@ namespace {
 // activations are applied by the caller.
 template <int NV>
 inline __attribute__((always_inline)) void pixel_products(const float* xn, const float* wt, const float* bias,
-                                                          float* yn, int64_t C, int64_t Mp, int64_t M, int64_t m0,
-                                                          FusedActivation::Kind act, float scale, float shift) {
+                                                          float* yn, int64_t C, int64_t Mp, int64_t M,
+                                                          int64_t m0, FusedActivation::Kind act, float scale,
+                                                          float shift) {
   fast::Vec16 even[NV], odd[NV], w;
   for (int k = 0; k < NV; ++k) {
     fast::load16(even[k], bias + m0 + 16 * k);
@@ -73,10 +74,18 @@ KESTREL_ISA_CLONES void pixel_outputs(const float* x, const float* wt, const flo
   float* yn = y + n * M;
   for (int64_t m = m0; m < m1; m += 64) {
     switch (std::min<int64_t>(4, (m1 - m + 15) / 16)) {
-      case 4: pixel_products<4>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift); break;
-      case 3: pixel_products<3>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift); break;
-      case 2: pixel_products<2>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift); break;
-      default: pixel_products<1>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift); break;
+      case 4:
+        pixel_products<4>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift);
+        break;
+      case 3:
+        pixel_products<3>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift);
+        break;
+      case 2:
+        pixel_products<2>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift);
+        break;
+      default:
+        pixel_products<1>(xn, wt, bias, yn, C, Mp, M, m, act, scale, shift);
+        break;
     }
   }
 }
@@ -130,8 +139,8 @@ class SinglePixelFusedConv final : public Kernel {
       for (int64_t c = 0; c < C_; ++c) wt_[c * Mp_ + m] = src[m * C_ + c];
     bias_.assign(static_cast<size_t>(Mp_), 0.0f);
     if (b) std::memcpy(bias_.data(), b->data<float>(), static_cast<size_t>(M_) * sizeof(float));
-    in_registers_ = act_.kind == FusedActivation::Kind::kNone || act_.kind == FusedActivation::Kind::kSigmoid ||
-                    act_.kind == FusedActivation::Kind::kSilu;
+    in_registers_ = act_.kind == FusedActivation::Kind::kNone ||
+                    act_.kind == FusedActivation::Kind::kSigmoid || act_.kind == FusedActivation::Kind::kSilu;
   }
 
   void compute(KernelContext& ctx) const override {
@@ -156,7 +165,8 @@ class SinglePixelFusedConv final : public Kernel {
     parallel_ranges(N * chunks, threads, N * M * C >= (int64_t{1} << 20), [&](int64_t begin, int64_t end) {
       for (int64_t task = begin; task < end; ++task) {
         const int64_t n = task / chunks, m0 = task % chunks * 64;
-        pixel_outputs(x, wt_.data(), bias_.data(), y, C, Mp_, M, n, m0, std::min(M, m0 + 64), act, scale, shift);
+        pixel_outputs(x, wt_.data(), bias_.data(), y, C, Mp_, M, n, m0, std::min(M, m0 + 64), act, scale,
+                      shift);
       }
     });
     if (in_registers_) return;
@@ -169,9 +179,9 @@ class SinglePixelFusedConv final : public Kernel {
   bool channels_last_;
   FusedActivation act_;
   float out_scale_, out_shift_;
-  int64_t C_, M_, Mp_;             // input channels, outputs, outputs padded to whole vectors
-  std::vector<float> wt_, bias_;   // W transposed to [C, Mp], B padded to Mp
-  bool in_registers_ = false;      // activation, scale and shift applied by pixel_products
+  int64_t C_, M_, Mp_;            // input channels, outputs, outputs padded to whole vectors
+  std::vector<float> wt_, bias_;  // W transposed to [C, Mp], B padded to Mp
+  bool in_registers_ = false;     // activation, scale and shift applied by pixel_products
   std::unique_ptr<Kernel> reference_;
 };
 

@@ -31,7 +31,8 @@ KESTREL_ISA_CLONES void mean_runs(const float* x, float* y, int64_t reduced, flo
 // registers, and even and odd rows go to separate ones so that consecutive additions do not wait on each
 // other (global pooling sums thousands of pixel rows of a few vectors each).
 template <int NV>
-inline __attribute__((always_inline)) void sum_vectors(const float* x, int64_t rows, int64_t stride, float* out) {
+inline __attribute__((always_inline)) void sum_vectors(const float* x, int64_t rows, int64_t stride,
+                                                       float* out) {
   fast::Vec16 even[NV], odd[NV], v;
   for (int k = 0; k < NV; ++k) even[k] = odd[k] = fast::Vec16{};
   int64_t r = 0;
@@ -56,11 +57,16 @@ inline __attribute__((always_inline)) void sum_vectors(const float* x, int64_t r
 inline __attribute__((always_inline)) void sum_block(const float* x, int64_t rows, int64_t stride, int64_t n,
                                                      float* out) {
   switch (n) {
-    case 16: return sum_vectors<1>(x, rows, stride, out);
-    case 32: return sum_vectors<2>(x, rows, stride, out);
-    case 48: return sum_vectors<3>(x, rows, stride, out);
-    case 64: return sum_vectors<4>(x, rows, stride, out);
-    default: break;
+    case 16:
+      return sum_vectors<1>(x, rows, stride, out);
+    case 32:
+      return sum_vectors<2>(x, rows, stride, out);
+    case 48:
+      return sum_vectors<3>(x, rows, stride, out);
+    case 64:
+      return sum_vectors<4>(x, rows, stride, out);
+    default:
+      break;
   }
   for (int64_t i = 0; i < n; ++i) out[i] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
@@ -97,14 +103,14 @@ KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64
   const float inv = 1.0f / static_cast<float>(reduced);
   if (inner == 1) {  // contiguous runs: one horizontal sum each
     parallel_ranges(outer, threads, outer * reduced > 65536,
-                          [&](int64_t begin, int64_t end) { mean_runs(x, y, reduced, inv, begin, end); });
+                    [&](int64_t begin, int64_t end) { mean_runs(x, y, reduced, inv, begin, end); });
     return;
   }
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
   const bool big = threads > 1 && outer * reduced * inner > 65536;
   if (big && outer * blocks < threads) {
-    // Too few output blocks to share (global pooling: outer 1, a few channel blocks): each thread sums a slice
-    // of the reduced rows, then the partial sums are added in thread order. The partial sums live in a
+    // Too few output blocks to share (global pooling: outer 1, a few channel blocks): each thread sums a
+    // slice of the reduced rows, then the partial sums are added in thread order. The partial sums live in a
     // per-thread buffer that only grows, so steady-state runs allocate nothing.
     thread_local std::vector<float> partial_sums;
     const size_t partial_size = static_cast<size_t>(threads * outer * inner);
@@ -126,7 +132,7 @@ KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64
     return;
   }
   parallel_ranges(outer * blocks, threads, big,
-                        [&](int64_t begin, int64_t end) { mean_blocks(x, y, reduced, inner, inv, begin, end); });
+                  [&](int64_t begin, int64_t end) { mean_blocks(x, y, reduced, inner, inv, begin, end); });
 }
 
 class FastReduceMean final : public Kernel {
@@ -146,7 +152,9 @@ class FastReduceMean final : public Kernel {
   }
 
   FastReduceMean(const KernelInfo& info, std::vector<int64_t> axes)
-      : reference_(fast::reference_kernel(info)), axes_(std::move(axes)), keepdims_(info.attr_int("keepdims", 1) != 0) {}
+      : reference_(fast::reference_kernel(info)),
+        axes_(std::move(axes)),
+        keepdims_(info.attr_int("keepdims", 1) != 0) {}
 
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
@@ -167,16 +175,22 @@ class FastReduceMean final : public Kernel {
       if (!reduce[i] && X.dim(i) != 1) return reference_->compute(ctx);
     int64_t outer = 1, reduced = 1, inner = 1;
     for (int64_t i = 0; i < rank; ++i) {
-      if (reduce[i]) reduced *= X.dim(i);
-      else if (i < first) outer *= X.dim(i);
-      else inner *= X.dim(i);
+      if (reduce[i])
+        reduced *= X.dim(i);
+      else if (i < first)
+        outer *= X.dim(i);
+      else
+        inner *= X.dim(i);
     }
     runtime::InlineShape ys;
     for (int64_t i = 0; i < rank; ++i) {
-      if (!reduce[i]) ys.push_back(X.dim(i));
-      else if (keepdims_) ys.push_back(1);
+      if (!reduce[i])
+        ys.push_back(X.dim(i));
+      else if (keepdims_)
+        ys.push_back(1);
     }
-    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element
+    Tensor& Y =
+        ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element
     mean_rows(X.data<float>(), Y.data<float>(), outer, reduced, inner, ctx.intra_op_threads());
   }
 

@@ -1,8 +1,9 @@
 // The fast ReduceMean (src/providers/cpu/kernels/fast/reduce_mean.cc) against the reference on odd shapes:
 // channels-last global pooling (axes H, W), last-axis means, runs that skip size-1 dims, keepdims 0, negative
-// axes, axes as an input (opset 18), empty tensors, and axis sets it hands to the reference. Channel blocks of
-// whole vectors (16 to 64 channels, and wider counts cut into such blocks) take register accumulators that sum
-// even and odd rows apart: odd row counts, and the per-thread slices of rows at 2 threads, check that path.
+// axes, axes as an input (opset 18), empty tensors, and axis sets it hands to the reference. Channel blocks
+// of whole vectors (16 to 64 channels, and wider counts cut into such blocks) take register accumulators that
+// sum even and odd rows apart: odd row counts, and the per-thread slices of rows at 2 threads, check that
+// path.
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
