@@ -2,9 +2,10 @@
 // [N, C, 1, 1], the same memory), W [M, C, 1, 1], no groups, pads or residual. That is a matrix-vector
 // product per image, y = act(W x + B) * scale + shift, as in the squeeze-excitation blocks of efficientnet
 // and MobileNetV3 (two per block after the global pooling). oneDNN spends a fixed ~5-10 us per call on these;
-// here W is kept transposed, each input channel is broadcast over vectors of outputs, and the block's Sigmoid
-// or SiLU is applied in registers. Anything else goes to the next kernel (oneDNN), and a run-time shape that
-// is not a single pixel to the reference kernel.
+// here, with at least as many outputs as input channels (the expanding FC), W is kept transposed, each input
+// channel is broadcast over vectors of outputs and the block's Sigmoid or SiLU is applied in registers; with
+// fewer outputs (the narrowing FC) each output is one dot product over W's contiguous row. Anything else goes
+// to the next kernel (oneDNN), and a run-time shape that is not a single pixel to the reference kernel.
 
 #include <cstring>
 #include <vector>
@@ -63,6 +64,37 @@ inline __attribute__((always_inline)) void pixel_products(const float* xn, const
       fast::store16(part, v);
       std::memcpy(yn + m, part, static_cast<size_t>(M - m) * sizeof(float));
     }
+  }
+}
+
+// y[n][m] = B[m] + sum_c W[m][c] x[n][c] for m in [m0, m1), one dot product over W's contiguous row per
+// output: the faster form when there are fewer outputs than input channels (the narrowing FC of
+// squeeze-excitation).
+KESTREL_ISA_CLONES void pixel_dots(const float* x, const float* w, const float* bias, float* y, int64_t C,
+                                   int64_t M, int64_t n, int64_t m0, int64_t m1) {
+  const float* xn = x + n * C;
+  for (int64_t m = m0; m < m1; ++m) {
+    const float* wm = w + m * C;
+    fast::Vec16 acc0{}, acc1{}, a, b;
+    int64_t c = 0;
+    for (; c + 32 <= C; c += 32) {
+      fast::load16(a, wm + c);
+      fast::load16(b, xn + c);
+      acc0 += a * b;
+      fast::load16(a, wm + c + 16);
+      fast::load16(b, xn + c + 16);
+      acc1 += a * b;
+    }
+    for (; c + 16 <= C; c += 16) {
+      fast::load16(a, wm + c);
+      fast::load16(b, xn + c);
+      acc0 += a * b;
+    }
+    acc0 += acc1;
+    float sum = 0.0f;
+    for (int k = 0; k < 16; ++k) sum += acc0[k];
+    for (; c < C; ++c) sum += wm[c] * xn[c];
+    y[n * M + m] = bias[m] + sum;
   }
 }
 
@@ -132,15 +164,22 @@ class SinglePixelFusedConv final : public Kernel {
         M_(w.dim(0)),
         Mp_((w.dim(0) + 15) / 16 * 16),
         reference_(fast::reference_kernel(info)) {
-    // W [M, C] transposed to [C, Mp] (zero columns past M), the bias padded the same way.
-    wt_.assign(static_cast<size_t>(C_ * Mp_), 0.0f);
+    // At least as many outputs as input channels: W transposed to [C, Mp] (zero columns past M); else W as it
+    // is, [M, C]. The bias padded to Mp either way.
+    transposed_ = M_ >= C_;
     const float* src = w.data<float>();
-    for (int64_t m = 0; m < M_; ++m)
-      for (int64_t c = 0; c < C_; ++c) wt_[c * Mp_ + m] = src[m * C_ + c];
+    if (transposed_) {
+      weights_.assign(static_cast<size_t>(C_ * Mp_), 0.0f);
+      for (int64_t m = 0; m < M_; ++m)
+        for (int64_t c = 0; c < C_; ++c) weights_[c * Mp_ + m] = src[m * C_ + c];
+    } else {
+      weights_.assign(src, src + M_ * C_);
+    }
     bias_.assign(static_cast<size_t>(Mp_), 0.0f);
     if (b) std::memcpy(bias_.data(), b->data<float>(), static_cast<size_t>(M_) * sizeof(float));
-    in_registers_ = act_.kind == FusedActivation::Kind::kNone ||
-                    act_.kind == FusedActivation::Kind::kSigmoid || act_.kind == FusedActivation::Kind::kSilu;
+    in_registers_ = transposed_ && (act_.kind == FusedActivation::Kind::kNone ||
+                                    act_.kind == FusedActivation::Kind::kSigmoid ||
+                                    act_.kind == FusedActivation::Kind::kSilu);
   }
 
   void compute(KernelContext& ctx) const override {
@@ -165,8 +204,11 @@ class SinglePixelFusedConv final : public Kernel {
     parallel_ranges(N * chunks, threads, N * M * C >= (int64_t{1} << 20), [&](int64_t begin, int64_t end) {
       for (int64_t task = begin; task < end; ++task) {
         const int64_t n = task / chunks, m0 = task % chunks * 64;
-        pixel_outputs(x, wt_.data(), bias_.data(), y, C, Mp_, M, n, m0, std::min(M, m0 + 64), act, scale,
-                      shift);
+        if (transposed_)
+          pixel_outputs(x, weights_.data(), bias_.data(), y, C, Mp_, M, n, m0, std::min(M, m0 + 64), act,
+                        scale, shift);
+        else
+          pixel_dots(x, weights_.data(), bias_.data(), y, C, M, n, m0, std::min(M, m0 + 64));
       }
     });
     if (in_registers_) return;
@@ -179,9 +221,10 @@ class SinglePixelFusedConv final : public Kernel {
   bool channels_last_;
   FusedActivation act_;
   float out_scale_, out_shift_;
-  int64_t C_, M_, Mp_;            // input channels, outputs, outputs padded to whole vectors
-  std::vector<float> wt_, bias_;  // W transposed to [C, Mp], B padded to Mp
-  bool in_registers_ = false;     // activation, scale and shift applied by pixel_products
+  int64_t C_, M_, Mp_;                 // input channels, outputs, outputs padded to whole vectors
+  bool transposed_ = false;            // weights_ holds W transposed to [C, Mp], else W as [M, C]
+  std::vector<float> weights_, bias_;  // bias_: B padded to Mp
+  bool in_registers_ = false;          // activation, scale and shift applied by pixel_products
   std::unique_ptr<Kernel> reference_;
 };
 

@@ -1,8 +1,9 @@
 // The single-pixel FusedConv (src/providers/cpu/kernels/fast/fused_conv_single_pixel.cc) against the
 // reference kernel: channel counts around the vector widths (1, 15, 16, 17, 33, 1152), output counts around
-// its 64-output chunks, both layouts, batches, no bias, activations (Sigmoid and SiLU in registers, the
-// others after) with scale and shift, a product large enough to split over threads, and nodes it leaves to
-// oneDNN (pads, groups, a residual), which must agree as well.
+// its 64-output chunks (fewer outputs than channels take the dot-product form, the others the transposed
+// one), both layouts, batches, no bias, activations (Sigmoid and SiLU in registers, the others after) with
+// scale and shift, a product large enough to split over threads, and nodes it leaves to oneDNN (pads, groups,
+// a residual), which must agree as well.
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
