@@ -9,15 +9,24 @@ With --precision bf16 Kestrel runs its heavy ops in bfloat16 (ORT stays fp32, it
 and the table adds accuracy against the model folder's reference outputs: the lowest cosine similarity over the
 outputs, the largest relative error, and top-1 agreement for class scores.
 
+With --profile, each model and thread count runs once per engine with the engines' per-node profilers on
+(Kestrel's `bench --profile`, ORT's through bench/profile_ort.js) and the output is, per model, where each engine's
+time goes: per op type the number of nodes and the sum over nodes of each node's median time per run, the total,
+and the slowest nodes with their input shapes. The engines name their fused ops differently (ORT: Conv with an
+activation inside, QuickGelu for SiLU, Reorder* for its blocked layout), so the types are listed side by side.
+
 A MODEL_DIR holds model.onnx and test_data_set_0/input_*.pb (the zoo layout); its inputs feed both engines.
 """
 import argparse
+import collections
+import glob
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,6 +78,75 @@ def kestrel_environment(pairs):
     return env
 
 
+def node_medians(trace_path, engine):
+    """{node name: (op type, input shapes, median microseconds per run)} from a Chrome trace of either engine."""
+    with open(trace_path) as f:
+        events = json.load(f)
+    times, info = collections.defaultdict(list), {}
+    for e in events:
+        if e.get("cat") != "Node":
+            continue
+        name, args = e["name"], e.get("args", {})
+        if engine == "ort":  # ORT logs fence events beside each node's kernel time
+            if not name.endswith("_kernel_time"):
+                continue
+            name = name[: -len("_kernel_time")]
+            shapes = ",".join(str(list(t.values())[0]) for t in args.get("input_type_shape", []))
+        else:
+            shapes = args.get("input_shapes", "")
+        times[name].append(e["dur"])
+        info[name] = (args.get("op_name", "?"), shapes.replace(" ", ""))
+    return {n: (info[n][0], info[n][1], statistics.median(v)) for n, v in times.items()}
+
+
+def print_profile(name, threads, engines, top):
+    """Per op type, side by side, then each engine's slowest nodes."""
+    by_type = {}
+    for engine, nodes in engines.items():
+        per = collections.defaultdict(lambda: [0, 0.0])
+        for op, _, us in nodes.values():
+            per[op][0] += 1
+            per[op][1] += us
+        by_type[engine] = per
+    ops = sorted({op for per in by_type.values() for op in per},
+                 key=lambda op: -max(by_type[e].get(op, [0, 0.0])[1] for e in engines))
+    print(f"\n{name} at {threads} thread(s): sum over nodes of each node's median time per run (ms)")
+    print(f"{'op type':<26}" + "".join(f"{e + ' nodes':>14}{e + ' ms':>11}" for e in engines))
+    for op in ops:
+        cells = ""
+        for e in engines:
+            count, us = by_type[e].get(op, [0, 0.0])
+            cells += f"{count or '':>14}{us / 1000:>11.3f}" if count else f"{'':>14}{'':>11}"
+        print(f"{op:<26}{cells}")
+    print(f"{'total':<26}" + "".join(f"{len(n):>14}{sum(v[2] for v in n.values()) / 1000:>11.3f}"
+                                     for n in engines.values()))
+    for engine, nodes in engines.items():
+        print(f"{engine}: slowest nodes (us, op, input shapes, name)")
+        for node, (op, shapes, us) in sorted(nodes.items(), key=lambda kv: -kv[1][2])[:top]:
+            print(f"  {us:>8.0f}  {op:<18} {shapes[:60]:<60} {node[:60]}")
+
+
+def profile(a, k_env, threads):
+    """--profile: one profiled run per engine, model and thread count; prints where the time goes."""
+    profiler = os.path.join(ROOT, "bench", "profile_ort.js")
+    with tempfile.TemporaryDirectory(prefix="kestrel_profile_") as tmp:
+        for model_dir in a.models:
+            model = os.path.join(model_dir, "model.onnx")
+            inputs = os.path.join(model_dir, "test_data_set_0")
+            name = os.path.basename(os.path.normpath(model_dir))
+            feed = ["--inputs", inputs] if os.path.isdir(inputs) else []
+            for t in threads:
+                k_trace = os.path.join(tmp, f"{name}_{t}_kestrel.json")
+                o_prefix = os.path.join(tmp, f"{name}_{t}_ort")
+                run_json([a.kestrel, "bench", model, "--threads", str(t), "--seconds", str(a.seconds), "--json",
+                          "--precision", a.precision, "--profile", k_trace] + feed, k_env)
+                run_json(["node", profiler, a.ort, o_prefix, model, "--threads", str(t), "--seconds",
+                          str(a.seconds), "--json"] + feed)
+                o_trace = sorted(glob.glob(o_prefix + "_*.json"))[-1]
+                print_profile(name, t, {"kestrel": node_medians(k_trace, "kestrel"),
+                                        "ort": node_medians(o_trace, "ort")}, a.top)
+
+
 def geomean(values):
     values = [v for v in values if v and v > 0]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
@@ -84,11 +162,15 @@ def main():
     p.add_argument("--ort", default=os.path.join(ROOT, "..", "shared", "peer", "bench_ort.js"))
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="Kestrel's precision")
     p.add_argument("--json", help="also write every raw measurement here")
+    p.add_argument("--profile", action="store_true", help="per-op-type profile of both engines instead of the table")
+    p.add_argument("--top", type=int, default=10, help="with --profile: how many of the slowest nodes to list")
     p.add_argument("--kestrel-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the Kestrel runs only (e.g. OMP_WAIT_POLICY=PASSIVE); repeatable")
     a = p.parse_args()
     k_env = kestrel_environment(a.kestrel_env)
     threads = [int(t) for t in a.threads.split(",")]
+    if a.profile:
+        return profile(a, k_env, threads)
 
     raw, rows, acc = [], [], {}
     for model_dir in a.models:

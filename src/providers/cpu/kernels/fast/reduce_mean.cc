@@ -27,22 +27,75 @@ KESTREL_ISA_CLONES void mean_runs(const float* x, float* y, int64_t reduced, flo
   }
 }
 
+// Sums of `rows` rows of NV * 16 floats, rows `stride` floats apart, into out: the accumulators stay in
+// registers, and even and odd rows go to separate ones so that consecutive additions do not wait on each
+// other (global pooling sums thousands of pixel rows of a few vectors each).
+template <int NV>
+inline __attribute__((always_inline)) void sum_vectors(const float* x, int64_t rows, int64_t stride,
+                                                       float* out) {
+  fast::Vec16 even[NV], odd[NV], v;
+  for (int k = 0; k < NV; ++k) even[k] = odd[k] = fast::Vec16{};
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const float* a = x + r * stride;
+    for (int k = 0; k < NV; ++k) {
+      fast::load16(v, a + 16 * k);
+      even[k] += v;
+      fast::load16(v, a + stride + 16 * k);
+      odd[k] += v;
+    }
+  }
+  for (; r < rows; ++r)
+    for (int k = 0; k < NV; ++k) {
+      fast::load16(v, x + r * stride + 16 * k);
+      even[k] += v;
+    }
+  for (int k = 0; k < NV; ++k) fast::store16(out + 16 * k, even[k] + odd[k]);
+}
+
+// out[i] = sum over `rows` rows (`stride` floats apart) of x[row][i], for i < n <= kBlock.
+inline __attribute__((always_inline)) void sum_block(const float* x, int64_t rows, int64_t stride, int64_t n,
+                                                     float* out) {
+  switch (n) {
+    case 16:
+      return sum_vectors<1>(x, rows, stride, out);
+    case 32:
+      return sum_vectors<2>(x, rows, stride, out);
+    case 48:
+      return sum_vectors<3>(x, rows, stride, out);
+    case 64:
+      return sum_vectors<4>(x, rows, stride, out);
+    default:
+      break;
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * stride;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] += row[i];
+  }
+}
+
 // Tasks [task_begin, task_end) of (outer row, block of kBlock inner means).
 KESTREL_ISA_CLONES void mean_blocks(const float* x, float* y, int64_t reduced, int64_t inner, float inv,
                                     int64_t task_begin, int64_t task_end) {
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
   for (int64_t task = task_begin; task < task_end; ++task) {
     const int64_t o = task / blocks, i0 = task % blocks * kBlock, n = std::min(kBlock, inner - i0);
-    float acc[kBlock] = {};
-    const float* xo = x + o * reduced * inner + i0;
-    for (int64_t r = 0; r < reduced; ++r) {
-      const float* row = xo + r * inner;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) acc[i] += row[i];
-    }
+    float acc[kBlock];
+    sum_block(x + o * reduced * inner + i0, reduced, inner, n, acc);
     float* yo = y + o * inner + i0;
     for (int64_t i = 0; i < n; ++i) yo[i] = acc[i] * inv;
   }
+}
+
+// The partial sums of rows [r0, r1) of every outer row, into part[outer][inner].
+KESTREL_ISA_CLONES void partial_sums_of_rows(const float* x, float* part, int64_t outer, int64_t reduced,
+                                             int64_t inner, int64_t r0, int64_t r1) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i0 = 0; i0 < inner; i0 += kBlock)
+      sum_block(x + (o * reduced + r0) * inner + i0, r1 - r0, inner, std::min(kBlock, inner - i0),
+                part + o * inner + i0);
 }
 
 KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64_t reduced, int64_t inner,
@@ -50,32 +103,26 @@ KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64
   const float inv = 1.0f / static_cast<float>(reduced);
   if (inner == 1) {  // contiguous runs: one horizontal sum each
     parallel_ranges(outer, threads, outer * reduced > 65536,
-                          [&](int64_t begin, int64_t end) { mean_runs(x, y, reduced, inv, begin, end); });
+                    [&](int64_t begin, int64_t end) { mean_runs(x, y, reduced, inv, begin, end); });
     return;
   }
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
   const bool big = threads > 1 && outer * reduced * inner > 65536;
   if (big && outer * blocks < threads) {
-    // Too few output blocks to share (global pooling: outer 1, a few channel blocks): each thread sums a slice
-    // of the reduced rows, then the partial sums are added in thread order. The partial sums live in a
+    // Too few output blocks to share (global pooling: outer 1, a few channel blocks): each thread sums a
+    // slice of the reduced rows, then the partial sums are added in thread order. The partial sums live in a
     // per-thread buffer that only grows, so steady-state runs allocate nothing.
     thread_local std::vector<float> partial_sums;
     const size_t partial_size = static_cast<size_t>(threads * outer * inner);
     if (partial_sums.size() < partial_size) partial_sums.resize(partial_size);
+    // A thread of a smaller team than asked for leaves its slice zero.
     std::fill(partial_sums.begin(), partial_sums.begin() + static_cast<std::ptrdiff_t>(partial_size), 0.0f);
     float* partial = partial_sums.data();
 #pragma omp parallel num_threads(threads)
     {
       const int t = omp_get_thread_num(), team = omp_get_num_threads();
       const int64_t r0 = reduced * t / team, r1 = reduced * (t + 1) / team;
-      float* part = partial + t * outer * inner;
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t r = r0; r < r1; ++r) {
-          const float* row = x + (o * reduced + r) * inner;
-          float* acc = part + o * inner;
-#pragma omp simd
-          for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
-        }
+      partial_sums_of_rows(x, partial + t * outer * inner, outer, reduced, inner, r0, r1);
     }
     for (int64_t k = 0; k < outer * inner; ++k) {
       float sum = 0;
@@ -85,7 +132,7 @@ KESTREL_ISA_CLONES void mean_rows(const float* x, float* y, int64_t outer, int64
     return;
   }
   parallel_ranges(outer * blocks, threads, big,
-                        [&](int64_t begin, int64_t end) { mean_blocks(x, y, reduced, inner, inv, begin, end); });
+                  [&](int64_t begin, int64_t end) { mean_blocks(x, y, reduced, inner, inv, begin, end); });
 }
 
 class FastReduceMean final : public Kernel {
@@ -105,7 +152,9 @@ class FastReduceMean final : public Kernel {
   }
 
   FastReduceMean(const KernelInfo& info, std::vector<int64_t> axes)
-      : reference_(fast::reference_kernel(info)), axes_(std::move(axes)), keepdims_(info.attr_int("keepdims", 1) != 0) {}
+      : reference_(fast::reference_kernel(info)),
+        axes_(std::move(axes)),
+        keepdims_(info.attr_int("keepdims", 1) != 0) {}
 
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
@@ -126,16 +175,22 @@ class FastReduceMean final : public Kernel {
       if (!reduce[i] && X.dim(i) != 1) return reference_->compute(ctx);
     int64_t outer = 1, reduced = 1, inner = 1;
     for (int64_t i = 0; i < rank; ++i) {
-      if (reduce[i]) reduced *= X.dim(i);
-      else if (i < first) outer *= X.dim(i);
-      else inner *= X.dim(i);
+      if (reduce[i])
+        reduced *= X.dim(i);
+      else if (i < first)
+        outer *= X.dim(i);
+      else
+        inner *= X.dim(i);
     }
     runtime::InlineShape ys;
     for (int64_t i = 0; i < rank; ++i) {
-      if (!reduce[i]) ys.push_back(X.dim(i));
-      else if (keepdims_) ys.push_back(1);
+      if (!reduce[i])
+        ys.push_back(X.dim(i));
+      else if (keepdims_)
+        ys.push_back(1);
     }
-    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element
+    Tensor& Y =
+        ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());  // one mean per element
     mean_rows(X.data<float>(), Y.data<float>(), outer, reduced, inner, ctx.intra_op_threads());
   }
 

@@ -1,7 +1,9 @@
 // The single-pixel FusedConv (src/providers/cpu/kernels/fast/fused_conv_single_pixel.cc) against the
 // reference kernel: channel counts around the vector widths (1, 15, 16, 17, 33, 1152), output counts around
-// its 64-row chunks, both layouts, batches, no bias, activations with scale and shift, a product large enough
-// to split over threads, and nodes it leaves to oneDNN (pads, groups, a residual), which must agree as well.
+// its 64-output chunks (fewer outputs than channels take the dot-product form, the others the transposed
+// one), both layouts, batches, no bias, activations (Sigmoid and SiLU in registers, the others after) with
+// scale and shift, a product large enough to split over threads, and nodes it leaves to oneDNN (pads, groups,
+// a residual), which must agree as well.
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
@@ -46,6 +48,13 @@ TEST(FastSinglePixelConv, LayoutsBatchesBiasAndActivations) {
     add_attr(n, "activation_scale", 2.0f);
     add_attr(n, "activation_shift", -0.5f);
   });
+  // Sigmoid and SiLU run in registers, with the scale and shift after them.
+  pixel_conv(1, 33, 100, true, "Sigmoid", true, [](onnx::NodeProto& n) {
+    add_attr(n, "activation_scale", 0.5f);
+    add_attr(n, "activation_shift", 0.25f);
+  });
+  pixel_conv(3, 7, 20, false, "Silu", false,
+             [](onnx::NodeProto& n) { add_attr(n, "activation_scale", -2.0f); });
   pixel_conv(1, 8, 32, true, "Silu", true, [](onnx::NodeProto& n) {  // strides change nothing on one pixel
     add_attr(n, "strides", std::vector<int64_t>{2, 2});
   });
