@@ -15,8 +15,11 @@
 //
 // --protocol tcp (with --paired) is the transport floor of that measurement, no server involved: the request is the
 // HTTP binary body's bytes sent over a loopback TCP connection to a thread of serve_load that reads them (64 KB per
-// recv) and answers with as many bytes as the model's outputs, paced by Session::run like the other protocols. What
-// a served request costs above this is the server's (and its HTTP or gRPC library's) own.
+// recv), runs Session::run on a session of its own (as a server holds its own copy of the model), and answers with
+// as many bytes as the model's outputs; paired with the client's Session::run like the other protocols. Its
+// "overhead" is what moving the bytes and waking the two threads costs on this machine; what a served request costs
+// above it is the server's (and its HTTP or gRPC library's) own. (The receiving thread must run the model: a reply
+// sent at once would spare the client the sleep through the model's run and the wake-up after it.)
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -167,11 +170,12 @@ Requests make_requests(const std::string& model, const kestrel::Feeds& feeds) {
   return r;
 }
 
-// The transport floor (--protocol tcp): a loopback TCP connection to a thread that reads `request_bytes` and answers
-// `reply_bytes`, per exchange.
+// The transport floor (--protocol tcp): a loopback TCP connection to a thread that reads `request_bytes`, calls
+// `work` and answers `reply_bytes`, per exchange.
 class TcpFloor {
  public:
-  TcpFloor(size_t request_bytes, size_t reply_bytes) : request_(request_bytes, '\1'), reply_(reply_bytes, '\2') {
+  TcpFloor(size_t request_bytes, size_t reply_bytes, std::function<void()> work)
+      : request_(request_bytes, '\1'), reply_(reply_bytes, '\2'), work_(std::move(work)) {
     const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -196,6 +200,7 @@ class TcpFloor {
           if (n <= 0) return ::close(peer);
           got += static_cast<size_t>(n);
         }
+        work_();
         if (!send_all(peer, reply_)) return ::close(peer);
       }
     });
@@ -226,6 +231,7 @@ class TcpFloor {
     return true;
   }
   std::string request_, reply_;
+  std::function<void()> work_;
   int client_ = -1;
   std::thread sink_;
 };
@@ -389,11 +395,14 @@ int main(int argc, char** argv) {
   if (o.paired) {
     kestrel::Session session(o.direct, direct_options);
     std::unique_ptr<Client> client;
+    std::unique_ptr<kestrel::Session> receiver_session;  // the floor's stand-in for the server's own session
     std::unique_ptr<TcpFloor> floor;
     if (o.protocol == "tcp") {
       size_t reply_bytes = 0;
       for (const kestrel::Value& v : session.run(feeds)) reply_bytes += kestrel::server::raw_size(v.tensor());
-      floor = std::make_unique<TcpFloor>(requests.http_body.size(), reply_bytes);
+      receiver_session = std::make_unique<kestrel::Session>(o.direct, direct_options);
+      floor = std::make_unique<TcpFloor>(requests.http_body.size(), reply_bytes,
+                                         [&] { receiver_session->run(feeds); });
     } else {
       client = std::make_unique<Client>(o, http_port, grpc_port, requests);
     }
