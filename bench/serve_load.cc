@@ -278,7 +278,8 @@ class WireClient {
     const size_t length = std::strtoull(head.c_str() + length_at + 17, nullptr, 10);
     while (input_.size() < end + 4 + length)
       if (!receive()) return fail("HTTP client error: the connection closed inside a response", error);
-    if (status != 200) error = "HTTP " + std::to_string(status) + ": " + input_.substr(end + 4, std::min<size_t>(length, 200));
+    if (status != 200)
+      error = "HTTP " + std::to_string(status) + ": " + input_.substr(end + 4, std::min<size_t>(length, 200));
     input_.erase(0, end + 4 + length);
     if (head.find("\r\nconnection: close\r\n") != std::string::npos) close();
     return status == 200;
