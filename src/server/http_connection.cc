@@ -122,26 +122,31 @@ bool HttpConnection::read_exact(char* dest, size_t size) {
 }
 
 ssize_t HttpConnection::write(const char* ptr, size_t size) {
-  if (output_.size() + size > kOutputHold && !flush()) return -1;
-  output_.append(ptr, size);
-  if (output_.size() > kOutputHold && !flush()) return -1;
+  if (output_.size() + size <= kOutputHold) {
+    output_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  // A large body goes out from where it is, after what is held.
+  if (!flush() || !send_all(ptr, size)) return -1;
   return static_cast<ssize_t>(size);
 }
 
 bool HttpConnection::flush() {
-  for (size_t sent = 0; sent < output_.size();) {
-    const ssize_t n =
-        ::send(sock_, output_.data() + sent, output_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+  const bool sent = send_all(output_.data(), output_.size());
+  output_.clear();
+  return sent;
+}
+
+bool HttpConnection::send_all(const char* data, size_t size) {
+  for (size_t sent = 0; sent < size;) {
+    const ssize_t n = ::send(sock_, data + sent, size - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       sent += static_cast<size_t>(n);
-    } else if (errno == EINTR) {
-      continue;
-    } else if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_for(sock_, POLLOUT, write_timeout_ms_)) {
-      output_.clear();
+    } else if (errno != EINTR &&
+               ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_for(sock_, POLLOUT, write_timeout_ms_))) {
       return false;
     }
   }
-  output_.clear();
   return true;
 }
 
