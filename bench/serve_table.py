@@ -246,13 +246,21 @@ def main():
                 print("| model | protocol | pairs | Session::run p50 (us) | request p50 (us) | overhead (us) | "
                       "median pair difference (us) |")
                 print("|---|---|---|---|---|---|---|")
-                for protocol in ["tcp"] + args.protocols.split(","):
-                    runs = [serve_load(load, ports, "--model", "squeezenet1_1", "--inputs",
-                                       os.path.join(squeeze, "test_data_set_0"), "--protocol", protocol, "--direct",
-                                       os.path.join(squeeze, "model.onnx"), "--paired", "--threads", 1,
-                                       "--seconds", args.seconds)
-                            for _ in range(args.rounds)]
-                    shown = "loopback TCP, no server (transport floor)" if protocol == "tcp" else protocol
+                # http is serve_load's own HTTP/1.1 client; http-httplib the same requests from cpp-httplib's
+                # client, whose extra cost is the client's. The protocols take turns within each round.
+                protocols = ["tcp"] + args.protocols.split(",")
+                if "http" in protocols:
+                    protocols.insert(protocols.index("http") + 1, "http-httplib")
+                runs_of = {protocol: [] for protocol in protocols}
+                for _ in range(args.rounds):
+                    for protocol in protocols:
+                        runs_of[protocol].append(serve_load(
+                            load, ports, "--model", "squeezenet1_1", "--inputs",
+                            os.path.join(squeeze, "test_data_set_0"), "--protocol", protocol, "--direct",
+                            os.path.join(squeeze, "model.onnx"), "--paired", "--threads", 1, "--seconds", args.seconds))
+                for protocol, runs in runs_of.items():
+                    shown = {"tcp": "loopback TCP, no server (transport floor)",
+                             "http-httplib": "http (cpp-httplib's client)"}.get(protocol, protocol)
                     print(f"| squeezenet1_1 | {shown} | {sum(r['pairs'] for r in runs)} | "
                           f"{median_of(runs, 'direct_p50_us'):.0f} | {median_of(runs, 'served_p50_us'):.0f} | "
                           f"{median_of(runs, 'overhead_us'):.0f} | {median_of(runs, 'median_pair_difference_us'):.0f} |",
