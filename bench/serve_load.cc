@@ -4,7 +4,8 @@
 // latency percentiles (one line, or a JSON object with --json).
 //
 //   serve_load --model NAME [--inputs DIR] [--host 127.0.0.1] [--http-port 8000] [--grpc-port 8001]
-//              [--protocol http|json|grpc|health|tcp] [--concurrency 1] [--seconds 5] [--warmup 1] [--json]
+//              [--protocol http|http-httplib|json|grpc|health|tcp] [--concurrency 1] [--seconds 5] [--warmup 1]
+//              [--json]
 //              [--direct MODEL.onnx [--paired] [--threads N]] [--in-process]
 //
 // --direct MODEL times Session::run on the same input in this process first. With --paired it instead alternates
@@ -13,13 +14,23 @@
 // the per-pair differences). --threads N sets the direct session's intra-op threads (0: the engine's default), to
 // match the served model's config. --in-process serves --direct inside serve_load itself as --model, on free ports.
 //
+// --protocol http sends binary-extension requests with a minimal HTTP/1.1 client of its own (keep-alive, the request
+// line, headers and body in one send, a Content-Length response read in 64 KB recvs); --protocol http-httplib sends
+// the same requests with cpp-httplib's client, which costs about 100 us more per 600 KB request on this machine (a
+// cost of that client, not of the server). json and health use cpp-httplib's client.
+//
 // --protocol tcp (with --paired) is the transport floor of that measurement, no server involved: the request is the
 // HTTP binary body's bytes sent over a loopback TCP connection to a thread of serve_load that reads them (64 KB per
-// recv) and answers with as many bytes as the model's outputs, paced by Session::run like the other protocols. What
-// a served request costs above this is the server's (and its HTTP or gRPC library's) own.
+// recv), runs Session::run on a session of its own (as a server holds its own copy of the model), and answers with
+// as many bytes as the model's outputs; paired with the client's Session::run like the other protocols. Its
+// "overhead" is what moving the bytes and waking the two threads costs on this machine; what a served request costs
+// above it is the server's (and its HTTP or gRPC library's) own. (The receiving thread must run the model: a reply
+// sent at once would spare the client the sleep through the model's run and the wake-up after it.)
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -64,7 +75,8 @@ double percentile(std::vector<double> v, double p) {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
-               "serve_load: %s\nusage: serve_load --model NAME [--inputs DIR] [--protocol http|json|grpc|health|tcp]\n"
+               "serve_load: %s\nusage: serve_load --model NAME [--inputs DIR]\n"
+               "  [--protocol http|http-httplib|json|grpc|health|tcp]\n"
                "  [--concurrency N] [--seconds S] [--warmup S] [--host H] [--http-port P] [--grpc-port P]\n"
                "  [--direct MODEL.onnx [--paired] [--threads N]] [--in-process] [--json]\n",
                problem.c_str());
@@ -112,9 +124,9 @@ Options parse(int argc, char** argv) {
     usage("a numeric option is not a number");
   }
   if (!args.empty()) usage("unknown option " + args.begin()->first);
-  if (o.protocol != "http" && o.protocol != "json" && o.protocol != "grpc" && o.protocol != "health" &&
-      o.protocol != "tcp")
-    usage("--protocol must be http, json, grpc, health or tcp");
+  if (o.protocol != "http" && o.protocol != "http-httplib" && o.protocol != "json" && o.protocol != "grpc" &&
+      o.protocol != "health" && o.protocol != "tcp")
+    usage("--protocol must be http, http-httplib, json, grpc, health or tcp");
   if (o.protocol == "tcp" && !o.paired) usage("--protocol tcp needs --paired");
   if (o.model.empty() && o.protocol != "health") usage("--model is required");
   if (o.inputs.empty() && o.protocol != "health") usage("--inputs is required");
@@ -126,10 +138,14 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The request of each protocol, made once from the feeds.
+// The request of each protocol, made once from the feeds. The gRPC request is kept serialized, as the HTTP body is
+// kept encoded: each call sends the same bytes (the channel references them, no copy), and what is timed is the
+// exchange, not the encoding of the input, which an application does once per input whatever the protocol.
 struct Requests {
   std::string http_body, http_header_length, json_body;
+  std::string http_message;  // the binary-extension request as sent on the wire: request line, headers, body
   inference::ModelInferRequest grpc;
+  grpc::ByteBuffer grpc_bytes;
 };
 
 Requests make_requests(const std::string& model, const kestrel::Feeds& feeds) {
@@ -154,17 +170,34 @@ Requests make_requests(const std::string& model, const kestrel::Feeds& feeds) {
     raw_all += raw;
   }
   const std::string header = json{{"inputs", binary_inputs}, {"parameters", {{"binary_data_output", true}}}}.dump();
+  bool own = false;
+  if (!grpc::SerializationTraits<inference::ModelInferRequest>::Serialize(r.grpc, &r.grpc_bytes, &own).ok())
+    throw std::runtime_error("cannot serialize the gRPC request");
   r.http_header_length = std::to_string(header.size());
   r.http_body = header + raw_all;
+  r.http_message = "POST /v2/models/" + model + "/infer HTTP/1.1\r\nHost: kestrel\r\n"
+                   "Content-Type: application/octet-stream\r\nInference-Header-Content-Length: " +
+                   r.http_header_length + "\r\nContent-Length: " + std::to_string(r.http_body.size()) + "\r\n\r\n" +
+                   r.http_body;
   r.json_body = json{{"inputs", json_inputs}}.dump();
   return r;
 }
 
-// The transport floor (--protocol tcp): a loopback TCP connection to a thread that reads `request_bytes` and answers
-// `reply_bytes`, per exchange.
+bool send_all(int sock, const std::string& bytes) {
+  for (size_t sent = 0; sent < bytes.size();) {
+    const ssize_t n = ::send(sock, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The transport floor (--protocol tcp): a loopback TCP connection to a thread that reads `request_bytes`, calls
+// `work` and answers `reply_bytes`, per exchange.
 class TcpFloor {
  public:
-  TcpFloor(size_t request_bytes, size_t reply_bytes) : request_(request_bytes, '\1'), reply_(reply_bytes, '\2') {
+  TcpFloor(size_t request_bytes, size_t reply_bytes, std::function<void()> work)
+      : request_(request_bytes, '\1'), reply_(reply_bytes, '\2'), work_(std::move(work)) {
     const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -189,6 +222,7 @@ class TcpFloor {
           if (n <= 0) return ::close(peer);
           got += static_cast<size_t>(n);
         }
+        work_();
         if (!send_all(peer, reply_)) return ::close(peer);
       }
     });
@@ -210,17 +244,82 @@ class TcpFloor {
   }
 
  private:
-  static bool send_all(int sock, const std::string& bytes) {
-    for (size_t sent = 0; sent < bytes.size();) {
-      const ssize_t n = ::send(sock, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
   std::string request_, reply_;
+  std::function<void()> work_;
   int client_ = -1;
   std::thread sink_;
+};
+
+// The minimal HTTP/1.1 client of --protocol http: one keep-alive connection (reopened when the server closes it),
+// each request sent whole in one send, each response read by its Content-Length (the server's infer responses always
+// carry one).
+class WireClient {
+ public:
+  WireClient(const std::string& host, int port) : host_(host), port_(std::to_string(port)) {}
+  ~WireClient() {
+    if (sock_ >= 0) ::close(sock_);
+  }
+  WireClient(const WireClient&) = delete;
+  WireClient& operator=(const WireClient&) = delete;
+
+  // Sends `message` and reads the response; true for status 200, else `error` says why.
+  bool exchange(const std::string& message, std::string& error) {
+    if (sock_ < 0 && !connect(error)) return false;
+    if (!send_all(sock_, message)) return fail("HTTP client error: the request could not be sent", error);
+    size_t end;
+    while ((end = input_.find("\r\n\r\n")) == std::string::npos)
+      if (!receive()) return fail("HTTP client error: the connection closed before a response", error);
+    std::string head = input_.substr(0, end + 2);
+    std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return std::tolower(c); });
+    const size_t length_at = head.find("\r\ncontent-length:");
+    if (head.rfind("http/1.1 ", 0) != 0 || length_at == std::string::npos)
+      return fail("HTTP client error: a response without status or Content-Length: " + input_.substr(0, 200), error);
+    const int status = std::atoi(head.c_str() + 9);
+    const size_t length = std::strtoull(head.c_str() + length_at + 17, nullptr, 10);
+    while (input_.size() < end + 4 + length)
+      if (!receive()) return fail("HTTP client error: the connection closed inside a response", error);
+    if (status != 200)
+      error = "HTTP " + std::to_string(status) + ": " + input_.substr(end + 4, std::min<size_t>(length, 200));
+    input_.erase(0, end + 4 + length);
+    if (head.find("\r\nconnection: close\r\n") != std::string::npos) close();
+    return status == 200;
+  }
+
+ private:
+  bool connect(std::string& error) {
+    addrinfo hints{}, *found = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    if (::getaddrinfo(host_.c_str(), port_.c_str(), &hints, &found) != 0 || !found)
+      return fail("HTTP client error: cannot resolve " + host_, error);
+    sock_ = ::socket(found->ai_family, SOCK_STREAM, 0);
+    const bool connected = sock_ >= 0 && ::connect(sock_, found->ai_addr, found->ai_addrlen) == 0;
+    ::freeaddrinfo(found);
+    if (!connected) return fail("HTTP client error: cannot connect to " + host_ + ":" + port_, error);
+    const int yes = 1;
+    ::setsockopt(sock_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    return true;
+  }
+  bool receive() {
+    char chunk[64 << 10];
+    const ssize_t n = ::recv(sock_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    input_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+  void close() {
+    if (sock_ >= 0) ::close(sock_);
+    sock_ = -1;
+    input_.clear();
+  }
+  bool fail(const std::string& why, std::string& error) {
+    close();
+    error = why;
+    return false;
+  }
+
+  std::string host_, port_;
+  int sock_ = -1;
+  std::string input_;
 };
 
 // One client connection: sends the request of its protocol and says whether the answer was a success.
@@ -228,7 +327,7 @@ class Client {
  public:
   Client(const Options& o, int http_port, int grpc_port, const Requests& requests)
       : protocol_(o.protocol), requests_(requests), path_("/v2/models/" + o.model + "/infer"),
-        http_(o.host, http_port) {
+        http_(o.host, http_port), wire_(o.host, http_port) {
     http_.set_keep_alive(true);
     http_.set_tcp_nodelay(true);
     http_.set_read_timeout(120, 0);
@@ -238,8 +337,16 @@ class Client {
       grpc::ChannelArguments args;
       args.SetInt("kestrel.serve_load.client", next_id_++);
       args.SetMaxReceiveMessageSize(-1);
-      stub_ = inference::GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
+      stub_ = std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
           o.host + ":" + std::to_string(grpc_port), grpc::InsecureChannelCredentials(), args));
+    }
+  }
+
+  ~Client() {
+    completions_.Shutdown();
+    void* tag;
+    bool ok;
+    while (completions_.Next(&tag, &ok)) {
     }
   }
 
@@ -247,15 +354,36 @@ class Client {
   bool send(std::string& error) {
     if (protocol_ == "grpc") {
       grpc::ClientContext context;
-      inference::ModelInferResponse response;
-      const grpc::Status status = stub_->ModelInfer(&context, requests_.grpc, &response);
+      grpc::ByteBuffer reply;
+      grpc::Status status;
+      auto call = stub_->PrepareUnaryCall(&context, "/inference.GRPCInferenceService/ModelInfer",
+                                          requests_.grpc_bytes, &completions_);
+      call->StartCall();
+      call->Finish(&reply, &status, this);
+      void* tag = nullptr;
+      bool done = false;
+      if (!completions_.Next(&tag, &done) || !done) status = grpc::Status(grpc::StatusCode::UNKNOWN, "call lost");
+      inference::ModelInferResponse response;  // decoded, as a client reading its outputs would
+      if (status.ok() &&
+          !grpc::SerializationTraits<inference::ModelInferResponse>::Deserialize(&reply, &response).ok())
+        status = grpc::Status(grpc::StatusCode::INTERNAL, "the response does not parse");
       if (!status.ok()) error = "gRPC status " + std::to_string(status.error_code()) + ": " + status.error_message();
       return status.ok();
     }
-    httplib::Result res = protocol_ == "http"
-                              ? http_.Post(path_.c_str(), headers_, requests_.http_body, "application/octet-stream")
-                          : protocol_ == "json" ? http_.Post(path_.c_str(), requests_.json_body, "application/json")
-                                                : http_.Get("/v2/health/ready");
+    if (protocol_ == "http") return wire_.exchange(requests_.http_message, error);
+    // Bodies go out through a content provider: the std::string overloads of Post copy the body into the request
+    // first (600 KB per squeezenet request, a cost of this client, not of the server).
+    const auto post = [&](const std::string& body, const char* type, const httplib::Headers& headers) {
+      return http_.Post(
+          path_.c_str(), headers, body.size(),
+          [&body](size_t offset, size_t length, httplib::DataSink& sink) {
+            return sink.write(body.data() + offset, length);
+          },
+          type);
+    };
+    httplib::Result res = protocol_ == "http-httplib" ? post(requests_.http_body, "application/octet-stream", headers_)
+                          : protocol_ == "json"       ? post(requests_.json_body, "application/json", {})
+                                                      : http_.Get("/v2/health/ready");
     if (!res) error = "HTTP client error: " + httplib::to_string(res.error());
     else if (res->status != 200) error = "HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 200);
     return res && res->status == 200;
@@ -267,8 +395,10 @@ class Client {
   const Requests& requests_;
   std::string path_;
   httplib::Client http_;
+  WireClient wire_;
   httplib::Headers headers_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+  grpc::CompletionQueue completions_;
 };
 
 struct Summary {
@@ -353,11 +483,14 @@ int main(int argc, char** argv) {
   if (o.paired) {
     kestrel::Session session(o.direct, direct_options);
     std::unique_ptr<Client> client;
+    std::unique_ptr<kestrel::Session> receiver_session;  // the floor's stand-in for the server's own session
     std::unique_ptr<TcpFloor> floor;
     if (o.protocol == "tcp") {
       size_t reply_bytes = 0;
       for (const kestrel::Value& v : session.run(feeds)) reply_bytes += kestrel::server::raw_size(v.tensor());
-      floor = std::make_unique<TcpFloor>(requests.http_body.size(), reply_bytes);
+      receiver_session = std::make_unique<kestrel::Session>(o.direct, direct_options);
+      floor = std::make_unique<TcpFloor>(requests.http_body.size(), reply_bytes,
+                                         [&] { receiver_session->run(feeds); });
     } else {
       client = std::make_unique<Client>(o, http_port, grpc_port, requests);
     }

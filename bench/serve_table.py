@@ -4,16 +4,21 @@ build/serve_load over loopback, then prints four tables:
 
 1. bert_mini over HTTP binary and gRPC at each concurrency, with dynamic batching off and on (the same server, the
    same model loaded twice: `bert_mini` without batching, `bert_mini_batched` with the batching config below);
-   the two rows of a pair run back to back, so they see the same machine load;
+   the two rows of a pair run back to back, so they see the same machine load. First at the zoo input's sequence
+   length (128), then the same table at a short sequence (--short-sequence, default 16: the zoo input's first
+   tokens), where a batch-1 run is short enough that per-run costs, not compute, bound it: the case dynamic
+   batching is for. The two are separate rows of one table, labelled by sequence; the sequence-128 rows are measured
+   exactly as without the short run;
 2. the server's overhead per request on squeezenet1_1 at concurrency 1 (serve_load --paired: Session::run and a
    request alternately in one client, p50 of the requests minus p50 of Session::run), with the transport floor:
-   the same 600 KB request over a bare loopback TCP connection, no server (serve_load --protocol tcp);
+   the same 600 KB request over a bare loopback TCP connection to a thread that runs the model and answers, no
+   server (serve_load --protocol tcp);
 3. requests/s of GET /v2/health/ready;
 4. the engine's own batch scaling on bert_mini (`kestrel bench`, no server): rows/s of one Session::run per batch
    size at 1 and 2 intra-op threads, against batch 1. This is the ceiling of what dynamic batching can gain on this
    engine and machine: a batching server cannot serve more rows/s than its best batch size runs.
 
-    bench/serve_table.py [--build build] [--zoo ../shared/zoo] [--seconds 5] [--rounds 1]
+    bench/serve_table.py [--build build] [--zoo ../shared/zoo] [--seconds 5] [--rounds 1] [--short-sequence 16]
     bench/serve_table.py --skip batching,overhead,health      (the engine table alone)
 
 Machine load (`uptime`) is printed before and after: the machine may be shared, so read the batching-on/off ratios
@@ -22,6 +27,7 @@ and serve_load: on a machine whose cores are busy with other work, a short spin 
 runs spinning while their partner thread waits for a core.
 """
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -115,6 +121,24 @@ def serve_load(load, ports, *args):
     return report
 
 
+def short_inputs(source, folder, sequence):
+    """Writes the first `sequence` tokens of each of `source`'s input_<i>.pb (ONNX TensorProto, [1, 128]) to
+    `folder`; returns `folder`."""
+    from onnx import TensorProto, numpy_helper
+
+    os.makedirs(folder)
+    for name in sorted(f for f in os.listdir(source) if f.startswith("input_") and f.endswith(".pb")):
+        tensor = TensorProto()
+        with open(os.path.join(source, name), "rb") as f:
+            tensor.ParseFromString(f.read())
+        array = numpy_helper.to_array(tensor)
+        if array.ndim != 2 or array.shape[1] < sequence:
+            sys.exit(f"serve_table: {name} has shape {array.shape}, not [batch, >= {sequence}]")
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(numpy_helper.from_array(array[:, :sequence].copy(), tensor.name).SerializeToString())
+    return folder
+
+
 def bert_shapes(batch, sequence):
     return [arg for name in ("input_ids", "attention_mask", "token_type_ids")
             for arg in ("--shape", f"{name}={batch},{sequence}")]
@@ -154,8 +178,10 @@ def main():
     parser.add_argument("--protocols", default="http,grpc")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: batching, overhead, health, engine")
     parser.add_argument("--engine-batches", default="1,2,4,8,16,32", help="batch sizes of the engine table")
-    parser.add_argument("--engine-sequences", default="128",
+    parser.add_argument("--engine-sequences", default="128,16",
                         help="sequence lengths of the engine table (128 is the served input's; others are extra rows)")
+    parser.add_argument("--short-sequence", type=int, default=16,
+                        help="sequence length of the second batching table (0: none)")
     args = parser.parse_args()
     cli = os.path.join(args.build, "kestrel")
     load = os.path.join(args.build, "serve_load")
@@ -164,11 +190,15 @@ def main():
             sys.exit(f"serve_table: {path} is missing (cmake --build {args.build} --target kestrel_cli serve_load)")
     skip = set(filter(None, args.skip.split(",")))
     bert_inputs = os.path.join(args.zoo, "bert_mini", "test_data_set_0")
+    sequences = [(128, bert_inputs)]
     squeeze = os.path.join(args.zoo, "squeezenet1_1")
 
     folder = tempfile.mkdtemp(prefix="kestrel_serve_table_")
     try:
         make_repository(args.zoo, os.path.join(folder, "repo"))
+        if args.short_sequence > 0:
+            sequences.append((args.short_sequence, short_inputs(bert_inputs, os.path.join(folder, "short"),
+                                                                args.short_sequence)))
         proc, ports = start_server(cli, os.path.join(folder, "repo"))
         # Every model runs once before anything is timed: the OpenMP runtime spins less once the process has more
         # threads than cores (its "throttled" spin), so the first model to run would otherwise be timed in another
@@ -184,10 +214,10 @@ def main():
         print(f"{args.seconds:g} s per measurement after 1 s of warm-up, median of {args.rounds} round(s)\n", flush=True)
         try:
             if "batching" not in skip:
-                print("| model | protocol | concurrency | batching | throughput (req/s) | p50 (ms) | p99 (ms) | p99/p50 | "
-                      "errors |")
-                print("|---|---|---|---|---|---|---|---|---|")
-                for protocol in args.protocols.split(","):
+                print("| model | sequence | protocol | concurrency | batching | throughput (req/s) | p50 (ms) | p99 (ms) | "
+                      "p99/p50 | errors |")
+                print("|---|---|---|---|---|---|---|---|---|---|")
+                for (sequence, inputs), protocol in itertools.product(sequences, args.protocols.split(",")):
                     for concurrency in map(int, args.concurrency.split(",")):
                         # Off and on alternate within each round (the one that goes first alternates too), so
                         # both see the same machine load; the ratio is the median of the per-round ratios.
@@ -196,7 +226,7 @@ def main():
                             order = (("off", "bert_mini"), ("on", "bert_mini_batched"))
                             for batching, model in (order if round_index % 2 == 0 else order[::-1]):
                                 runs[batching].append(serve_load(
-                                    load, ports, "--model", model, "--inputs", bert_inputs, "--protocol", protocol,
+                                    load, ports, "--model", model, "--inputs", inputs, "--protocol", protocol,
                                     "--concurrency", concurrency, "--seconds", args.seconds)["served"])
                         ratio = statistics.median(on["throughput"] / off["throughput"]
                                                   for off, on in zip(runs["off"], runs["on"]))
@@ -204,28 +234,34 @@ def main():
                             r = {k: median_of(runs[batching], k) for k in ("throughput", "p50_us", "p99_us")}
                             r["errors"] = sum(x["errors"] for x in runs[batching])
                             shown = f" ({ratio:.2f}x off)" if batching == "on" else ""
-                            print(f"| bert_mini | {protocol} | {concurrency} | {batching} | {r['throughput']:.1f}{shown} | "
+                            print(f"| bert_mini | {sequence} | {protocol} | {concurrency} | {batching} | "
+                                  f"{r['throughput']:.1f}{shown} | "
                                   f"{r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | {r['p99_us'] / r['p50_us']:.2f} | {r['errors']} |",
                                   flush=True)
                 print()
             if "overhead" not in skip:
                 # The tcp row is the transport floor: the same request bytes over a bare loopback TCP connection
-                # (no HTTP, no gRPC, no server), answered with the outputs' size, paced by Session::run the same way.
+                # (no HTTP, no gRPC, no server) to a thread that runs the model on a session of its own and answers
+                # with the outputs' size; its overhead is the cost of moving the bytes and waking the threads.
                 print("| model | protocol | pairs | Session::run p50 (us) | request p50 (us) | overhead (us) | "
                       "median pair difference (us) |")
                 print("|---|---|---|---|---|---|---|")
-                for protocol in ["tcp"] + args.protocols.split(","):
-                    runs = [serve_load(load, ports, "--model", "squeezenet1_1", "--inputs",
-                                       os.path.join(squeeze, "test_data_set_0"), "--protocol", protocol, "--direct",
-                                       os.path.join(squeeze, "model.onnx"), "--paired", "--threads", 1,
-                                       "--seconds", args.seconds)
-                            for _ in range(args.rounds)]
-                    if protocol == "tcp":
-                        print(f"| squeezenet1_1 | loopback TCP, no server (transport floor) | "
-                              f"{sum(r['pairs'] for r in runs)} | {median_of(runs, 'direct_p50_us'):.0f} | "
-                              f"{median_of(runs, 'served_p50_us'):.0f} | - | - |", flush=True)
-                        continue
-                    print(f"| squeezenet1_1 | {protocol} | {sum(r['pairs'] for r in runs)} | "
+                # http is serve_load's own HTTP/1.1 client; http-httplib the same requests from cpp-httplib's
+                # client, whose extra cost is the client's. The protocols take turns within each round.
+                protocols = ["tcp"] + args.protocols.split(",")
+                if "http" in protocols:
+                    protocols.insert(protocols.index("http") + 1, "http-httplib")
+                runs_of = {protocol: [] for protocol in protocols}
+                for _ in range(args.rounds):
+                    for protocol in protocols:
+                        runs_of[protocol].append(serve_load(
+                            load, ports, "--model", "squeezenet1_1", "--inputs",
+                            os.path.join(squeeze, "test_data_set_0"), "--protocol", protocol, "--direct",
+                            os.path.join(squeeze, "model.onnx"), "--paired", "--threads", 1, "--seconds", args.seconds))
+                for protocol, runs in runs_of.items():
+                    shown = {"tcp": "loopback TCP, no server (transport floor)",
+                             "http-httplib": "http (cpp-httplib's client)"}.get(protocol, protocol)
+                    print(f"| squeezenet1_1 | {shown} | {sum(r['pairs'] for r in runs)} | "
                           f"{median_of(runs, 'direct_p50_us'):.0f} | {median_of(runs, 'served_p50_us'):.0f} | "
                           f"{median_of(runs, 'overhead_us'):.0f} | {median_of(runs, 'median_pair_difference_us'):.0f} |",
                           flush=True)

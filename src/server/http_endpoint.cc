@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "kestrel/session.h"
+#include "server/http_connection.h"
 #include "server/infer_request.h"
 #include "server/server.h"
 #include "server/tensor_codec.h"
@@ -103,9 +104,17 @@ void send_infer_response(httplib::Response& res, const InferResponse& response, 
   res.set_content(std::move(body), "application/octet-stream");
 }
 
-// The body of an infer request, read through httplib's content reader into one buffer sized from Content-Length
-// (no regrowing), placed so that the binary tensor data after the Inference-Header-Content-Length bytes of JSON
-// starts 64-byte aligned: binary inputs then become tensors over this buffer, without another copy.
+// Bodies whose bytes on the wire are not the body itself: httplib's content reader decodes them.
+bool compressed(const httplib::Request& req) {
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  return !encoding.empty() && encoding != "identity";
+}
+bool chunked(const httplib::Request& req) { return req.has_header("Transfer-Encoding"); }
+
+// The body of an infer request, read into one buffer sized from Content-Length (no regrowing; straight from the
+// connection unless it is chunked, else through httplib's content reader), placed so that the binary tensor data
+// after the Inference-Header-Content-Length bytes of JSON starts 64-byte aligned: binary inputs then become tensors
+// over this buffer, without another copy.
 struct InferBody {
   std::shared_ptr<void> storage;
   std::string_view bytes;
@@ -136,20 +145,29 @@ std::optional<InferBody> read_infer_body(const httplib::Request& req, httplib::R
   };
   InferBody body;
   bool read_ok = false;
-  if (const auto length = to_size(req.get_header_value("Content-Length")); length && *length <= max_bytes) {
+  // A compressed body's Content-Length is not its decoded size: it is read like a chunked one.
+  const auto length = compressed(req) ? std::nullopt : to_size(req.get_header_value("Content-Length"));
+  if (length && *length <= max_bytes) {
     body.storage = allocate(*length);
     char* data = static_cast<char*>(body.storage.get()) + padding;
     size_t filled = 0;
-    read_ok = content_reader([&](const char* chunk, size_t n) {
-      if (n > *length - filled) return false;
-      std::memcpy(data + filled, chunk, n);
-      filled += n;
-      return true;
-    });
+    HttpConnection* connection = HttpConnection::of_this_thread();
+    if (connection && !chunked(req)) {
+      // Straight from the socket into the tensor buffer, in as few reads as the data arrives in.
+      read_ok = connection->read_exact(data, *length);
+      filled = read_ok ? *length : 0;
+    } else {
+      read_ok = content_reader([&](const char* chunk, size_t n) {
+        if (n > *length - filled) return false;
+        std::memcpy(data + filled, chunk, n);
+        filled += n;
+        return true;
+      });
+    }
     if (read_ok && filled != *length) read_ok = false;
     body.bytes = std::string_view(data, filled);
   } else {
-    // Chunked (or an over-long Content-Length, which httplib refuses with 413 without reading it).
+    // Chunked or compressed (or an over-long Content-Length, which httplib refuses with 413 without reading it).
     std::string text;
     bool over = false;
     read_ok = content_reader([&](const char* chunk, size_t n) {
@@ -214,7 +232,7 @@ int bind_and_serve(httplib::Server& http, const std::string& host, int port, std
 
 }  // namespace
 
-HttpEndpoint::HttpEndpoint(Server& server) : server_(server), http_(std::make_unique<httplib::Server>()) {
+HttpEndpoint::HttpEndpoint(Server& server) : server_(server), http_(std::make_unique<HttpConnectionServer>()) {
   add_routes();
 }
 
@@ -339,7 +357,7 @@ void HttpEndpoint::add_routes() {
   }));
 }
 
-MetricsEndpoint::MetricsEndpoint(Server& server) : server_(server), http_(std::make_unique<httplib::Server>()) {
+MetricsEndpoint::MetricsEndpoint(Server& server) : server_(server), http_(std::make_unique<HttpConnectionServer>()) {
   http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   http_->set_keep_alive_timeout(2);
   Server* s = &server_;

@@ -15,6 +15,10 @@
 #include <future>
 #include <sstream>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -110,6 +114,61 @@ std::pair<json, std::string> split_binary(const httplib::Result& res) {
   const size_t n = length.empty() ? res->body.size() : std::stoull(length);
   return {json::parse(res->body.substr(0, n)), res->body.substr(n)};
 }
+
+// A plain TCP connection to the server, for what httplib's client cannot send: pipelined requests, bodies that
+// arrive in pieces, Expect: 100-continue.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : sock_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = sock_ >= 0 && ::connect(sock_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawConnection() {
+    if (sock_ >= 0) ::close(sock_);
+  }
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    for (size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n = ::send(sock_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // The next response's status line and headers, and its body (by Content-Length); empty when the connection
+  // ends first.
+  std::pair<std::string, std::string> response() {
+    size_t end;
+    while ((end = pending_.find("\r\n\r\n")) == std::string::npos)
+      if (!receive()) return {};
+    const std::string head = pending_.substr(0, end + 4);
+    size_t length = 0;
+    std::string lower = head;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (const size_t at = lower.find("content-length:"); at != std::string::npos)
+      length = std::stoull(head.substr(at + 15));
+    while (pending_.size() < end + 4 + length)
+      if (!receive()) return {};
+    std::string body = pending_.substr(end + 4, length);
+    pending_.erase(0, end + 4 + length);
+    return {head, body};
+  }
+
+ private:
+  bool receive() {
+    char chunk[65536];
+    const ssize_t n = ::recv(sock_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    pending_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+  int sock_;
+  bool connected_ = false;
+  std::string pending_;
+};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -389,6 +448,80 @@ TEST_F(ServerTest, MalformedRequestsGet400) {
   const json ok = post(path, mlp_request(x, 1).dump(), 200);
   expect_near_all(ok["outputs"][0]["data"].get<std::vector<float>>(), mlp_expected(x, 1));
   EXPECT_GT(metric(metrics_text(), R"(kestrel_request_failure_total{model="mlp",version="1",reason="invalid_argument"})"), 0);
+}
+
+// The binary extension's body reaches the model whole however it travels: large (many socket reads, a response
+// larger than one send), chunked, gzip-compressed, pipelined behind another request on one connection, in small
+// pieces with pauses, and after Expect: 100-continue.
+TEST_F(ServerTest, BinaryBodiesArriveWholeInEveryTransferForm) {
+  const int rows = 100000;  // 1.6 MB of input, 1.2 MB of output
+  const std::vector<float> x = mlp_rows(rows, 1.0f);
+  const std::vector<float> want = mlp_expected(x, rows);
+  const std::string header =
+      json{{"inputs", json::array({{{"name", "x"}, {"datatype", "FP32"}, {"shape", {rows, kMlpIn}},
+                                    {"parameters", {{"binary_data_size", x.size() * 4}}}}})},
+           {"parameters", {{"binary_data_output", true}}}}
+          .dump();
+  const std::string body = header + raw_floats(x);
+  const httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header.size())}};
+  const auto check = [&](const httplib::Result& res, const char* how) {
+    ASSERT_TRUE(res) << how;
+    ASSERT_EQ(res->status, 200) << how << ": " << res->body.substr(0, 300);
+    const std::vector<float> got = floats_of(split_binary(res).second);
+    ASSERT_EQ(got.size(), want.size()) << how;
+    const auto near = [](float a, float b) { return std::fabs(a - b) <= 1e-4f; };
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin(), near)) << how;
+  };
+  auto c = http();
+  check(c.Post("/v2/models/mlp/infer", headers, body, "application/octet-stream"), "Content-Length");
+  check(c.Post("/v2/models/mlp/infer", headers,
+               [&](size_t offset, httplib::DataSink& sink) {
+                 if (offset == body.size()) sink.done();
+                 else sink.write(body.data() + offset, std::min<size_t>(100000, body.size() - offset));
+                 return true;
+               },
+               "application/octet-stream"),
+        "chunked");
+  auto compressing = http();
+  compressing.set_compress(true);
+  check(compressing.Post("/v2/models/mlp/infer", headers, body, "application/octet-stream"), "gzip");
+
+  // Small requests on one raw connection: the body of the first and the whole second request in one send, then a
+  // body in three pieces with pauses, then a request that waits for 100 Continue before its body.
+  const std::vector<float> one = mlp_rows(1, 2.0f);
+  const std::string small_header =
+      json{{"inputs", json::array({{{"name", "x"}, {"datatype", "FP32"}, {"shape", {1, kMlpIn}},
+                                    {"parameters", {{"binary_data_size", kMlpIn * 4}}}}})},
+           {"parameters", {{"binary_data_output", true}}}}
+          .dump();
+  const std::string small_body = small_header + raw_floats(one);
+  const std::string request_head =
+      "POST /v2/models/mlp/infer HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n"
+      "Inference-Header-Content-Length: " + std::to_string(small_header.size()) +
+      "\r\nContent-Length: " + std::to_string(small_body.size()) + "\r\n";
+  const std::string request = request_head + "\r\n" + small_body;
+  const auto expect_answer = [&](RawConnection& raw, const char* how) {
+    const auto [head, data] = raw.response();
+    ASSERT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << how << ": " << head << data;
+    const size_t json_length = std::stoull(head.substr(head.find("Inference-Header-Content-Length: ") + 33));
+    expect_near_all(floats_of(data.substr(json_length)), mlp_expected(one, 1));
+  };
+  RawConnection raw(server->http_port());
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(raw.send(request + request));
+  expect_answer(raw, "first of two pipelined requests");
+  expect_answer(raw, "second of two pipelined requests");
+  ASSERT_TRUE(raw.send(request.substr(0, request.size() - 20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(raw.send(request.substr(request.size() - 20, 10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(raw.send(request.substr(request.size() - 10)));
+  expect_answer(raw, "body in pieces");
+  ASSERT_TRUE(raw.send(request_head + "Expect: 100-continue\r\n\r\n"));
+  const auto [proceed, nothing] = raw.response();
+  EXPECT_EQ(proceed.rfind("HTTP/1.1 100", 0), 0u) << proceed;
+  ASSERT_TRUE(raw.send(small_body));
+  expect_answer(raw, "after 100 Continue");
 }
 
 TEST_F(ServerTest, FailingModelsAreReportedAndOthersServe) {
