@@ -294,22 +294,27 @@ class DnnlConv final : public Kernel {
       if (chosen && dn::is_reference_impl(chosen->impl_info_str())) chosen.reset();  // f32 is faster
     }
     // The Winograd primitive with its weights, or nothing (chosen unchanged) when there is none for this shape and
-    // post-ops or its weights cannot be made. oneDNN makes the Winograd weights layout from the plain weights only
-    // and makes nothing from it, so every plan of a kernel that packed them must use the same kernel and layout:
-    // the F(2x2, 3x3) one, made for one image (for larger batches oneDNN has only F(4x4, 3x3), whose weights layout
-    // differs) and run once per image on the blocked tensors, whose images are contiguous.
+    // post-ops or its weights cannot be made. oneDNN makes a Winograd weights layout from the plain weights only and
+    // makes nothing from it, and its Winograd kernels (F(2x2, 3x3), F(4x4, 3x3)) each have their own layout: the
+    // first kernel whose weights exist or can still be made is taken. The primitive is made for one image, so its
+    // kernel does not change with the batch, and runs once per image on the blocked tensors, whose images are
+    // contiguous.
     auto winograd = [&]() -> dnnl::memory {
       try {
         dnnl::convolution_forward::primitive_desc pd(
             describe(dnnl::algorithm::convolution_winograd, dt::f32, blocked, blocked, 1), attr, dn::engine());
-        while (std::string(pd.impl_info_str()).find("wino_2x3") == std::string::npos)
-          if (!pd.next_impl()) return {};
-        dnnl::memory weights = packed_->get(pd.weights_desc());
-        chosen.emplace(std::move(pd));
-        return weights;
+        do {
+          try {
+            dnnl::memory weights = packed_->get(pd.weights_desc());
+            chosen.emplace(std::move(pd));
+            return weights;
+          } catch (const dnnl::error&) {
+            // this kernel's layout cannot be made any more; try the next kernel
+          }
+        } while (pd.next_impl());
       } catch (const dnnl::error&) {
-        return {};
       }
+      return {};
     };
     dnnl::memory weights;
     if (!chosen && prefers_winograd(xs, g, threads)) weights = winograd();
