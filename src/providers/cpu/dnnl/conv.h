@@ -201,8 +201,8 @@ class DnnlConv final : public Kernel {
       for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;
   }
 
-  // 3x3, stride 1, undilated, ungrouped 2-D convolutions in f32 run oneDNN's Winograd F(2x2, 3x3) kernel, which
-  // does 2.25x fewer multiplications than the direct one (oneDNN's own choice, convolution_auto, never takes it).
+  // 3x3, stride 1, undilated, ungrouped 2-D convolutions in f32 run a Winograd kernel of oneDNN (F(2x2, 3x3), 2.25x
+  // fewer multiplications than the direct one, or F(4x4, 3x3), 4x), which its convolution_auto never takes.
   // It reads and writes the channel-blocked layout: channels-last tensors are reordered on the way in and out.
   // Its input and output transforms cost per 2x2 tile and channel, so it pays when a tile's multiplications are
   // many (wide inputs) or the map has many tiles. Measured in the models at one thread, Winograd time over direct
@@ -313,6 +313,7 @@ class DnnlConv final : public Kernel {
           }
         } while (pd.next_impl());
       } catch (const dnnl::error&) {
+        // no Winograd kernel for this shape and post-ops on this CPU
       }
       return {};
     };
