@@ -120,9 +120,9 @@ TEST(FastConv, PackedAtCreationServesOtherBatches) {
   }
 }
 
-// 3x3 stride-1 convolutions with many output pixels or wide inputs run oneDNN's Winograd kernel when the team is
-// no larger than the batch (at 1 thread here; at 2 only the batch-2 case), the direct one otherwise: both against
-// the reference, with channel counts that are not multiples of the 16-float block.
+// 3x3 stride-1 convolutions with many output pixels or wide inputs run oneDNN's Winograd kernel on one thread and
+// the direct one when split over two: both against the reference, with channel counts that are not multiples of
+// the 16-float block.
 TEST(FastConv, WinogradManyPixelsAsymmetricPads) {
   run_conv({{1, 20, 25, 21}, {24, 20, 3, 3}, true, {}, {}, {1, 0, 0, 1}});  // 24x20 outputs
 }
