@@ -445,7 +445,7 @@ int main(int argc, char** argv) {
   // Session::run here and in the server should see the same OpenMP wait policy: the short spin that `kestrel`
   // itself sets (see tools/kestrel/main.cc), unless the user chose one.
   if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
-    setenv("GOMP_SPINCOUNT", "20000", 1);
+    setenv("GOMP_SPINCOUNT", "2000", 1);
     execv("/proc/self/exe", argv);
   }
   const Options o = parse(argc, argv);

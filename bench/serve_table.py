@@ -209,7 +209,7 @@ def main():
                        "--warmup", 0)
         print(f"load average before: {load_average()}  (nproc {os.cpu_count()})")
         policy = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY") if k in os.environ}
-        print(f"OpenMP wait policy: {policy or 'GOMP_SPINCOUNT=20000 (the default of kestrel and serve_load)'}")
+        print(f"OpenMP wait policy: {policy or 'GOMP_SPINCOUNT=2000 (the default of kestrel and serve_load)'}")
         print(f"batching config: {json.dumps(BATCHED_CONFIG)}; without batching: {json.dumps(UNBATCHED_CONFIG)}")
         print(f"{args.seconds:g} s per measurement after 1 s of warm-up, median of {args.rounds} round(s)\n", flush=True)
         try:

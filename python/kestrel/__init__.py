@@ -6,7 +6,7 @@ import os as _os
 # steals a core from everything else between runs. It reads its policy once, when the native module loads it, so a
 # short spin is set here first (as the kestrel CLI does); a policy the user chose is kept.
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
-    _os.environ["GOMP_SPINCOUNT"] = "20000"
+    _os.environ["GOMP_SPINCOUNT"] = "2000"
 
 from kestrel.capi import _kestrel as _C  # noqa: E402
 from kestrel.capi import onnxruntime_pybind11_state  # noqa: F401  (ORT's exception module path)

@@ -1,5 +1,6 @@
-// Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's rule),
-// and again with ExecutionMode::kParallel, whose outputs must equal the sequential ones exactly.
+// Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's rule), with
+// the default threads and with one, and again with ExecutionMode::kParallel, whose outputs must equal the
+// sequential ones exactly.
 // Models named in tests/zoo/required.txt must match; the others are reported. Exits 77 (skipped) when the zoo
 // folder is absent.
 //
@@ -52,13 +53,9 @@ std::string compare_bf16(const Value& got, const Value& want) {
   return "";
 }
 
-std::string run_model(const fs::path& dir, bool bf16) {
-  SessionOptions options;
-  if (bf16) options.config_entries["kestrel.precision"] = "bf16";
-  Session session((dir / "model.onnx").string(), options);
-  const fs::path set = dir / "test_data_set_0";
-  Feeds feeds = read_input_files(session, set.string());
-  std::vector<Value> got = session.run(feeds);
+// The outputs of one run against the references; "" when they match.
+std::string compare_with_references(const Session& session, const std::vector<Value>& got, const fs::path& set,
+                                    bool bf16) {
   for (size_t i = 0; i < got.size(); ++i) {
     const fs::path ref = set / ("output_" + std::to_string(i) + ".pb");
     if (!fs::exists(ref)) return "missing reference " + ref.string();
@@ -66,6 +63,23 @@ std::string run_model(const fs::path& dir, bool bf16) {
     std::string diff = bf16 ? compare_bf16(got[i], want.value) : testing::compare_values(got[i], want.value, 1e-3, 1e-4);
     if (!diff.empty()) return "output '" + session.outputs()[i].name + "': " + diff;
   }
+  return "";
+}
+
+std::string run_model(const fs::path& dir, bool bf16) {
+  SessionOptions options;
+  if (bf16) options.config_entries["kestrel.precision"] = "bf16";
+  Session session((dir / "model.onnx").string(), options);
+  const fs::path set = dir / "test_data_set_0";
+  Feeds feeds = read_input_files(session, set.string());
+  std::vector<Value> got = session.run(feeds);
+  if (std::string diff = compare_with_references(session, got, set, bf16); !diff.empty()) return diff;
+  // One intra-op thread picks other kernels for some ops (Winograd convolutions), so it is checked too.
+  SessionOptions single = options;
+  single.intra_op_num_threads = 1;
+  Session single_session((dir / "model.onnx").string(), single);
+  if (std::string diff = compare_with_references(single_session, single_session.run(feeds), set, bf16); !diff.empty())
+    return "one thread, " + diff;
   SessionOptions parallel = options;
   parallel.execution_mode = ExecutionMode::kParallel;
   parallel.inter_op_num_threads = 2;

@@ -7,6 +7,7 @@
 // (activation_scale, activation_shift) run as post-ops (sum, eltwise, eltwise_linear).
 // SiLU is the exception: Kestrel's own pass after the primitive (fast::silu_in_place) costs about half of
 // oneDNN 2.6's swish post-op (efficientnet_b0 runs it after every convolution).
+// 3x3 stride-1 convolutions run oneDNN's Winograd kernel where it measured faster (prefers_winograd).
 // At bf16 precision the weights are packed as bfloat16 and X is converted by its reorder (added when X is
 // channels_last); Y, the residual and the bias stay f32.
 #pragma once
@@ -30,6 +31,9 @@ namespace kestrel::cpu {
 struct DnnlConvPlan {
   dnnl_backend::Executable conv;  // run({src, dst}); weights and bias are bound
   dnnl_backend::Reorder src_reorder, dst_reorder, residual_reorder;
+  // A Winograd primitive is made for one image and run once per image (see DnnlConv::winograd below).
+  int64_t images = 1;
+  size_t src_image_bytes = 0, dst_image_bytes = 0;
 };
 
 class DnnlConv final : public Kernel {
@@ -179,7 +183,9 @@ class DnnlConv final : public Kernel {
       else if (Y.raw_data() != Z->raw_data())  // (the planner may run the op in place on Z)
         std::memcpy(Y.raw_data(), Z->raw_data(), Z->bytes());
     }
-    plan->conv.run({x, y});
+    for (int64_t i = 0; i < plan->images; ++i)
+      plan->conv.run({static_cast<const char*>(x) + i * plan->src_image_bytes,
+                      static_cast<char*>(y) + i * plan->dst_image_bytes});
     dn::converted_output(plan->dst_reorder, y, Y.raw_data(), team);
     if (silu_after_ && mode != Post::kNone) fast::silu_in_place(Y.data<float>(), Y.size(), threads);
     if (Z && !residual_inside) finish_outside(ctx, Y, Z);
@@ -194,6 +200,30 @@ class DnnlConv final : public Kernel {
     if (out_scale_ != 1.0f || out_shift_ != 0.0f)
       for (int64_t i = 0; i < Y.size(); ++i) y[i] = y[i] * out_scale_ + out_shift_;
   }
+
+  // 3x3, stride 1, undilated, ungrouped 2-D convolutions in f32 run a Winograd kernel of oneDNN (F(2x2, 3x3), 2.25x
+  // fewer multiplications than the direct one, or F(4x4, 3x3), 4x), which its convolution_auto never takes.
+  // It reads and writes the channel-blocked layout: channels-last tensors are reordered on the way in and out.
+  // Its input and output transforms cost per 2x2 tile and channel, so it pays when a tile's multiplications are
+  // many (wide inputs) or the map has many tiles. Measured in the models at one thread, Winograd time over direct
+  // time (reorders included): resnet18's 56x56 to 7x7 convolutions (64 to 512 channels in) 0.58-0.87, squeezenet's
+  // 55x55 (16 in) 0.78-0.93 and 27x27 (32 in) 0.72, but its 13x13 ones (48 and 64 in) 1.07-1.10.
+  // One thread only: with a larger team than images, oneDNN 2.6 runs the transforms and products of each block of
+  // tiles as three parallel regions, dozens per convolution, each one a barrier for the team.
+  bool prefers_winograd(std::span<const int64_t> xs, const Window3& g, int threads) const {
+    if (threads != 1 || g.spatial_rank != 2 || group_ != 1 ||
+        dnnl_backend::compute_type(precision_) != dnnl::memory::data_type::f32)
+      return false;
+    for (int i = 1; i < 3; ++i)
+      if (g.kernel[i] != 3 || g.stride[i] != 1 || g.dilation[i] != 1) return false;
+    if (w_.size() > kWinogradMaxWeights) return false;
+    return xs[1] >= kWinogradMinChannels || g.out[1] * g.out[2] >= kWinogradMinPixels;
+  }
+  static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 400;
+  // Winograd weights take 16/9 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) times the space and oneDNN transforms them slowly:
+  // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
+  // ORT's and its session creation from 0.9 to 2.1 of ORT's. Large weights (its last two stages) stay direct.
+  static constexpr int64_t kWinogradMaxWeights = 256 * 1024;
 
   std::shared_ptr<const DnnlConvPlan> make_plan(std::span<const int64_t> xs, const Window3& g, int threads,
                                                 Post mode) const {
@@ -238,15 +268,20 @@ class DnnlConv final : public Kernel {
                        : std::vector<std::pair<tag, tag>>{{blocked, blocked}, {tag::any, blocked}, {tag::any, tag::any}};
     // The first real kernel (not the reference) over the layouts above for a src/weights data type; else the
     // last layout that had any implementation.
+    auto describe = [&](dnnl::algorithm algorithm, dt type, tag src_tag, tag dst_tag, int64_t batch) {
+      dnnl::memory::dims src_dims = dn::to_dims(xs), dst_dims = dn::to_dims(ys);
+      src_dims[0] = dst_dims[0] = batch;
+      return dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_inference, algorithm, dnnl::memory::desc(src_dims, type, src_tag),
+          dnnl::memory::desc(weights_dims_, type, tag::any), b_md, dnnl::memory::desc(dst_dims, dt::f32, dst_tag),
+          strides, dilates, pad_l, pad_r);
+    };
     auto choose = [&](dt type) {
       std::optional<dnnl::convolution_forward::primitive_desc> chosen;
       for (const auto& [src_tag, dst_tag] : attempts) {
-        const dnnl::convolution_forward::desc desc(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-            dnnl::memory::desc(dn::to_dims(xs), type, src_tag), dnnl::memory::desc(weights_dims_, type, tag::any),
-            b_md, dnnl::memory::desc(dn::to_dims(ys), dt::f32, dst_tag), strides, dilates, pad_l, pad_r);
         try {
-          chosen.emplace(desc, attr, dn::engine());
+          chosen.emplace(describe(dnnl::algorithm::convolution_direct, type, src_tag, dst_tag, xs[0]), attr,
+                       dn::engine());
         } catch (const dnnl::error&) {
           continue;  // this layout has no implementation at all; try the next
         }
@@ -264,16 +299,58 @@ class DnnlConv final : public Kernel {
       chosen = choose(dn::compute_type(precision_));
       if (chosen && dn::is_reference_impl(chosen->impl_info_str())) chosen.reset();  // f32 is faster
     }
+    // The Winograd primitive with its weights, or nothing (chosen unchanged) when there is none for this shape and
+    // post-ops or its weights cannot be made. oneDNN makes a Winograd weights layout from the plain weights only and
+    // makes nothing from it, and its Winograd kernels (F(2x2, 3x3), F(4x4, 3x3)) each have their own layout: the
+    // first kernel whose weights exist or can still be made is taken. The primitive is made for one image, so its
+    // kernel does not change with the batch, and runs once per image on the blocked tensors, whose images are
+    // contiguous.
+    auto winograd = [&]() -> dnnl::memory {
+      try {
+        dnnl::convolution_forward::primitive_desc pd(
+            describe(dnnl::algorithm::convolution_winograd, dt::f32, blocked, blocked, 1), attr, dn::engine());
+        do {
+          try {
+            dnnl::memory weights = packed_->get(pd.weights_desc());
+            chosen.emplace(std::move(pd));
+            return weights;
+          } catch (const dnnl::error&) {
+            // this kernel's layout cannot be made any more; try the next kernel
+          }
+        } while (pd.next_impl());
+      } catch (const dnnl::error&) {
+        // no Winograd kernel for this shape and post-ops on this CPU
+      }
+      return {};
+    };
+    dnnl::memory weights;
+    if (!chosen && prefers_winograd(xs, g, threads)) weights = winograd();
     if (!chosen) chosen = choose(dt::f32);
     if (!chosen) throw dnnl::error(dnnl_unimplemented, "no oneDNN convolution for this shape");
+    if (!weights) {
+      try {
+        weights = packed_->get(chosen->weights_desc());
+      } catch (const dnnl::error&) {
+        weights = winograd();  // the weights exist in the Winograd layout only (an earlier plan chose it)
+        if (!weights) throw;
+      }
+    }
     const auto& pd = *chosen;
-    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, packed_->get(pd.weights_desc())}};
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, weights}};
+    dnnl::memory::desc src_md = pd.src_desc(), dst_md = pd.dst_desc();  // the whole batch's layouts
+    if (pd.src_desc().dims()[0] != xs[0]) {
+      plan->images = xs[0];
+      plan->src_image_bytes = src_md.get_size();
+      plan->dst_image_bytes = dst_md.get_size();
+      src_md = dnnl::memory::desc(dn::to_dims(xs), dt::f32, blocked);
+      dst_md = dnnl::memory::desc(dn::to_dims(ys), dt::f32, blocked);
+    }
     if (b_.defined()) bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(b_md, dn::engine(), const_cast<float*>(b_.data<float>())));
     plan->conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(),
                                 {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, std::move(bound));
-    plan->src_reorder = dn::Reorder(src_user, pd.src_desc());
-    plan->dst_reorder = dn::Reorder(pd.dst_desc(), dst_user);
-    if (mode == Post::kResidual && plan->dst_reorder) plan->residual_reorder = dn::Reorder(dst_user, pd.dst_desc());
+    plan->src_reorder = dn::Reorder(src_user, src_md);
+    plan->dst_reorder = dn::Reorder(dst_md, dst_user);
+    if (mode == Post::kResidual && plan->dst_reorder) plan->residual_reorder = dn::Reorder(dst_user, dst_md);
     return plan;
   }
 

@@ -120,6 +120,33 @@ TEST(FastConv, PackedAtCreationServesOtherBatches) {
   }
 }
 
+// 3x3 stride-1 convolutions with many output pixels or wide inputs run oneDNN's Winograd kernel on one thread and
+// the direct one when split over two: both against the reference, with channel counts that are not multiples of
+// the 16-float block.
+TEST(FastConv, WinogradManyPixelsAsymmetricPads) {
+  run_conv({{1, 20, 25, 21}, {24, 20, 3, 3}, true, {}, {}, {1, 0, 0, 1}});  // 24x20 outputs
+}
+TEST(FastConv, WinogradWideInputSmallMap) { run_conv({{2, 128, 7, 5}, {33, 128, 3, 3}, false, {}, {}, {1, 1, 1, 1}}); }
+
+TEST(FastConv, WinogradPackedAtCreationServesOtherBatches) {
+  // The Winograd weights are packed at creation for a batch of 1 and the model's copy freed; oneDNN makes no other
+  // layout from them. One thread: every batch runs the one-image Winograd primitive once per image. Two threads: the
+  // batch-1 convolution is too small to split (one thread, Winograd), larger batches are split, where the direct
+  // kernel is preferred but cannot be made from the packed weights, so they stay Winograd.
+  std::vector<NodeInput> in{{"X", pattern_tensor({1, 16, 23, 19}, 1), false, false, true},
+                            {"W", pattern_tensor({8, 16, 3, 3}, 2), true},
+                            {"B", pattern_tensor({8}, 3), true}};
+  auto attrs = [](onnx::NodeProto& n) { add_attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1}); };
+  const std::string bytes = testing::model_with_initializers("Conv", in, attrs, 11);
+  for (int threads : {1, 2}) {
+    Session ref = testing::make_session(bytes, true, 1), fast = testing::make_session(bytes, false, threads);
+    for (int64_t batch : {1, 3, 2, 1}) {
+      const Feeds f{{"X", Value(pattern_tensor({batch, 16, 23, 19}, 4))}};
+      testing::expect_close(ref.run(f).at(0).tensor(), fast.run(f).at(0).tensor());
+    }
+  }
+}
+
 TEST(FastConv, NoInputPixelsGivesTheBias) {
   // Every tap of a 1x1 kernel over a 0x0 input padded by 1 reads padding.
   const Tensor y = run_conv({{2, 3, 0, 0}, {4, 3, 1, 1}, true, {}, {}, {1, 1, 1, 1}});

@@ -176,6 +176,12 @@ TEST(FastFusedConv, ChannelsLastBroadcastResidual) {  // Z [1,1,1,M] in NHWC is 
 TEST(FastFusedConv, ChannelsLastFirstLayer) {  // 3 input channels, stride 2, as image models start
   channels_last_conv({1, 17, 15, 3}, {8, 3, 3, 3}, {}, {"HardSwish", {}}, 1, {2, 2}, {1, 1, 1, 1});
 }
+TEST(FastFusedConv, ChannelsLastWinogradResidual) {  // a residual block's second convolution, 23x19 outputs
+  channels_last_conv({1, 23, 19, 16}, {16, 16, 3, 3}, {1, 23, 19, 16}, {"Relu", {}}, 1, {}, {1, 1, 1, 1});
+}
+TEST(FastFusedConv, ChannelsLastWinogradWideInput) {
+  channels_last_conv({1, 6, 7, 130}, {20, 130, 3, 3}, {}, {"Clip", {0.0f, 6.0f}}, 1, {}, {1, 1, 1, 1});
+}
 TEST(FastFusedConv, ChannelsLastEmptyBatch) {
   channels_last_conv({0, 5, 5, 4}, {3, 4, 3, 3}, {}, {"Relu", {}}, 1, {}, {1, 1, 1, 1});
 }
