@@ -314,9 +314,9 @@ void PlanRun::prepare_memory_plan() {
   const MemoryPlan& mp = *f.memory_plan;
   // The frame's block serves every signature that fits in it; a block still referenced (a tensor that escaped
   // an earlier run) was dropped when that run ended.
-  if (!f.block || f.block->capacity() < mp.block_bytes || f.block->buffer_capacity() < mp.bytes.size())
+  if (!f.block || f.block->capacity() < mp.block_bytes || f.block->buffer_capacity() < mp.buffers.size())
     f.block = std::make_shared<PlannedBlock>(std::max(mp.block_bytes, f.block ? f.block->capacity() : 0),
-                                             std::max(mp.bytes.size(), f.block ? f.block->buffer_capacity() : 0));
+                                             std::max(mp.buffers.size(), f.block ? f.block->buffer_capacity() : 0));
 }
 
 void PlanRun::finish_memory_plan(const RunContext& run) {
@@ -340,7 +340,7 @@ void PlanRun::finish_memory_plan(const RunContext& run) {
     std::string shapes;
     for (int64_t x : f.signature) shapes += (shapes.empty() ? "" : ",") + std::to_string(x);
     log(1, run.log_threshold,
-        "memory plan for input signature [" + shapes + "]: " + std::to_string(made->bytes.size()) +
+        "memory plan for input signature [" + shapes + "]: " + std::to_string(made->buffers.size()) +
             " buffers of " + std::to_string(made->tensor_bytes) + " bytes in one block of " +
             std::to_string(made->block_bytes) + " bytes (arena peak in use so far " +
             std::to_string(run.arena->peak_in_use_bytes()) + " bytes)");

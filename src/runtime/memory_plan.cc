@@ -100,21 +100,21 @@ std::shared_ptr<const MemoryPlan> MemoryRecorder::finish(
     if (e.released < 0) continue;  // outlived the run: not the block's to hold
     plan->request_buffer[request] = static_cast<int>(lifetimes.size());
     lifetimes.push_back({e.bytes, e.step, std::max(e.released, e.step)});
-    plan->bytes.push_back(e.bytes);
   }
   std::function<bool(size_t, size_t)> order;
   if (ordered) order = [&](size_t a, size_t b) { return ordered(lifetimes[a], lifetimes[b]); };
   const BufferLayout layout = pack_buffers(lifetimes, order);
   plan->offset = layout.offsets;
+  plan->buffers = std::move(lifetimes);
   plan->block_bytes = layout.size;
-  const size_t n = lifetimes.size();
-  for (size_t i = 0; i < n; ++i) plan->tensor_bytes += padded_size(plan->bytes[i]);
+  const size_t n = plan->buffers.size();
+  for (size_t i = 0; i < n; ++i) plan->tensor_bytes += padded_size(plan->buffers[i].bytes);
   plan->overlap_begin.push_back(0);
   for (size_t i = 0; i < n; ++i) {
-    const size_t begin = plan->offset[i], end = begin + padded_size(plan->bytes[i]);
+    const size_t begin = plan->offset[i], end = begin + padded_size(plan->buffers[i].bytes);
     for (size_t j = 0; j < n; ++j) {
       if (j == i) continue;
-      const size_t b = plan->offset[j], e = b + padded_size(plan->bytes[j]);
+      const size_t b = plan->offset[j], e = b + padded_size(plan->buffers[j].bytes);
       if (b < end && begin < e) plan->overlaps.push_back(static_cast<int>(j));
     }
     plan->overlap_begin.push_back(static_cast<int>(plan->overlaps.size()));
@@ -143,8 +143,8 @@ std::shared_ptr<void> PlannedBlock::take(const MemoryPlan& plan, int step, int r
   const int first = plan.step_requests[step];
   if (request >= plan.step_requests[step + 1] - first) return {};
   const int buffer = plan.request_buffer[first + request];
-  if (buffer < 0 || static_cast<size_t>(buffer) >= buffers_ || bytes > plan.bytes[buffer] ||
-      plan.offset[buffer] + padded_size(plan.bytes[buffer]) > capacity_)
+  if (buffer < 0 || static_cast<size_t>(buffer) >= buffers_ || bytes > plan.buffers[buffer].bytes ||
+      plan.offset[buffer] + padded_size(plan.buffers[buffer].bytes) > capacity_)
     return {};
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -55,8 +55,8 @@ struct MemoryPlan {
   size_t tensor_bytes = 0;  // the planned buffers' sizes summed (what separate buffers would hold)
   std::vector<int> step_requests;   // per step, its first request in request_buffer; one more entry at the end
   std::vector<int> request_buffer;  // per request, its planned buffer, or -1 when the arena serves it
-  std::vector<size_t> offset;       // per buffer
-  std::vector<size_t> bytes;        // per buffer
+  std::vector<BufferLifetime> buffers;  // per buffer: its size and the steps it lived in when recorded
+  std::vector<size_t> offset;           // per buffer
   std::vector<int> overlap_begin;   // per buffer (one more at the end), its range in `overlaps`
   std::vector<int> overlaps;        // buffers whose bytes intersect this one's
 };
