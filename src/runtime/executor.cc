@@ -308,7 +308,7 @@ void PlanRun::prepare_memory_plan() {
   input_signature(plan_, f, f.signature);
   f.memory_plan = plan_.memory_plans->find(f.signature);
   if (!f.memory_plan) {
-    f.recorder = std::make_shared<MemoryRecorder>();
+    if (plan_.memory_plans->seen_before(f.signature)) f.recorder = std::make_shared<MemoryRecorder>();
     return;
   }
   const MemoryPlan& mp = *f.memory_plan;

@@ -176,6 +176,18 @@ std::shared_ptr<const MemoryPlan> MemoryPlanCache::find(std::span<const int64_t>
   return nullptr;
 }
 
+bool MemoryPlanCache::seen_before(std::span<const int64_t> signature) {
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a over the values, never 0 (0 marks an empty entry)
+  for (int64_t v : signature) hash = (hash ^ static_cast<uint64_t>(v)) * 1099511628211ull;
+  hash |= 1;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (uint64_t h : seen_)
+    if (h == hash) return true;
+  seen_[seen_next_] = hash;
+  seen_next_ = (seen_next_ + 1) % kSeenCapacity;
+  return false;
+}
+
 void MemoryPlanCache::insert(std::span<const int64_t> signature, std::shared_ptr<const MemoryPlan> plan) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const Entry& e : entries_)

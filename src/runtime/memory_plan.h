@@ -4,10 +4,10 @@
 //
 // A plan is made from a recorded run, not from inferred shapes: kernels decide at run time whether an output is
 // a new buffer or a view of an input, and views, sequences and subgraphs may keep a buffer alive past its slot's
-// last reader. The first run of a signature allocates from the arena as before while a MemoryRecorder notes, for
-// each buffer, the step that asked for it, its size, and the step during or after which its last reference went;
-// the plan packs those lifetimes, and later runs with the same signature hand the k-th request of a step the
-// region planned for it.
+// last reader. A signature's first run takes its buffers from the arena; its second run does too while a
+// MemoryRecorder notes, for each buffer, the step that asked for it, its size, and the step during or after
+// which its last reference went; the plan packs those lifetimes, and the runs after that hand the k-th request
+// of each step the region planned for it.
 //
 // A plan is a prediction, so each region is checked as it is handed out: a region is given only when no region
 // sharing its bytes is still referenced (a data-dependent op that kept a buffer longer than in the recorded run,
@@ -121,15 +121,21 @@ class PlannedBlock : public std::enable_shared_from_this<PlannedBlock> {
 };
 
 // The plans of one compiled graph, by input-shape signature; the least recently used goes past kCapacity.
-// Thread-safe.
+// Signatures are planned from their second run on: a shape seen once stays with the arena, so a workload whose
+// shapes change every run neither records nor drops the arena's cache each time. Thread-safe.
 class MemoryPlanCache {
  public:
-  static constexpr size_t kCapacity = 8;
+  static constexpr size_t kCapacity = 16;
+  static constexpr size_t kSeenCapacity = 64;
   std::shared_ptr<const MemoryPlan> find(std::span<const int64_t> signature);
+  // True when `signature` (not planned) ran before, among the last kSeenCapacity such; notes it otherwise.
+  bool seen_before(std::span<const int64_t> signature);
   void insert(std::span<const int64_t> signature, std::shared_ptr<const MemoryPlan> plan);
   size_t size();
 
  private:
+  uint64_t seen_[kSeenCapacity] = {};  // hashes of signatures run once, a ring
+  size_t seen_next_ = 0;
   struct Entry {
     std::vector<int64_t> signature;
     std::shared_ptr<const MemoryPlan> plan;

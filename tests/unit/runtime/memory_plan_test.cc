@@ -189,5 +189,17 @@ TEST(MemoryPlanCache, KeepsTheMostRecentlyUsedSignatures) {
   EXPECT_EQ(cache.find(std::vector<int64_t>{1, 2}), nullptr);  // a prefix is another signature
 }
 
+TEST(MemoryPlanCache, PlansOnlySignaturesSeenBefore) {
+  MemoryPlanCache cache;
+  const std::vector<int64_t> a = {1, 2, 3}, b = {1, 2, 4};
+  EXPECT_FALSE(cache.seen_before(a));
+  EXPECT_FALSE(cache.seen_before(b));
+  EXPECT_TRUE(cache.seen_before(a));
+  // Forgotten after kSeenCapacity other signatures.
+  for (int64_t n = 0; n < static_cast<int64_t>(MemoryPlanCache::kSeenCapacity); ++n)
+    EXPECT_FALSE(cache.seen_before(std::vector<int64_t>{7, n}));
+  EXPECT_FALSE(cache.seen_before(b));
+}
+
 }  // namespace
 }  // namespace kestrel::runtime
