@@ -314,9 +314,16 @@ void PlanRun::prepare_memory_plan() {
   const MemoryPlan& mp = *f.memory_plan;
   // The frame's block serves every signature that fits in it; a block still referenced (a tensor that escaped
   // an earlier run) was dropped when that run ended.
-  if (!f.block || f.block->capacity() < mp.block_bytes || f.block->buffer_capacity() < mp.buffers.size())
-    f.block = std::make_shared<PlannedBlock>(std::max(mp.block_bytes, f.block ? f.block->capacity() : 0),
-                                             std::max(mp.buffers.size(), f.block ? f.block->buffer_capacity() : 0));
+  if (!f.block || f.block->capacity() < mp.block_bytes || f.block->buffer_capacity() < mp.buffers.size()) {
+    const size_t bytes = std::max(mp.block_bytes, f.block ? f.block->capacity() : 0);
+    const size_t buffers = std::max(mp.buffers.size(), f.block ? f.block->buffer_capacity() : 0);
+    f.block.reset();
+    try {
+      f.block = std::make_shared<PlannedBlock>(bytes, buffers);
+    } catch (const std::bad_alloc&) {
+      f.memory_plan.reset();  // no room for the block: this run takes its buffers from the arena, one by one
+    }
+  }
 }
 
 void PlanRun::finish_memory_plan(const RunContext& run) {
