@@ -228,8 +228,9 @@ PlanRun::~PlanRun() {
     }
     f.bound[s] = nullptr;
   }
-  // A planned region still referenced once the frame let go (a tensor that escaped the run, through a path that
-  // should have copied it) keeps its block; the frame takes a new one, so the next run cannot overwrite it.
+  // The last guard of what a run returns: a planned region still referenced once the frame let go (a tensor
+  // that escaped the run by a path copy_outputs_out_of_block does not see) keeps its block; the frame takes a
+  // new one.
   if (f.block && f.block->in_use()) f.block.reset();
   f.memory_plan.reset();
   f.recorder.reset();
@@ -308,7 +309,8 @@ void PlanRun::prepare_memory_plan() {
   input_signature(plan_, f, f.signature);
   f.memory_plan = plan_.memory_plans->find(f.signature);
   if (!f.memory_plan) {
-    if (plan_.memory_plans->seen_before(f.signature)) f.recorder = std::make_shared<MemoryRecorder>();
+    if (plan_.static_input_shapes || plan_.memory_plans->seen_before(f.signature))
+      f.recorder = std::make_shared<MemoryRecorder>();
     return;
   }
   const MemoryPlan& mp = *f.memory_plan;

@@ -4,10 +4,10 @@
 //
 // A plan is made from a recorded run, not from inferred shapes: kernels decide at run time whether an output is
 // a new buffer or a view of an input, and views, sequences and subgraphs may keep a buffer alive past its slot's
-// last reader. A signature's first run takes its buffers from the arena; its second run does too while a
-// MemoryRecorder notes, for each buffer, the step that asked for it, its size, and the step during or after
-// which its last reference went; the plan packs those lifetimes, and the runs after that hand the k-th request
-// of each step the region planned for it.
+// last reader. A signature's first run takes its buffers from the arena; its second run (its first when every
+// input shape of the model is fixed) does too while a MemoryRecorder notes, for each buffer, the step that asked
+// for it, its size, and the step during or after which its last reference went; the plan packs those lifetimes,
+// and the runs after that hand the k-th request of each step the region planned for it.
 //
 // A plan is a prediction, so each region is checked as it is handed out: a region is given only when no region
 // sharing its bytes is still referenced (a data-dependent op that kept a buffer longer than in the recorded run,

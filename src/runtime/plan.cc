@@ -67,6 +67,11 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     }
   }
   for (const ir::Value* v : graph.inputs) plan->input_slots.push_back(slot(v));
+  plan->static_input_shapes = std::all_of(graph.inputs.begin(), graph.inputs.end(), [](const ir::Value* v) {
+    const TypeInfo& t = v->type;
+    return t.kind == TypeInfo::Kind::kTensor && t.shape &&
+           std::all_of(t.shape->begin(), t.shape->end(), [](const Dim& d) { return d.fixed(); });
+  });
   for (const auto& v : graph.values()) {
     if (v->initializer) plan->constants.emplace_back(slot(v.get()), v->initializer);
   }

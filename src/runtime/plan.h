@@ -64,6 +64,8 @@ class Plan {
   std::vector<char> releasable;
   std::unique_ptr<FramePool> frames;  // per-run state, reused (executor.h)
   std::unique_ptr<MemoryPlanCache> memory_plans;  // by input-shape signature (memory_plan.h)
+  // Every graph input is a tensor of fixed shape: runs have one signature, planned from the first run on.
+  bool static_input_shapes = false;
 };
 
 // Compiles `graph`. `enclosing` is the plan of the graph that owns it (null for the main graph).
