@@ -109,24 +109,11 @@ std::shared_ptr<const MemoryPlan> MemoryRecorder::finish(
   plan->block_bytes = layout.size;
   const size_t n = plan->buffers.size();
   for (size_t i = 0; i < n; ++i) plan->tensor_bytes += padded_size(plan->buffers[i].bytes);
-  plan->overlap_begin.push_back(0);
-  for (size_t i = 0; i < n; ++i) {
-    const size_t begin = plan->offset[i], end = begin + padded_size(plan->buffers[i].bytes);
-    for (size_t j = 0; j < n; ++j) {
-      if (j == i) continue;
-      const size_t b = plan->offset[j], e = b + padded_size(plan->buffers[j].bytes);
-      if (b < end && begin < e) plan->overlaps.push_back(static_cast<int>(j));
-    }
-    plan->overlap_begin.push_back(static_cast<int>(plan->overlaps.size()));
-  }
   return plan;
 }
 
 PlannedBlock::PlannedBlock(size_t bytes, size_t buffers)
-    : capacity_(padded_size(bytes)),
-      buffers_(buffers),
-      live_(std::make_unique<std::atomic<uint8_t>[]>(std::max<size_t>(buffers, 1))),
-      control_blocks_(std::make_shared<ControlBlockPool>()) {
+    : capacity_(padded_size(bytes)), buffers_(buffers), control_blocks_(std::make_shared<ControlBlockPool>()) {
   if (capacity_ >= kHugePageBytes) {
     memory_ = allocate_on_huge_pages(capacity_);
   } else {
@@ -134,7 +121,12 @@ PlannedBlock::PlannedBlock(size_t bytes, size_t buffers)
     if (!p) throw std::bad_alloc();
     memory_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   }
-  for (size_t i = 0; i < std::max<size_t>(buffers, 1); ++i) live_[i].store(0, std::memory_order_relaxed);
+  live_.reserve(buffers);
+}
+
+bool PlannedBlock::in_use() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !live_.empty();
 }
 
 std::shared_ptr<void> PlannedBlock::take(const MemoryPlan& plan, int step, int request, size_t bytes,
@@ -143,27 +135,32 @@ std::shared_ptr<void> PlannedBlock::take(const MemoryPlan& plan, int step, int r
   const int first = plan.step_requests[step];
   if (request >= plan.step_requests[step + 1] - first) return {};
   const int buffer = plan.request_buffer[first + request];
-  if (buffer < 0 || static_cast<size_t>(buffer) >= buffers_ || bytes > plan.buffers[buffer].bytes ||
-      plan.offset[buffer] + padded_size(plan.buffers[buffer].bytes) > capacity_)
-    return {};
+  if (buffer < 0 || static_cast<size_t>(buffer) >= buffers_ || bytes > plan.buffers[buffer].bytes) return {};
+  const Range range{plan.offset[buffer], plan.offset[buffer] + padded_size(plan.buffers[buffer].bytes)};
+  if (range.end > capacity_) return {};
   {
+    // The mutex orders this hand-out after the release of any region that shared these bytes: that tensor's
+    // last reads and writes happen before this one's first.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (live_[buffer].load(std::memory_order_acquire)) return {};
-    for (int k = plan.overlap_begin[buffer]; k < plan.overlap_begin[buffer + 1]; ++k)
-      if (live_[plan.overlaps[k]].load(std::memory_order_acquire)) return {};
-    live_[buffer].store(1, std::memory_order_relaxed);
-    live_count_.fetch_add(1, std::memory_order_relaxed);
+    for (const Range& r : live_)
+      if (r.begin < range.end && range.begin < r.end) return {};
+    live_.push_back(range);
   }
-  void* p = static_cast<char*>(memory_.get()) + plan.offset[buffer];
+  void* p = static_cast<char*>(memory_.get()) + range.begin;
   if (zero_fill && bytes) std::memset(p, 0, bytes);
-  return std::shared_ptr<void>(p, RegionRelease{shared_from_this(), buffer}, PooledAllocator<char>(control_blocks_));
+  return std::shared_ptr<void>(p, RegionRelease{shared_from_this(), range.begin},
+                               PooledAllocator<char>(control_blocks_));
 }
 
 void PlannedBlock::RegionRelease::operator()(void*) const {
-  // Whoever takes an overlapping region next reads this flag with acquire: this tensor's last reads and writes
-  // happen before that region's first.
-  block->live_[buffer].store(0, std::memory_order_release);
-  block->live_count_.fetch_sub(1, std::memory_order_release);
+  std::lock_guard<std::mutex> lock(block->mutex_);
+  auto& live = block->live_;
+  for (size_t i = 0; i < live.size(); ++i)
+    if (live[i].begin == begin) {  // live regions never share bytes, so their starts are distinct
+      live[i] = live.back();
+      live.pop_back();
+      return;
+    }
 }
 
 std::shared_ptr<const MemoryPlan> MemoryPlanCache::find(std::span<const int64_t> signature) {

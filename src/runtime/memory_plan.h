@@ -57,8 +57,6 @@ struct MemoryPlan {
   std::vector<int> request_buffer;  // per request, its planned buffer, or -1 when the arena serves it
   std::vector<BufferLifetime> buffers;  // per buffer: its size and the steps it lived in when recorded
   std::vector<size_t> offset;           // per buffer
-  std::vector<int> overlap_begin;   // per buffer (one more at the end), its range in `overlaps`
-  std::vector<int> overlaps;        // buffers whose bytes intersect this one's
 };
 
 // Notes the buffers one run allocates and when each goes. Thread-safe.
@@ -100,23 +98,28 @@ class PlannedBlock : public std::enable_shared_from_this<PlannedBlock> {
   // it, it asks for more than was planned, or a region sharing its bytes is still referenced.
   std::shared_ptr<void> take(const MemoryPlan& plan, int step, int request, size_t bytes, bool zero_fill);
   // True while some region is referenced.
-  bool in_use() const { return live_count_.load(std::memory_order_acquire) > 0; }
+  bool in_use() const;
   // The block's base address, for tests.
   const void* base() const { return memory_.get(); }
 
  private:
   struct RegionRelease {
     std::shared_ptr<PlannedBlock> block;
-    int buffer;
+    size_t begin;
     void operator()(void*) const;
+  };
+  struct Range {
+    size_t begin, end;
   };
 
   std::shared_ptr<void> memory_;
   size_t capacity_;
   size_t buffers_;
-  std::unique_ptr<std::atomic<uint8_t>[]> live_;  // per planned buffer: referenced
-  std::atomic<int> live_count_{0};
-  std::mutex mutex_;  // between concurrent hand-outs (parallel executor); releases only store
+  // The byte ranges of the regions referenced now: few at a time (the tensors alive at one step), so a hand-out
+  // checks them all rather than a per-plan list of which buffers share bytes, which grows with the square of
+  // the buffer count. Reserved for every buffer of the plan, so it never grows during a run.
+  std::vector<Range> live_;
+  mutable std::mutex mutex_;  // hand-outs and releases may come from several threads (parallel executor)
   std::shared_ptr<ControlBlockPool> control_blocks_;
 };
 
