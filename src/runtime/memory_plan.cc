@@ -1,4 +1,5 @@
-// Interval packing of tensor lifetimes, the recorder that measures them, the per-frame block and the plan cache.
+// Interval packing of tensor lifetimes, the recorder that measures them, the per-frame block and the plan
+// cache.
 #include "runtime/memory_plan.h"
 
 #include <algorithm>
@@ -43,7 +44,8 @@ BufferLayout pack_buffers(std::span<const BufferLifetime> buffers,
     const size_t need = padded_size(buffers[i].bytes);
     taken.clear();
     for (size_t j : placed)
-      if (conflict(i, j)) taken.emplace_back(layout.offsets[j], layout.offsets[j] + padded_size(buffers[j].bytes));
+      if (conflict(i, j))
+        taken.emplace_back(layout.offsets[j], layout.offsets[j] + padded_size(buffers[j].bytes));
     std::sort(taken.begin(), taken.end());
     size_t best = std::numeric_limits<size_t>::max();
     size_t best_gap = std::numeric_limits<size_t>::max();
@@ -71,9 +73,8 @@ std::shared_ptr<void> MemoryRecorder::record(int step, size_t bytes, std::shared
     entries_.push_back({step, bytes});
   }
   void* p = block.get();
-  return std::shared_ptr<void>(p, [self = shared_from_this(), index, block = std::move(block)](void*) {
-    self->released(index);
-  });
+  return std::shared_ptr<void>(
+      p, [self = shared_from_this(), index, block = std::move(block)](void*) { self->released(index); });
 }
 
 void MemoryRecorder::released(size_t index) {
@@ -113,7 +114,9 @@ std::shared_ptr<const MemoryPlan> MemoryRecorder::finish(
 }
 
 PlannedBlock::PlannedBlock(size_t bytes, size_t buffers)
-    : capacity_(padded_size(bytes)), buffers_(buffers), control_blocks_(std::make_shared<ControlBlockPool>()) {
+    : capacity_(padded_size(bytes)),
+      buffers_(buffers),
+      control_blocks_(std::make_shared<ControlBlockPool>()) {
   if (capacity_ >= kHugePageBytes) {
     memory_ = allocate_on_huge_pages(capacity_);
   } else {

@@ -18,7 +18,8 @@ bool lifetimes_overlap(const BufferLifetime& a, const BufferLifetime& b) {
   return a.first_step <= b.last_step && b.first_step <= a.last_step;
 }
 
-bool bytes_overlap(const BufferLayout& layout, const std::vector<BufferLifetime>& buffers, size_t i, size_t j) {
+bool bytes_overlap(const BufferLayout& layout, const std::vector<BufferLifetime>& buffers, size_t i,
+                   size_t j) {
   return layout.offsets[i] < layout.offsets[j] + padded(buffers[j].bytes) &&
          layout.offsets[j] < layout.offsets[i] + padded(buffers[i].bytes);
 }
@@ -38,7 +39,8 @@ std::vector<BufferLifetime> random_buffers(std::mt19937& rng, size_t n, int step
 TEST(PackBuffers, BuffersAliveTogetherNeverShareMemory) {
   for (unsigned seed = 1; seed <= 200; ++seed) {
     std::mt19937 rng(seed);
-    const std::vector<BufferLifetime> buffers = random_buffers(rng, 1 + seed % 60, 1 + static_cast<int>(seed % 25));
+    const std::vector<BufferLifetime> buffers =
+        random_buffers(rng, 1 + seed % 60, 1 + static_cast<int>(seed % 25));
     const BufferLayout layout = pack_buffers(buffers);
     ASSERT_EQ(layout.offsets.size(), buffers.size());
     size_t total = 0;
@@ -48,7 +50,8 @@ TEST(PackBuffers, BuffersAliveTogetherNeverShareMemory) {
       EXPECT_LE(layout.offsets[i] + padded(buffers[i].bytes), layout.size) << "seed " << seed;
       for (size_t j = i + 1; j < buffers.size(); ++j) {
         if (!lifetimes_overlap(buffers[i], buffers[j])) continue;
-        ASSERT_FALSE(bytes_overlap(layout, buffers, i, j)) << "seed " << seed << ", buffers " << i << " " << j;
+        ASSERT_FALSE(bytes_overlap(layout, buffers, i, j))
+            << "seed " << seed << ", buffers " << i << " " << j;
       }
     }
     // Never more than separate buffers, never less than the bytes alive at the busiest step.
@@ -73,17 +76,18 @@ TEST(PackBuffers, ReusesMemoryOfBuffersThatAreGone) {
 
 TEST(PackBuffers, BestFitTakesTheSmallestGapThatHolds) {
   // Placed largest first: [big 0..4096) [mid 4096..6144) [small 6144..7168). The last one (1 KiB, steps 5-9)
-  // lives with the big and the small one but after the mid one: it goes into the mid one's bytes, not past the end.
-  const std::vector<BufferLifetime> buffers = {
-      {4096, 0, 9}, {2048, 0, 4}, {1024, 0, 9}, {1024, 5, 9}};
+  // lives with the big and the small one but after the mid one: it goes into the mid one's bytes, not past
+  // the end.
+  const std::vector<BufferLifetime> buffers = {{4096, 0, 9}, {2048, 0, 4}, {1024, 0, 9}, {1024, 5, 9}};
   const BufferLayout layout = pack_buffers(buffers);
   EXPECT_EQ(layout.offsets[3], layout.offsets[1]);
   EXPECT_EQ(layout.size, 4096u + 2048u + 1024u);
 }
 
 TEST(PackBuffers, UnorderedBuffersNeverShareMemory) {
-  // With an ordering (the parallel executor's step dependencies), disjoint lifetimes share bytes only when the
-  // ordering allows it. A random "finishes before" relation: buffer pairs it does not allow must not overlap.
+  // With an ordering (the parallel executor's step dependencies), disjoint lifetimes share bytes only when
+  // the ordering allows it. A random "finishes before" relation: buffer pairs it does not allow must not
+  // overlap.
   for (unsigned seed = 1; seed <= 100; ++seed) {
     std::mt19937 rng(seed);
     const std::vector<BufferLifetime> buffers = random_buffers(rng, 40, 20);
@@ -98,13 +102,14 @@ TEST(PackBuffers, UnorderedBuffersNeverShareMemory) {
         if (i == j || !bytes_overlap(layout, buffers, i, j)) continue;
         ASSERT_FALSE(lifetimes_overlap(buffers[i], buffers[j])) << "seed " << seed;
         const bool i_first = buffers[i].last_step < buffers[j].first_step;
-        ASSERT_TRUE(i_first ? allowed[i][j] : allowed[j][i]) << "seed " << seed << ", buffers " << i << " " << j;
+        ASSERT_TRUE(i_first ? allowed[i][j] : allowed[j][i])
+            << "seed " << seed << ", buffers " << i << " " << j;
       }
   }
 }
 
-// Records a run of three steps: step 0 makes a (gone after step 1) and an output kept past the run, step 1 makes
-// b (gone after step 2), step 2 makes c (gone after step 2).
+// Records a run of three steps: step 0 makes a (gone after step 1) and an output kept past the run, step 1
+// makes b (gone after step 2), step 2 makes c (gone after step 2).
 std::shared_ptr<const MemoryPlan> recorded_plan() {
   auto recorder = std::make_shared<MemoryRecorder>();
   auto block = [](size_t bytes) { return std::shared_ptr<void>(std::malloc(bytes), std::free); };
