@@ -21,14 +21,10 @@ struct Arena::State {
   size_t in_use = 0;
   size_t peak_in_use = 0;
   bool open = true;  // false once the Arena is gone: blocks released later go back to the system
-  // The shared_ptr control blocks of handed-out blocks, recycled too, so a steady-state allocation makes no heap
-  // call at all. All have one size (one deleter and allocator type).
-  std::vector<void*> free_control_blocks;
 
   ~State() {
     for (auto& [size, blocks] : free_blocks)
       for (const CachedBlock& b : blocks) std::free(b.block);
-    for (void* p : free_control_blocks) ::operator delete(p);
   }
 };
 
@@ -40,44 +36,6 @@ size_t size_class(size_t bytes) {
   const size_t unit = bytes <= 16384 ? 64 : 4096;
   return (bytes + unit - 1) / unit * unit;
 }
-
-// Hands shared_ptr its control blocks from the arena's free list. Holds the state alive: the last block released
-// after the Arena is gone frees the state.
-template <typename T>
-struct ControlBlockAllocator {
-  using value_type = T;
-  std::shared_ptr<Arena::State> state;
-
-  explicit ControlBlockAllocator(std::shared_ptr<Arena::State> s) : state(std::move(s)) {}
-  template <typename U>
-  ControlBlockAllocator(const ControlBlockAllocator<U>& other) : state(other.state) {}  // NOLINT: rebinding
-
-  T* allocate(size_t n) {
-    if (n == 1) {
-      std::lock_guard<std::mutex> lock(state->mutex);
-      if (!state->free_control_blocks.empty()) {
-        void* p = state->free_control_blocks.back();
-        state->free_control_blocks.pop_back();
-        return static_cast<T*>(p);
-      }
-    }
-    return static_cast<T*>(::operator new(n * sizeof(T)));
-  }
-  void deallocate(T* p, size_t n) {
-    if (n == 1) {
-      std::lock_guard<std::mutex> lock(state->mutex);
-      if (state->open) {
-        state->free_control_blocks.push_back(p);
-        return;
-      }
-    }
-    ::operator delete(p);
-  }
-  template <typename U>
-  bool operator==(const ControlBlockAllocator<U>& other) const {
-    return state == other.state;
-  }
-};
 
 // Frees the cached block released longest ago (the cache is not empty).
 void evict_longest_idle(Arena::State& state) {
@@ -117,7 +75,7 @@ struct BlockRelease {
 
 }  // namespace
 
-Arena::Arena() : state_(std::make_shared<State>()) {}
+Arena::Arena() : state_(std::make_shared<State>()), control_blocks_(std::make_shared<ControlBlockPool>()) {}
 
 Arena::~Arena() {
   shrink();
@@ -155,7 +113,7 @@ std::shared_ptr<void> Arena::allocate(size_t bytes, bool zero_fill) {
     }
   }
   if (zero_fill) std::memset(block, 0, cls);
-  return std::shared_ptr<void>(block, BlockRelease{state_, block_cls}, ControlBlockAllocator<char>(state_));
+  return std::shared_ptr<void>(block, BlockRelease{state_, block_cls}, PooledAllocator<char>(control_blocks_));
 }
 
 size_t Arena::cached_bytes() const {

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <vector>
 
+#include "runtime/control_block_pool.h"
+
 namespace kestrel::runtime {
 
 class Arena {
@@ -35,6 +37,9 @@ class Arena {
 
  private:
   std::shared_ptr<State> state_;  // shared with the deleters of blocks still in flight
+  // The shared_ptr control blocks of handed-out blocks, recycled too, so a steady-state allocation makes no heap
+  // call at all.
+  std::shared_ptr<ControlBlockPool> control_blocks_;
 };
 
 // Returns freed heap memory to the operating system (used after runs when the arena is off).

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/log.h"
 #include "runtime/profiler.h"
 #include "runtime/tensor_limit.h"
 
@@ -26,7 +27,8 @@ bool same_shape(const Shape& a, std::span<const int64_t> b) {
 
 class StepContext final : public KernelContext {
  public:
-  StepContext(const Step& step, Frame& frame, const RunContext& run) : step_(step), frame_(frame), run_(run) {}
+  StepContext(const Plan& plan, const Step& step, Frame& frame, const RunContext& run)
+      : plan_(plan), step_(step), index_(static_cast<int>(&step - plan.steps.data())), frame_(frame), run_(run) {}
 
   size_t num_inputs() const override { return step_.inputs.size(); }
   size_t num_outputs() const override { return step_.outputs.size(); }
@@ -72,6 +74,7 @@ class StepContext final : public KernelContext {
   std::vector<Value> run_subgraph(const Plan& plan, std::vector<Value> inputs) const override {
     RunContext inner = run_;
     inner.inter_op = nullptr;  // subgraphs run step after step on the thread of their node
+    inner.plan_memory = false;
     return execute(plan, std::move(inputs), &frame_.slots, inner);
   }
   int intra_op_threads() const override { return run_.intra_op_threads; }
@@ -112,7 +115,15 @@ class StepContext final : public KernelContext {
     const size_t bytes = static_cast<size_t>(count) * element_size(type);
     std::shared_ptr<void> block;
     if (run_.arena) {
-      block = run_.arena->allocate(bytes, zero_fill);
+      // Graph outputs are the caller's: never planned. Requests are counted alike when recording and replaying.
+      const bool plannable = !has_output(i) || plan_.releasable[step_.outputs[i]];
+      if (plannable && frame_.recorder) {
+        block = frame_.recorder->record(index_, bytes, run_.arena->allocate(bytes, zero_fill));
+      } else {
+        if (plannable && frame_.memory_plan)
+          block = frame_.block->take(*frame_.memory_plan, index_, requests_++, bytes, zero_fill);
+        if (!block) block = run_.arena->allocate(bytes, zero_fill);
+      }
     } else {
       if (zero_fill) {
         try {
@@ -131,11 +142,51 @@ class StepContext final : public KernelContext {
     return out;
   }
 
+  const Plan& plan_;
   const Step& step_;
+  const int index_;  // of step_ in the plan
   Frame& frame_;
   const RunContext& run_;
+  int requests_ = 0;  // plannable allocations so far
   Value scratch_;
 };
+
+// The shapes and types of what a run was fed, as a flat list: the key of its memory plan.
+void input_signature(const Plan& plan, const Frame& frame, std::vector<int64_t>& out) {
+  out.clear();
+  auto tensor = [&out](const Tensor& t) {
+    out.push_back(static_cast<int64_t>(t.type()));
+    out.push_back(static_cast<int64_t>(t.rank()));
+    for (int64_t d : t.shape()) out.push_back(d);
+  };
+  for (int s : plan.input_slots) {
+    const Value& v = frame.slots[s];
+    if (!frame.present[s] || v.is_none()) {
+      out.push_back(-1);
+    } else if (v.is_tensor()) {
+      tensor(v.tensor());
+    } else if (v.is_sequence()) {
+      out.push_back(-2);
+      out.push_back(static_cast<int64_t>(v.items().size()));
+      for (const Tensor& t : v.items()) tensor(t);
+    } else {
+      out.push_back(-3);
+    }
+  }
+}
+
+// Per step, the steps that finish before it starts in the parallel executor (its ancestors), as bit sets.
+std::vector<std::vector<uint64_t>> step_ancestors(const Plan& plan) {
+  const size_t n = plan.steps.size();
+  const size_t words = (n + 63) / 64;
+  std::vector<std::vector<uint64_t>> ancestors(n, std::vector<uint64_t>(words, 0));
+  for (size_t p = 0; p < n; ++p)  // consumers come after their producers in plan order
+    for (int c : plan.steps[p].consumers) {
+      for (size_t w = 0; w < words; ++w) ancestors[c][w] |= ancestors[p][w];
+      ancestors[c][p / 64] |= uint64_t{1} << (p % 64);
+    }
+  return ancestors;
+}
 
 }  // namespace
 
@@ -177,6 +228,12 @@ PlanRun::~PlanRun() {
     }
     f.bound[s] = nullptr;
   }
+  // The last guard of what a run returns: a planned region still referenced once the frame let go (a tensor
+  // that escaped the run by a path copy_outputs_out_of_block does not see) keeps its block; the frame takes a
+  // new one.
+  if (f.block && f.block->in_use()) f.block.reset();
+  f.memory_plan.reset();
+  f.recorder.reset();
   for (size_t i = 0; i < plan_.input_slots.size(); ++i) {
     const int s = plan_.input_slots[i];
     if (f.fed[i] && plan_.is_constant[s]) {
@@ -204,10 +261,14 @@ void PlanRun::execute(const RunContext& run, const std::vector<Value>* parent_sl
       f.present[here] = 1;
     }
   }
-  if (run.inter_op && run.inter_op->helpers() > 0 && plan_.steps.size() > 1) {
+  if (run.plan_memory && run.arena && !parent_slots) prepare_memory_plan();
+  // A recorded run goes step after step, so that each buffer's lifetime is a range of steps in plan order.
+  if (run.inter_op && run.inter_op->helpers() > 0 && plan_.steps.size() > 1 && !f.recorder) {
     execute_parallel(run);
   } else {
-    for (const Step& step : plan_.steps) {
+    for (size_t index = 0; index < plan_.steps.size(); ++index) {
+      const Step& step = plan_.steps[index];
+      if (f.recorder) f.recorder->set_step(static_cast<int>(index));
       run_step(step, run);
       for (int s : step.release) {
         f.slots[s].clear();
@@ -217,6 +278,86 @@ void PlanRun::execute(const RunContext& run, const std::vector<Value>* parent_sl
   }
   for (int s : plan_.output_slots)
     if (!f.present[s]) throw Error(ErrorCode::kRuntimeException, "graph output was not computed");
+  if (f.recorder) finish_memory_plan(run);
+  if (f.memory_plan) copy_outputs_out_of_block();
+}
+
+// Graph outputs are never planned, but one may still share a planned buffer: an If branch or a Loop body that
+// returns an outer-scope intermediate as it is. The caller gets a copy (a bound output is copied into the
+// caller's buffer by the session anyway), so that what a run returns never lives in the block.
+void PlanRun::copy_outputs_out_of_block() {
+  Frame& f = *frame_;
+  const char* base = static_cast<const char*>(f.block->base());
+  auto in_block = [&](const Tensor& t) {
+    const char* p = static_cast<const char*>(t.raw_data());
+    return t.defined() && p >= base && p < base + f.block->capacity();
+  };
+  for (int s : plan_.output_slots) {
+    Value& v = f.slots[s];
+    if (f.bound[s]) continue;
+    if (v.is_tensor() && in_block(v.tensor())) {
+      v = Value(v.tensor().clone());
+    } else if (v.is_sequence()) {
+      for (Tensor& t : v.items())
+        if (in_block(t)) t = t.clone();
+    }
+  }
+}
+
+void PlanRun::prepare_memory_plan() {
+  Frame& f = *frame_;
+  input_signature(plan_, f, f.signature);
+  f.memory_plan = plan_.memory_plans->find(f.signature);
+  if (!f.memory_plan) {
+    if (plan_.static_input_shapes || plan_.memory_plans->seen_before(f.signature))
+      f.recorder = std::make_shared<MemoryRecorder>();
+    return;
+  }
+  const MemoryPlan& mp = *f.memory_plan;
+  // The frame's block serves every signature that fits in it; a block still referenced (a tensor that escaped
+  // an earlier run) was dropped when that run ended.
+  if (!f.block || f.block->capacity() < mp.block_bytes || f.block->buffer_capacity() < mp.buffers.size()) {
+    const size_t bytes = std::max(mp.block_bytes, f.block ? f.block->capacity() : 0);
+    const size_t buffers = std::max(mp.buffers.size(), f.block ? f.block->buffer_capacity() : 0);
+    f.block.reset();
+    try {
+      f.block = std::make_shared<PlannedBlock>(bytes, buffers);
+    } catch (const std::bad_alloc&) {
+      f.memory_plan.reset();  // no room for the block: this run takes its buffers from the arena, one by one
+    }
+  }
+}
+
+void PlanRun::finish_memory_plan(const RunContext& run) {
+  Frame& f = *frame_;
+  std::shared_ptr<MemoryRecorder> recorder = std::move(f.recorder);
+  std::function<bool(const BufferLifetime&, const BufferLifetime&)> ordered;
+  std::vector<std::vector<uint64_t>> ancestors;
+  if (run.inter_op && run.inter_op->helpers() > 0 && plan_.steps.size() > 1) {
+    // Steps that may run at once must not share memory: `later` may reuse `earlier`'s bytes only when every
+    // step of `earlier`'s lifetime (all that may hold it) finishes before `later`'s first step starts.
+    ancestors = step_ancestors(plan_);
+    ordered = [&ancestors](const BufferLifetime& earlier, const BufferLifetime& later) {
+      const std::vector<uint64_t>& before = ancestors[later.first_step];
+      for (int s = earlier.first_step; s <= earlier.last_step; ++s)
+        if (!(before[s / 64] >> (s % 64) & 1)) return false;
+      return true;
+    };
+  }
+  std::shared_ptr<const MemoryPlan> made = recorder->finish(plan_.steps.size(), ordered);
+  if (run.log_threshold <= 1) {
+    std::string shapes;
+    for (int64_t x : f.signature) shapes += (shapes.empty() ? "" : ",") + std::to_string(x);
+    log(1, run.log_threshold,
+        "memory plan for input signature [" + shapes + "]: " + std::to_string(made->buffers.size()) +
+            " buffers of " + std::to_string(made->tensor_bytes) + " bytes in one block of " +
+            std::to_string(made->block_bytes) + " bytes (arena peak in use so far " +
+            std::to_string(run.arena->peak_in_use_bytes()) + " bytes)");
+  }
+  plan_.memory_plans->insert(f.signature, std::move(made));
+  // The blocks the arena cached for this run's intermediates are the plan's business from now on.
+  run.arena->shrink();
+  release_free_memory();
 }
 
 void PlanRun::run_step(const Step& step, const RunContext& run) {
@@ -224,7 +365,7 @@ void PlanRun::run_step(const Step& step, const RunContext& run) {
   {
     if (run.terminate && run.terminate->load(std::memory_order_relaxed))
       throw Error(ErrorCode::kRuntimeException, "run was terminated by RunOptions.terminate");
-    StepContext ctx(step, f, run);
+    StepContext ctx(plan_, step, f, run);
     const auto start = run.profiler ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       step.kernel->compute(ctx);
@@ -302,6 +443,11 @@ void PlanRun::execute_parallel(const RunContext& run) {
         }
       for (int s : step.read_slots)
         if (--shared.readers[s] == 0 && plan_.releasable[s]) {
+          f.slots[s].clear();
+          f.present[s] = 0;
+        }
+      for (int s : step.outputs)  // nothing reads it: done with it now
+        if (s >= 0 && plan_.readers[s] == 0 && plan_.releasable[s]) {
           f.slots[s].clear();
           f.present[s] = 0;
         }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/arena.h"
+#include "runtime/memory_plan.h"
 #include "runtime/plan.h"
 
 namespace kestrel::runtime {
@@ -46,6 +47,10 @@ struct RunContext {
   Profiler* profiler = nullptr;  // null when profiling is off
   size_t max_tensor_bytes = 0;    // the session's kestrel.max_tensor_bytes; 0: the process default
   InterOpPool* inter_op = nullptr;  // set for ExecutionMode::kParallel (main graph only)
+  // Plan the run's memory per input-shape signature (memory_plan.h): the main graph's runs when the arena is
+  // on. Subgraph runs take their buffers from the arena.
+  bool plan_memory = false;
+  int log_threshold = 2;  // the session's log_severity_level
 };
 
 // The per-run state of one plan: a value per slot, kept between runs (emptied) so its storage is reused.
@@ -54,6 +59,12 @@ struct Frame {
   std::vector<char> present;
   std::vector<const Tensor*> bound;  // per slot: a caller's buffer for a graph output, written in place
   std::vector<char> fed;             // per plan input: fed in this run
+  // Memory planning (main graph, arena on): this run's input-shape signature, and either the plan made for it
+  // with the frame's block, or the recorder that measures this run to make one.
+  std::vector<int64_t> signature;
+  std::shared_ptr<const MemoryPlan> memory_plan;
+  std::shared_ptr<PlannedBlock> block;
+  std::shared_ptr<MemoryRecorder> recorder;
 };
 
 // Frames of one plan not in use by a run. Thread-safe.
@@ -90,6 +101,10 @@ class PlanRun {
  private:
   void run_step(const Step& step, const RunContext& run);
   void execute_parallel(const RunContext& run);
+  // Finds or starts the memory plan of this run's input shapes; after the run, makes the plan it recorded.
+  void prepare_memory_plan();
+  void finish_memory_plan(const RunContext& run);
+  void copy_outputs_out_of_block();
 
   const Plan& plan_;
   std::unique_ptr<Frame> frame_;

@@ -5,6 +5,7 @@
 
 #include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/memory_plan.h"
 
 namespace kestrel::runtime {
 namespace {
@@ -44,7 +45,7 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
 
 }  // namespace
 
-Plan::Plan() : frames(std::make_unique<FramePool>()) {}
+Plan::Plan() : frames(std::make_unique<FramePool>()), memory_plans(std::make_unique<MemoryPlanCache>()) {}
 Plan::~Plan() = default;
 
 std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing, const PlanOptions& options) {
@@ -66,6 +67,11 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     }
   }
   for (const ir::Value* v : graph.inputs) plan->input_slots.push_back(slot(v));
+  plan->static_input_shapes = std::all_of(graph.inputs.begin(), graph.inputs.end(), [](const ir::Value* v) {
+    const TypeInfo& t = v->type;
+    return t.kind == TypeInfo::Kind::kTensor && t.shape &&
+           std::all_of(t.shape->begin(), t.shape->end(), [](const Dim& d) { return d.fixed(); });
+  });
   for (const auto& v : graph.values()) {
     if (v->initializer) plan->constants.emplace_back(slot(v.get()), v->initializer);
   }
@@ -149,6 +155,13 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
   for (const auto& [s, tensor] : plan->constants) plan->is_constant[s] = 1;
   for (const auto& [s, index] : last_use)
     if (!keep[s] && !plan->is_constant[s]) plan->steps[index].release.push_back(s);
+  // An output nothing reads goes as soon as its step is done, not at the end of the run, so that its buffer
+  // can be reused (and planned).
+  for (Step& step : plan->steps)
+    for (int s : step.outputs)
+      if (s >= 0 && !keep[s] && !plan->is_constant[s] && !last_use.count(s) &&
+          std::find(step.release.begin(), step.release.end(), s) == step.release.end())
+        step.release.push_back(s);
 
   // Dependencies between steps, for the parallel executor: a step waits for the producers of what it reads.
   std::vector<int> producer(plan->num_slots, -1);

@@ -16,6 +16,7 @@ namespace kestrel::runtime {
 
 class KernelRegistry;
 class FramePool;
+class MemoryPlanCache;
 
 struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
@@ -32,7 +33,8 @@ struct Step {
   std::unique_ptr<Kernel> kernel;
   std::vector<int> inputs;   // slot per node input, -1 for an omitted one
   std::vector<int> outputs;  // slot per node output, -1 for an omitted one
-  std::vector<int> release;  // slots whose last reader is this step (never a constant's: frames keep those)
+  // Slots whose last reader is this step, and its outputs nothing reads (never a constant's: frames keep those).
+  std::vector<int> release;
   std::vector<char> may_alias;  // per output: 1 when it may share an input's buffer (not a graph output)
   // For the parallel executor: the steps that read this step's outputs (each once), and how many distinct
   // steps this one reads from.
@@ -61,6 +63,9 @@ class Plan {
   std::vector<int> readers;
   std::vector<char> releasable;
   std::unique_ptr<FramePool> frames;  // per-run state, reused (executor.h)
+  std::unique_ptr<MemoryPlanCache> memory_plans;  // by input-shape signature (memory_plan.h)
+  // Every graph input is a tensor of fixed shape: runs have one signature, planned from the first run on.
+  bool static_input_shapes = false;
 };
 
 // Compiles `graph`. `enclosing` is the plan of the graph that owns it (null for the main graph).

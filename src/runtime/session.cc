@@ -415,6 +415,8 @@ void Session::run_into(const Feeds& feeds, const std::vector<std::string>& outpu
   run.terminate = run_options.terminate_flag();
   run.profiler = impl_->profiler.get();
   run.arena = impl_->arena.get();
+  run.plan_memory = run.arena != nullptr;
+  run.log_threshold = impl_->options.log_severity_level;
   run.max_tensor_bytes = impl_->max_tensor_bytes;
   run.inter_op = impl_->inter_op.get();
   plan_run.execute(run);

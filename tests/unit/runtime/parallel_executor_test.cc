@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "optimizer/optimizer_test_util.h"
+#include "runtime/executor.h"
 
 namespace kestrel {
 namespace {
@@ -75,6 +76,57 @@ TEST(ParallelExecutor, MatchesSequentialExactly) {
       expect_equal(parallel.run(feeds), sequential.run(feeds));
     }
   }
+}
+
+// The memory plan of a parallel session lets two buffers share bytes only when every step that may hold the
+// first finishes before the step that makes the second starts: steps that may run at once never share memory.
+TEST(ParallelExecutor, StepsThatMayRunAtOnceNeverShareMemory) {
+  const std::string bytes = branchy_model();
+  auto model = optimizer_test::load(bytes);
+  auto plan = runtime::compile_plan(*model->graph, nullptr);
+  runtime::Arena arena;
+  runtime::InterOpPool pool(2);
+  runtime::RunContext run;
+  run.arena = &arena;
+  run.inter_op = &pool;
+  run.plan_memory = true;
+  for (int i = 0; i < 3; ++i) {
+    runtime::PlanRun plan_run(*plan);
+    plan_run.feed(0, Value(random_tensor({8, 16}, 60 + i)));
+    plan_run.execute(run);
+  }
+  // The signature of X: float (1), rank 2, [8, 16].
+  const std::vector<int64_t> signature = {1, 2, 8, 16};
+  const auto memory_plan = plan->memory_plans->find(signature);
+  ASSERT_TRUE(memory_plan);
+  ASSERT_GT(memory_plan->buffers.size(), 4u);
+  // Which steps finish before each step starts, from the steps' consumers (breadth-first).
+  const size_t n = plan->steps.size();
+  std::vector<std::vector<char>> before(n, std::vector<char>(n, 0));
+  for (size_t s = 0; s < n; ++s) {
+    std::vector<int> queue = plan->steps[s].consumers;
+    while (!queue.empty()) {
+      const int c = queue.back();
+      queue.pop_back();
+      if (before[c][s]) continue;
+      before[c][s] = 1;
+      for (int next : plan->steps[c].consumers) queue.push_back(next);
+    }
+  }
+  int shared = 0;
+  const auto& buffers = memory_plan->buffers;
+  for (size_t i = 0; i < buffers.size(); ++i)
+    for (size_t j = 0; j < buffers.size(); ++j) {
+      const size_t bi = memory_plan->offset[i], ei = bi + buffers[i].bytes;
+      const size_t bj = memory_plan->offset[j], ej = bj + buffers[j].bytes;
+      if (i == j || !(bi < ej && bj < ei) || buffers[i].first_step > buffers[j].first_step) continue;
+      ++shared;
+      ASSERT_LT(buffers[i].last_step, buffers[j].first_step) << i << " " << j;
+      for (int s = buffers[i].first_step; s <= buffers[i].last_step; ++s)
+        EXPECT_TRUE(before[buffers[j].first_step][s]) << "buffer " << j << " made by step " << buffers[j].first_step
+                                                      << " shares bytes with buffer " << i << ", held by step " << s;
+    }
+  EXPECT_GT(shared, 0) << "the plan reuses some memory";
 }
 
 TEST(ParallelExecutor, ConcurrentRunsOfOneSession) {
