@@ -303,6 +303,12 @@ TEST(FastInt8, QLinearConvRuntimeScales) {
 TEST(FastInt8, QLinearConvChannelsLastPadded) {
   q_linear_conv({{2, 6, 12, 9}, {17, 6, 3, 3}, kU8, kS8, 1, {1, 0, 1, 2}, {2, 2}}, kU8, true, true, true);
 }
+// Only the padding of the buffer gets the zero point: a buffer left full of another convolution's values
+// must not show through.
+TEST(FastInt8, QLinearConvChannelsLastPaddingAfterOtherInput) {
+  q_linear_conv({{2, 24, 15, 13}, {5, 24, 1, 1}, kS8, kS8}, kS8, false, false, true);
+  q_linear_conv({{2, 24, 12, 9}, {24, 1, 5, 5}, kS8, kS8, 24, {2, 1, 2, 3}}, kS8, true, true, true);
+}
 TEST(FastInt8, QLinearConvChannelsLastSignedDepthwise) {
   q_linear_conv({{1, 24, 10, 7}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true, true);
 }
