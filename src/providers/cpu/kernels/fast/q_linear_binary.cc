@@ -200,12 +200,22 @@ class FastQLinearBinary final : public Kernel {
         small.rank() == 0 ? Shape{} : Shape(small.shape().begin(), small.shape().end() - 1);
     const BroadcastIndex small_row(small_rows, out_rows);
     const RunParams params{big_zero, big_scale, p.c_scale, static_cast<float>(p.c_zero)};
+    // One short row for every output row (a channels-last squeeze-excitation scale of a single image): the row
+    // repeated to about 1024 values, so that each call combines that many instead of one row's few channels.
+    constexpr int64_t kTiled = 1024;
+    const bool tile = small_runs && small.size() == row && row < kTiled;
+    alignas(64) float tiled[2 * kTiled];
+    const int64_t tiled_len = tile ? (kTiled + row - 1) / row * row : 0;
+    for (int64_t i = 0; i < tiled_len; ++i) tiled[i] = small_values[i % row];
     parallel_ranges(lines, threads, threads > 1, [&](int64_t l0, int64_t l1) {
       const int64_t begin = l0 * 64, end = std::min(total, l1 * 64);
       with_byte_type(big, [&](auto* x) {
         for (int64_t o = begin; o < end;) {
-          const int64_t r = o / run_row, col = o % run_row, len = std::min(end - o, run_row - col);
-          const float* s = whole ? small_values : small_values + small_row(r) * (small_runs ? row : 1);
+          const int64_t r = o / run_row, col = o % run_row;
+          const int64_t len = std::min(end - o, tile ? tiled_len - col : run_row - col);
+          const float* s = tile    ? tiled
+                           : whole ? small_values
+                                   : small_values + small_row(r) * (small_runs ? row : 1);
           if (out_u8)
             combine_run<Op>(x + o, small_runs ? s + col : s, !small_runs, len, params, C.data<uint8_t>() + o);
           else
