@@ -85,6 +85,29 @@ TEST(LayoutNhwc, SqueezeExcitationStaysChannelsLast) {
   expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 6, 5, 5}, 32))}}, GraphOptimizationLevel::kLayout);
 }
 
+// An inference BatchNormalization the convolutions cannot absorb (a Relu before it) becomes Mul and Add by
+// per-channel constants inside the channels-last region.
+TEST(LayoutNhwc, BatchNormalizationBetweenConvsStaysChannelsLast) {
+  ModelBuilder m;
+  m.input("X", {1, 5, 6, 7});
+  m.random_initializer("W0", {4, 5, 3, 3});
+  m.random_initializer("W1", {3, 4, 1, 1});
+  m.initializer("scale", {4}, {0.5f, 1.5f, -0.7f, 2.0f});
+  m.initializer("bias", {4}, {0.1f, -0.2f, 0.3f, 0.0f});
+  m.initializer("mean", {4}, {0.05f, -0.4f, 0.2f, 1.0f});
+  m.initializer("var", {4}, {0.9f, 0.2f, 1.7f, 0.01f});
+  attr(m.node("Conv", {"X", "W0"}, {"c"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("Relu", {"c"}, {"r"});
+  attr(m.node("BatchNormalization", {"r", "scale", "bias", "mean", "var"}, {"b"}), "epsilon", 1e-3f);
+  m.node("Conv", {"b", "W1"}, {"Y"});
+  m.output("Y");
+  auto model = optimized(m.bytes(), 3);
+  EXPECT_EQ(channels_last_convs(*model->graph), 2);
+  EXPECT_EQ(count_ops(*model->graph, "BatchNormalization"), 0);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 5, 6, 7}, 41))}}, GraphOptimizationLevel::kLayout);
+}
+
 // Concat of two branches on channels, a constant per-channel operand ([C,1,1], padded to rank 4 and permuted),
 // and an intermediate that is also a graph output (it stays NCHW for the caller).
 TEST(LayoutNhwc, ConcatConstantsAndGraphOutputs) {
