@@ -4,15 +4,17 @@
 //   becomes   X -> Transpose(0,2,3,1) -> FusedConv(channels_last=1) -> Transpose(0,3,1,2) -> Y
 // and likewise 2-D QLinearConv (int8) -> ai.kestrel QLinearConv(channels_last=1), the QDQ groups' per-tensor
 // DequantizeLinear and QuantizeLinear between them (and ai.kestrel QuantizedLookup, QLinearAdd, QLinearMul)
-// counting as elementwise ops,
+// counting as elementwise ops and ai.kestrel QLinearGlobalAveragePool taking `channels_last` = 1,
 // so int8 models stay NHWC too.
 // Each to-NCHW Transpose is then moved below the ops that work the same in either layout once their operands are
 // permuted alike (activations; Add/Sub/Mul/Div whose other operand is another channels-last value or a constant;
-// Concat on channels; GlobalAveragePool, which becomes ReduceMean over H and W; 2-D MaxPool, which becomes
+// Concat on channels; GlobalAveragePool, which becomes ReduceMean over H and W; inference BatchNormalization,
+// which becomes Mul and Add by per-channel constants; 2-D MaxPool, which becomes
 // ai.kestrel NhwcMaxPool; Resize with constant scales or sizes, permuted), and a to-NHWC Transpose of a
 // to-NCHW Transpose's output reads the NHWC value directly. What is left is one Transpose at each boundary between
 // the channels-last region and the rest of the graph (graph inputs and outputs, layout-bound ops such as Reshape).
 // Main graph only; nodes are visited in topological order so a producer is rewritten before its readers.
+#include <cmath>
 #include <cstring>
 #include <unordered_set>
 
@@ -179,6 +181,16 @@ bool push_through(ir::Graph& graph, ir::Node* n, const std::unordered_set<const 
     redirect_output_to_nhwc(graph, n, 0);
     return true;
   }
+  if (n->domain == kKestrelDomain && n->op_type == "QLinearGlobalAveragePool" &&
+      attr_int(n, "channels_last", 0) == 0 && n->outputs.size() == 1 && n->outputs[0] &&
+      !reads.count(n->outputs[0])) {  // the channel axis is an attribute
+    ir::Value* src = nhwc_source(n->inputs[0]);
+    if (!src || known_rank(n->outputs[0]) != 4) return false;
+    set_input(n, 0, src);
+    set_attr(n, make_int_attr("channels_last", 1));
+    redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
   if (!n->domain.empty() || n->outputs.empty() || !n->outputs[0] || n->inputs.empty()) return false;
   if (n->op_type != "MaxPool" && n->outputs.size() != 1) return false;
   ir::Value* out = n->outputs[0];
@@ -273,6 +285,37 @@ bool push_through(ir::Graph& graph, ir::Node* n, const std::unordered_set<const 
     for (size_t i = 2; i < permuted.size(); ++i)
       if (permuted[i]) set_input(n, i, permuted[i]);
     redirect_output_to_nhwc(graph, n, 0);
+    return true;
+  }
+  if (op == "BatchNormalization" && n->inputs.size() == 5 && attr_int(n, "training_mode", 0) == 0 &&
+      (n->opset >= 9 || attr_int(n, "spatial", 1) == 1)) {
+    // Inference with constant parameters: a per-channel affine y = x a + b (a = scale / sqrt(var + epsilon),
+    // b = B - mean a), which runs channels-last as Mul and Add by [C] constants (they broadcast along the last
+    // dim). Where a quantized model keeps one between int8 convolutions, no Transposes are left around it.
+    ir::Value* src = nhwc_source(n->inputs[0]);
+    if (!src || known_rank(out) != 4 || element_type_of(src) != ElementType::kFloat) return false;
+    const Tensor* p[4];
+    for (size_t i = 0; i < 4; ++i) {
+      p[i] = constant_of(n->inputs[i + 1]);
+      if (!p[i] || p[i]->type() != ElementType::kFloat || p[i]->rank() != 1 || p[i]->size() != p[0]->size())
+        return false;
+    }
+    const int64_t C = p[0]->size();
+    const double epsilon = attr_float(n, "epsilon", 1e-5f);
+    Tensor a(ElementType::kFloat, {C}), b(ElementType::kFloat, {C});
+    for (int64_t c = 0; c < C; ++c) {
+      const double ac = p[0]->data<float>()[c] / std::sqrt(static_cast<double>(p[3]->data<float>()[c]) + epsilon);
+      a.data<float>()[c] = static_cast<float>(ac);
+      b.data<float>()[c] = static_cast<float>(p[1]->data<float>()[c] - p[2]->data<float>()[c] * ac);
+    }
+    const std::string name = n->name;
+    remove_nodes(graph, {n});
+    ir::Value* scaled = add_intermediate(graph, out->name + "_scaled_nhwc", src->type);
+    add_node(graph, "Mul", "", {src, add_constant(graph, name + "_scale", std::move(a))}, {scaled}, name + "_scale");
+    ir::Value* out_nhwc = add_intermediate(graph, out->name + "_nhwc", permuted_type(out->type, kToNhwc));
+    add_node(graph, "Add", "", {scaled, add_constant(graph, name + "_shift", std::move(b))}, {out_nhwc}, name);
+    ir::Node* t = add_node(graph, "Transpose", "", {out_nhwc}, {out}, out->name + "_to_nchw");
+    set_attr(t, make_ints_attr("perm", kToNchw));
     return true;
   }
   if (op == "GlobalAveragePool") {

@@ -36,6 +36,8 @@ int fuse_qdq_matmul(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
 int fuse_quantized_lookup(ir::Graph& graph);
 int fuse_qdq_binary(ir::Graph& graph);
+int fuse_qdq_global_average_pool(ir::Graph& graph);
+int fuse_qdq_data_movement(ir::Graph& graph);
 int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
 
@@ -65,6 +67,8 @@ const std::vector<Rule>& rules() {
       {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_quantized_lookup", 2, fuse_quantized_lookup},  // after the int8 Conv/MatMul groups took their Qs
       {"fuse_qdq_binary", 2, fuse_qdq_binary},  // after the lookups took SiLU's Mul whole
+      {"fuse_qdq_global_average_pool", 2, fuse_qdq_global_average_pool},
+      {"fuse_qdq_data_movement", 2, fuse_qdq_data_movement},
       {"fuse_gelu", 2, fuse_gelu},
       {"fuse_layer_norm", 2, fuse_layer_norm},
       {"fuse_embed_layer_norm", 2, fuse_embed_layer_norm},  // before fuse_skip_layer_norm takes its last Add

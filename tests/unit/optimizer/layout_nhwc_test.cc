@@ -85,6 +85,29 @@ TEST(LayoutNhwc, SqueezeExcitationStaysChannelsLast) {
   expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 6, 5, 5}, 32))}}, GraphOptimizationLevel::kLayout);
 }
 
+// An inference BatchNormalization the convolutions cannot absorb (a Relu before it) becomes Mul and Add by
+// per-channel constants inside the channels-last region.
+TEST(LayoutNhwc, BatchNormalizationBetweenConvsStaysChannelsLast) {
+  ModelBuilder m;
+  m.input("X", {1, 5, 6, 7});
+  m.random_initializer("W0", {4, 5, 3, 3});
+  m.random_initializer("W1", {3, 4, 1, 1});
+  m.initializer("scale", {4}, {0.5f, 1.5f, -0.7f, 2.0f});
+  m.initializer("bias", {4}, {0.1f, -0.2f, 0.3f, 0.0f});
+  m.initializer("mean", {4}, {0.05f, -0.4f, 0.2f, 1.0f});
+  m.initializer("var", {4}, {0.9f, 0.2f, 1.7f, 0.01f});
+  attr(m.node("Conv", {"X", "W0"}, {"c"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("Relu", {"c"}, {"r"});
+  attr(m.node("BatchNormalization", {"r", "scale", "bias", "mean", "var"}, {"b"}), "epsilon", 1e-3f);
+  m.node("Conv", {"b", "W1"}, {"Y"});
+  m.output("Y");
+  auto model = optimized(m.bytes(), 3);
+  EXPECT_EQ(channels_last_convs(*model->graph), 2);
+  EXPECT_EQ(count_ops(*model->graph, "BatchNormalization"), 0);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({1, 5, 6, 7}, 41))}}, GraphOptimizationLevel::kLayout);
+}
+
 // Concat of two branches on channels, a constant per-channel operand ([C,1,1], padded to rank 4 and permuted),
 // and an intermediate that is also a graph output (it stays NCHW for the caller).
 TEST(LayoutNhwc, ConcatConstantsAndGraphOutputs) {
@@ -252,6 +275,44 @@ TEST(LayoutNhwc, PerAxisDequantizeKeepsItsLayout) {
   EXPECT_EQ(channels_last_quantized_convs(*model->graph), 3);
   EXPECT_GT(count_ops(*model->graph, "Transpose"), 2);  // b goes back to NCHW for its DequantizeLinear
   expect_same_as_level2(bytes);
+}
+
+constexpr float kPoolOutputScale = 0.01f;
+
+// Q/DQ(X) -> Conv 3x3 (int8 weights) -> Q/DQ -> GlobalAveragePool -> Q/DQ -> Y: the pool joins the
+// channels-last region of the convolution.
+TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {
+  ModelBuilder m;
+  m.input("X", {1, 4, 9, 7});
+  fake_quantize(m, "X", "xd", 0.02f, 128);
+  typed_initializer<int8_t>(m, "wq", {6, 4, 3, 3}, onnx::TensorProto::INT8, seeded_int8(6 * 4 * 9, 1));
+  m.initializer("ws", {}, {0.005f});
+  typed_initializer<int8_t>(m, "wz", {}, onnx::TensorProto::INT8, {0});
+  m.node("DequantizeLinear", {"wq", "ws", "wz"}, {"w"});
+  attr(m.node("Conv", {"xd", "w"}, {"c"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  fake_quantize(m, "c", "cd", 0.05f, 120);
+  m.node("GlobalAveragePool", {"cd"}, {"p"});
+  fake_quantize(m, "p", "Y", kPoolOutputScale, 128);
+  m.output("Y");
+  const std::string bytes = m.bytes();
+  auto model = optimized(bytes, 3);
+  int channels_last_pools = 0;
+  for (const auto& node : model->graph->nodes())
+    if (node->op_type == "QLinearGlobalAveragePool" && node->attribute("channels_last") &&
+        node->attribute("channels_last")->i == 1)
+      ++channels_last_pools;
+  EXPECT_EQ(channels_last_pools, 1);
+  // X goes in through a Transpose; the pooled [1, 1, 1, C] comes out through a Reshape (transpose_to_reshape).
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 1);
+  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 5))}};
+  // Level 3 computes what level 2 computes, in the other layout: identical outputs.
+  const auto want = run(bytes, feeds, GraphOptimizationLevel::kExtended);
+  const auto got = run(bytes, feeds, GraphOptimizationLevel::kLayout);
+  const Tensor& a = want[0].tensor();
+  const Tensor& b = got[0].tensor();
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << "element " << i;
+  expect_same_outputs(bytes, feeds, GraphOptimizationLevel::kLayout, 0, kPoolOutputScale * 1.01f);
 }
 
 }  // namespace

@@ -171,19 +171,28 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
   if (channels_last_) {
     if (reads_in_place(X, run)) return X.data<uint8_t>();
     // Rows of X into the inside of the buffer, s8 values moved to u8 (a + 128) on the way.
+    // Only the padding gets the zero point: the rows above and below X, and each row's ends.
     uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
-    if (Hp != H || Wp != W) std::memset(buf, run.x_zero_point, bytes);
-    const size_t row = static_cast<size_t>(W * C);
+    const size_t row = static_cast<size_t>(W * C), padded_row = static_cast<size_t>(Wp * C);
+    const size_t left = static_cast<size_t>(g.pad_begin[2] * C), right = static_cast<size_t>(g.pad_end[2] * C);
     const auto* x = static_cast<const uint8_t*>(X.raw_data());
-    for (int64_t n = 0; n < N; ++n)
+    const auto zero = static_cast<uint8_t>(run.x_zero_point);
+    for (int64_t n = 0; n < N; ++n) {
+      uint8_t* image = buf + n * Hp * static_cast<int64_t>(padded_row);
+      std::memset(image, zero, static_cast<size_t>(g.pad_begin[1]) * padded_row);
+      std::memset(image + (g.pad_begin[1] + H) * static_cast<int64_t>(padded_row), zero,
+                  static_cast<size_t>(g.pad_end[1]) * padded_row);
       for (int64_t h = 0; h < H; ++h) {
         const uint8_t* src = x + (n * H + h) * static_cast<int64_t>(row);
-        uint8_t* dst = buf + ((n * Hp + h + g.pad_begin[1]) * Wp + g.pad_begin[2]) * C;
+        uint8_t* dst = image + (h + g.pad_begin[1]) * static_cast<int64_t>(padded_row);
+        std::memset(dst, zero, left);
         if (s8)
-          flip_sign_bits(src, dst, row);
+          flip_sign_bits(src, dst + left, row);
         else
-          std::memcpy(dst, src, row);
+          std::memcpy(dst + left, src, row);
+        std::memset(dst + left + row, zero, right);
       }
+    }
     return buf;
   }
   // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.

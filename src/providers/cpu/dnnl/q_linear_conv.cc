@@ -64,7 +64,7 @@ class DnnlQLinearConv final : public Kernel {
       offsets[static_cast<size_t>(m)] = bias_[static_cast<size_t>(m)] - run.x_zero_point * conv_->weight_sum(m);
       scales[static_cast<size_t>(m)] = sx * w_scale_[static_cast<size_t>(m)] / sy;
     }
-    Tensor& Y = ctx.allocate_output(0, out_type, run.y_shape);
+    Tensor& Y = ctx.allocate_uninitialized_output(0, out_type, run.y_shape);  // every element written
     if (requantize_inside_ &&
         conv_->accumulate_quantized(ctx, X, run, scales.data(), offsets.data(), zy, out_type, Y.raw_data()))
       return;

@@ -45,7 +45,7 @@ class DnnlQLinearMatMul final : public Kernel {
     const int64_t N = weights_->N();
     Shape out = A.shape();
     out.back() = N;
-    Tensor& Y = ctx.allocate_output(0, out_type, out);
+    Tensor& Y = ctx.allocate_uninitialized_output(0, out_type, out);  // every element written
     int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(a.rows * N) * 4));
     const int threads = dnnl_backend::threads_for(a.rows * N * weights_->K(), ctx.intra_op_threads());
     weights_->multiply(a.data, a.rows, acc, threads);

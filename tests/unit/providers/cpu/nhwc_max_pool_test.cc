@@ -1,5 +1,5 @@
 // ai.kestrel NhwcMaxPool against ONNX MaxPool on transposed tensors: odd channel counts, pads, strides,
-// dilations, ceil_mode, SAME auto_pad, windows that only cover padding, NaN, empty batch.
+// dilations, ceil_mode, SAME auto_pad, windows that only cover padding, NaN, empty batch, uint8 and int8.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,6 +42,43 @@ void expect_nhwc_matches_max_pool(const Tensor& x, const std::function<void(onnx
   }
 }
 
+// uint8 and int8 (quantized models pool their int8 values): against ONNX MaxPool-12 on the same bytes.
+TEST(NhwcMaxPool, Bytes) {
+  for (ElementType type : {ElementType::kUInt8, ElementType::kInt8}) {
+    const int64_t N = 2, C = 67, H = 9, W = 8;
+    Tensor x(type, {N, C, H, W}), x_nhwc(type, {N, H, W, C});
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t w = 0; w < W; ++w) {
+            const auto v = static_cast<uint8_t>((((n * C + c) * H + h) * W + w) * 73 % 251);
+            static_cast<uint8_t*>(x.raw_data())[((n * C + c) * H + h) * W + w] = v;
+            static_cast<uint8_t*>(x_nhwc.raw_data())[((n * H + h) * W + w) * C + c] = v;
+          }
+    const auto attrs = [](onnx::NodeProto& n) {
+      add_attr(n, "kernel_shape", std::vector<int64_t>{3, 3});
+      add_attr(n, "strides", std::vector<int64_t>{2, 2});
+      add_attr(n, "pads", std::vector<int64_t>{1, 1, 1, 0});
+    };
+    const Tensor ref = make_session(model_with_initializers("MaxPool", {{"X", x}}, attrs, 12), true, 1)
+                           .run({{"X", Value(x)}})
+                           .at(0)
+                           .tensor();
+    const std::string nhwc_model = model_with_initializers("NhwcMaxPool", {{"X", x_nhwc}}, attrs, 12, "ai.kestrel");
+    for (int threads : {1, 2}) {
+      const Tensor got = make_session(nhwc_model, false, threads).run({{"X", Value(x_nhwc)}}).at(0).tensor();
+      const int64_t OH = ref.dim(2), OW = ref.dim(3);
+      ASSERT_EQ(got.shape(), (Shape{N, OH, OW, C}));
+      ASSERT_EQ(got.type(), type);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t h = 0; h < OH; ++h)
+            for (int64_t w = 0; w < OW; ++w)
+              ASSERT_EQ(static_cast<const uint8_t*>(got.raw_data())[((n * OH + h) * OW + w) * C + c],
+                        static_cast<const uint8_t*>(ref.raw_data())[((n * C + c) * OH + h) * OW + w]);
+    }
+  }
+}
 TEST(NhwcMaxPool, SqueezeNetStyleCeilMode) {
   expect_nhwc_matches_max_pool(pattern_tensor({1, 19, 13, 11}, 1), [](onnx::NodeProto& n) {
     add_attr(n, "kernel_shape", std::vector<int64_t>{3, 3});

@@ -1,6 +1,6 @@
 // ai.kestrel QLinearAdd and QLinearMul: the reference gives exactly what ONNX DequantizeLinear x2 -> Add|Mul
 // -> QuantizeLinear gives (u8 and s8, broadcasts); the fast kernel gives the reference's bytes on same shapes
-// of odd sizes, channels-last and channels-first squeeze-excitation broadcasts, one-element operands on
+// of odd sizes and mixed types, channels-last and channels-first squeeze-excitation broadcasts, one-element operands on
 // either side, other broadcasts (left to the reference) and outputs large enough to split over threads.
 #include <gtest/gtest.h>
 
@@ -115,6 +115,10 @@ const std::vector<Case>& cases() {
       {{}, {4, 9, 11}, kS8, kU8, kU8},           // one-element A
       {{3, 1, 5}, {1, 4, 1}},                    // a general broadcast (the reference's)
       {{1, 64, 64, 97}, {1, 64, 64, 97}},        // split over threads
+      {{1, 64, 64, 97}, {1, 64, 64, 97}, kS8, kU8, kU8},
+      {{1, 1, 1, 32}, {1, 72, 65, 32}, kS8, kS8, kS8},  // squeeze-excitation, split over threads
+      {{1, 21, 97, 67}, {1, 21, 1, 1}, kU8, kU8, kS8},  // channels-first, split over threads
+      {{3, 211, 251}, {}, kS8, kU8, kS8},               // one-element B, split over threads
       {{0, 4}, {1, 4}}};
   return kCases;
 }

@@ -26,7 +26,7 @@ class FastDequantizeLinear final : public Kernel {
     const auto runs = quantize_runs(X, S, Z, per_axis_, axis_);
     if (!runs) return reference_->compute(ctx);
     const auto [per_tensor, blocks, inner, axis_dim] = *runs;
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, X.shape());
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, X.shape());  // every element written
     float* y = Y.data<float>();
     const float* s = S.data<float>();
     const int threads = ctx.intra_op_threads();

@@ -1,14 +1,17 @@
 // Fast ai.kestrel QLinearAdd and QLinearMul when one operand has the output's shape and the other is one
 // value, runs along the output's last dim, or is one value per row of it (same shapes, NHWC [N,1,1,C] or NCHW
-// [N,C,1,1] squeeze-excitation scales): the small operand is dequantized once, then blocks of the output are
-// dequantized, combined and requantized in L1-resident buffers with the vectorised loops of quantize_simd.h,
-// which compute exactly what the reference does. Large outputs are split over the threads; other broadcasts
-// keep the reference kernel.
+// [N,C,1,1] squeeze-excitation scales): the small operand is dequantized once, then each run of the output is
+// dequantized, combined and requantized in one pass (AVX-512 when the CPU has it, else a scalar loop), with the
+// reference's float operations in its order: float(q - z) * s, the op (commutative in IEEE arithmetic, so the
+// operands' order does not matter), then saturate(round_half_even(r / c_scale) + c_zero). Large outputs are
+// split over the threads; other broadcasts keep the reference kernel.
 #include "providers/cpu/kernels/kestrel/q_linear_binary.h"
 
-#include <omp.h>
+#include <immintrin.h>
 
 #include <algorithm>
+#include <limits>
+#include <vector>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
@@ -16,34 +19,120 @@
 namespace kestrel::cpu {
 namespace {
 
-constexpr int64_t kBlock = 1024;
+// Outputs from this many elements are split over the threads: below it a fork/join costs about what it saves.
+constexpr int64_t kParallelFrom = int64_t{1} << 17;
 
-// y = float(x - zero) * scale for n elements of a uint8/int8 tensor from `at`.
-void dequantize_block(const Tensor& t, int64_t at, int64_t n, int32_t zero, float scale, float* y) {
-  if (t.type() == ElementType::kUInt8)
-    fast::dequantize(t.data<uint8_t>() + at, n, zero, scale, y, 1);
-  else
-    fast::dequantize(t.data<int8_t>() + at, n, zero, scale, y, 1);
-}
+// The big operand's dequantization and the output's quantization parameters.
+struct RunParams {
+  int32_t big_zero;
+  float big_scale, c_scale, c_zero;
+};
 
-template <QLinearBinaryOp Op>
-KESTREL_ISA_CLONES void combine(float* a, const float* b, int64_t n, bool b_scalar) {
-  if (b_scalar) {
-    const float v = b[0];
-    for (int64_t i = 0; i < n; ++i) a[i] = apply_binary<Op>(a[i], v);
-  } else {
-    for (int64_t i = 0; i < n; ++i) a[i] = apply_binary<Op>(a[i], b[i]);
+// y[i] = Q(op(float(big[i] - zero) * scale, small[kSmallOne ? 0 : i])) for i < n.
+template <QLinearBinaryOp Op, typename QIn, typename QOut, bool kSmallOne>
+void combine_run_scalar(const QIn* big, const float* small, int64_t n, const RunParams& p, QOut* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float a = static_cast<float>(static_cast<int32_t>(big[i]) - p.big_zero) * p.big_scale;
+    const float r = apply_binary<Op>(a, small[kSmallOne ? 0 : i]);
+    y[i] = saturate_round<QOut>(std::nearbyint(r / p.c_scale) + p.c_zero);
   }
 }
 
-// b = a op b, the operands in the op's order (a one value, or n of them).
+// y[i] = Q(op(float(a[i] - za) * sa, float(b[i] - zb) * sb)) for i < n: two operands of the output's shape.
+struct PairParams {
+  int32_t a_zero, b_zero;
+  float a_scale, b_scale, c_scale, c_zero;
+};
+
+// Explicitly rounded operations below: the compiler may not contract a dequantization's multiply and the Add
+// into one fused multiply-add, which the reference's separate float operations do not do.
+constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
 template <QLinearBinaryOp Op>
-KESTREL_ISA_CLONES void combine_scalar_left(float a, float* b, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) b[i] = apply_binary<Op>(a, b[i]);
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m512 apply16(__m512 a, __m512 b) {
+  return Op == QLinearBinaryOp::kAdd ? _mm512_add_round_ps(a, b, kNear) : _mm512_mul_round_ps(a, b, kNear);
 }
-template <QLinearBinaryOp Op>
-KESTREL_ISA_CLONES void combine_left(const float* a, float* b, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) b[i] = apply_binary<Op>(a[i], b[i]);
+
+template <typename Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m512 dequantize16(
+    const Q* x, __mmask16 m, __m512i zero, __m512 scale) {
+  const __m128i raw = _mm_maskz_loadu_epi8(m, x);
+  const __m512i wide = std::is_same_v<Q, uint8_t> ? _mm512_cvtepu8_epi32(raw) : _mm512_cvtepi8_epi32(raw);
+  return _mm512_mul_round_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(wide, zero)), scale, kNear);
+}
+
+template <typename QOut>
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void quantize16(
+    __m512 r, __m512 scale, __m512 zero, __mmask16 m, QOut* y) {
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<QOut>::lowest()));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<QOut>::max()));
+  __m512 q = _mm512_roundscale_ps(_mm512_div_ps(r, scale), kNear);
+  q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(q, zero), lo), hi);  // max(NaN, lo) is lo, as saturate_round
+  const __m512i v = _mm512_cvtps_epi32(q);
+  if constexpr (std::is_same_v<QOut, uint8_t>)
+    _mm_mask_storeu_epi8(y, m, _mm512_cvtusepi32_epi8(v));
+  else
+    _mm_mask_storeu_epi8(y, m, _mm512_cvtsepi32_epi8(v));
+}
+
+template <QLinearBinaryOp Op, typename QA, typename QB, typename QOut>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_pair_avx512(const QA* a, const QB* b, int64_t n,
+                                                                              const PairParams& p, QOut* y) {
+  const __m512 vsa = _mm512_set1_ps(p.a_scale), vsb = _mm512_set1_ps(p.b_scale);
+  const __m512i vza = _mm512_set1_epi32(p.a_zero), vzb = _mm512_set1_epi32(p.b_zero);
+  const __m512 vcs = _mm512_set1_ps(p.c_scale), vcz = _mm512_set1_ps(p.c_zero);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 va = dequantize16(a + i, m, vza, vsa), vb = dequantize16(b + i, m, vzb, vsb);
+    quantize16(apply16<Op>(va, vb), vcs, vcz, m, y + i);
+  }
+}
+
+template <QLinearBinaryOp Op, typename QA, typename QB, typename QOut>
+void combine_pair(const QA* a, const QB* b, int64_t n, const PairParams& p, QOut* y) {
+  if (fast::has_avx512()) return combine_pair_avx512<Op>(a, b, n, p, y);
+  for (int64_t i = 0; i < n; ++i) {
+    const float va = static_cast<float>(static_cast<int32_t>(a[i]) - p.a_zero) * p.a_scale;
+    const float vb = static_cast<float>(static_cast<int32_t>(b[i]) - p.b_zero) * p.b_scale;
+    y[i] = saturate_round<QOut>(std::nearbyint(apply_binary<Op>(va, vb) / p.c_scale) + p.c_zero);
+  }
+}
+
+template <QLinearBinaryOp Op, typename QIn, typename QOut, bool kSmallOne>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_run_avx512(const QIn* big, const float* small,
+                                                                             int64_t n, const RunParams& p, QOut* y) {
+  const __m512 vs = _mm512_set1_ps(p.big_scale), vcs = _mm512_set1_ps(p.c_scale), vcz = _mm512_set1_ps(p.c_zero);
+  const __m512i vz = _mm512_set1_epi32(p.big_zero);
+  const __m512 vone = _mm512_set1_ps(small[0]);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 a = dequantize16(big + i, m, vz, vs);
+    const __m512 b = kSmallOne ? vone : _mm512_maskz_loadu_ps(m, small + i);
+    quantize16(apply16<Op>(a, b), vcs, vcz, m, y + i);
+  }
+}
+
+template <QLinearBinaryOp Op, typename QIn, typename QOut>
+void combine_run(const QIn* big, const float* small, bool small_one, int64_t n, const RunParams& p, QOut* y) {
+  if (fast::has_avx512()) {
+    if (small_one)
+      combine_run_avx512<Op, QIn, QOut, true>(big, small, n, p, y);
+    else
+      combine_run_avx512<Op, QIn, QOut, false>(big, small, n, p, y);
+  } else if (small_one) {
+    combine_run_scalar<Op, QIn, QOut, true>(big, small, n, p, y);
+  } else {
+    combine_run_scalar<Op, QIn, QOut, false>(big, small, n, p, y);
+  }
+}
+
+// fn(data) with a uint8 or int8 tensor's data pointer.
+template <typename Fn>
+void with_byte_type(const Tensor& t, const Fn& fn) {
+  if (t.type() == ElementType::kUInt8)
+    fn(t.data<uint8_t>());
+  else
+    fn(t.data<int8_t>());
 }
 
 template <QLinearBinaryOp Op>
@@ -73,44 +162,68 @@ class FastQLinearBinary final : public Kernel {
       return reference_->compute(ctx);
     Tensor& C = ctx.allocate_uninitialized_output(0, p.c_type, out);  // every element written
     if (total == 0) return;
+    const int threads = total >= kParallelFrom ? ctx.intra_op_threads() : 1;
+    // Ranges of whole cache lines of the output per thread.
+    const int64_t lines = (total + 63) / 64;
+    const bool out_u8 = p.c_type == ElementType::kUInt8;
+    if (small.shape() == out) {  // both operands of the output's shape: both dequantized in the same pass
+      const PairParams params{p.a_zero, p.b_zero, p.a_scale, p.b_scale, p.c_scale, static_cast<float>(p.c_zero)};
+      parallel_ranges(lines, threads, threads > 1, [&](int64_t l0, int64_t l1) {
+        const int64_t begin = l0 * 64, n = std::min(total, l1 * 64) - begin;
+        with_byte_type(A, [&](auto* a) {
+          with_byte_type(B, [&](auto* b) {
+            if (out_u8)
+              combine_pair<Op>(a + begin, b + begin, n, params, C.data<uint8_t>() + begin);
+            else
+              combine_pair<Op>(a + begin, b + begin, n, params, C.data<int8_t>() + begin);
+          });
+        });
+      });
+      return;
+    }
     const int32_t big_zero = a_big ? p.a_zero : p.b_zero, small_zero = a_big ? p.b_zero : p.a_zero;
     const float big_scale = a_big ? p.a_scale : p.b_scale, small_scale = a_big ? p.b_scale : p.a_scale;
-    std::vector<float> small_values(static_cast<size_t>(small.size()));  // dequantized once
-    dequantize_block(small, 0, small.size(), small_zero, small_scale, small_values.data());
+    // The small operand dequantized once (on the stack unless it is large).
+    constexpr int64_t kOnStack = 4096;
+    float on_stack[kOnStack];
+    std::vector<float> on_heap(small.size() > kOnStack ? static_cast<size_t>(small.size()) : 0);
+    float* small_values = small.size() > kOnStack ? on_heap.data() : on_stack;
+    if (small.type() == ElementType::kUInt8)
+      fast::dequantize(small.data<uint8_t>(), small.size(), small_zero, small_scale, small_values, 1);
+    else
+      fast::dequantize(small.data<int8_t>(), small.size(), small_zero, small_scale, small_values, 1);
+    // Rows of the output (the whole output when the small operand is one value) and the small operand's row
+    // for each.
+    const int64_t run_row = whole ? total : row;
     const Shape out_rows(out.begin(), out.end() - (out.empty() ? 0 : 1));
     const Shape small_rows =
         small.rank() == 0 ? Shape{} : Shape(small.shape().begin(), small.shape().end() - 1);
     const BroadcastIndex small_row(small_rows, out_rows);
-    const int64_t small_step = small_runs ? row : 1;
-    const int64_t blocks = (total + kBlock - 1) / kBlock;
-    const int threads = total >= (int64_t{1} << 18) ? ctx.intra_op_threads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t block = 0; block < blocks; ++block) {
-      alignas(64) float fbig[kBlock], fsmall[kBlock];
-      const int64_t begin = block * kBlock, n = std::min(kBlock, total - begin);
-      dequantize_block(big, begin, n, big_zero, big_scale, fbig);
-      // The small operand's values for this block, a row segment at a time.
-      for (int64_t i = 0; i < n && !whole;) {
-        const int64_t o = begin + i, r = o / row, col = o % row, len = std::min(n - i, row - col);
-        const float* src = small_values.data() + small_row(r) * small_step;
-        if (small_runs)
-          std::copy(src + col, src + col + len, fsmall + i);
-        else
-          std::fill(fsmall + i, fsmall + i + len, src[0]);
-        i += len;
-      }
-      if (whole) fsmall[0] = small_values[0];
-      if (a_big)
-        combine<Op>(fbig, fsmall, n, whole);
-      else if (whole)
-        combine_scalar_left<Op>(fsmall[0], fbig, n);
-      else
-        combine_left<Op>(fsmall, fbig, n);
-      if (p.c_type == ElementType::kUInt8)
-        fast::quantize(fbig, n, p.c_scale, static_cast<float>(p.c_zero), C.data<uint8_t>() + begin, 1);
-      else
-        fast::quantize(fbig, n, p.c_scale, static_cast<float>(p.c_zero), C.data<int8_t>() + begin, 1);
-    }
+    const RunParams params{big_zero, big_scale, p.c_scale, static_cast<float>(p.c_zero)};
+    // One short row for every output row (a channels-last squeeze-excitation scale of a single image): the row
+    // repeated to about 1024 values, so that each call combines that many instead of one row's few channels.
+    constexpr int64_t kTiled = 1024;
+    const bool tile = small_runs && small.size() == row && row < kTiled;
+    alignas(64) float tiled[2 * kTiled];
+    const int64_t tiled_len = tile ? (kTiled + row - 1) / row * row : 0;
+    for (int64_t i = 0; i < tiled_len; ++i) tiled[i] = small_values[i % row];
+    parallel_ranges(lines, threads, threads > 1, [&](int64_t l0, int64_t l1) {
+      const int64_t begin = l0 * 64, end = std::min(total, l1 * 64);
+      with_byte_type(big, [&](auto* x) {
+        for (int64_t o = begin; o < end;) {
+          const int64_t r = o / run_row, col = o % run_row;
+          const int64_t len = std::min(end - o, tile ? tiled_len - col : run_row - col);
+          const float* s = tile    ? tiled
+                           : whole ? small_values
+                                   : small_values + small_row(r) * (small_runs ? row : 1);
+          if (out_u8)
+            combine_run<Op>(x + o, small_runs ? s + col : s, !small_runs, len, params, C.data<uint8_t>() + o);
+          else
+            combine_run<Op>(x + o, small_runs ? s + col : s, !small_runs, len, params, C.data<int8_t>() + o);
+          o += len;
+        }
+      });
+    });
   }
 
  private:

@@ -29,7 +29,7 @@ class FastQuantizeLinear final : public Kernel {
     if (!runs) return reference_->compute(ctx);
     const auto [per_tensor, blocks, inner, axis_dim] = *runs;
     const ElementType out_type = Z ? Z->type() : ElementType::kUInt8;
-    Tensor& Y = ctx.allocate_output(0, out_type, X.shape());
+    Tensor& Y = ctx.allocate_uninitialized_output(0, out_type, X.shape());  // every element written
     const float* x = X.data<float>();
     const float* s = S.data<float>();
     const int threads = ctx.intra_op_threads();

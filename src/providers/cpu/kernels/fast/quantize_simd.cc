@@ -12,13 +12,14 @@
 #include "providers/cpu/kernels/onnx/quantize.h"
 
 namespace kestrel::cpu::fast {
-namespace {
 
 bool has_avx512() {
   static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl");
   return yes;
 }
+
+namespace {
 
 // Splits [0, n) into chunks of 64 KiB of floats and runs fn(begin, end, chunk index) on up to `threads`
 // threads; returns the number of chunks. Arrays under a million elements stay on the calling thread: these

@@ -38,6 +38,9 @@ inline std::optional<QuantizeRuns> quantize_runs(const Tensor& X, const Tensor& 
   return r;
 }
 
+// Whether the CPU has the AVX-512 subsets these loops use (F, BW, VL); checked once.
+bool has_avx512();
+
 // lo = min(0, min x), hi = max(0, max x) over x[0..n), NaNs ignored (DynamicQuantizeLinear's range).
 void range_with_zero(const float* x, int64_t n, float& lo, float& hi, int threads);
 

@@ -5,6 +5,7 @@
 // over the threads. A float image of 3 channels going channels-last (the input of most CNNs) instead interleaves
 // its planes 16 values at a time with vector shuffles. Other permutations and element sizes are left to the other
 // Transpose kernels.
+#include <emmintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -45,8 +46,33 @@ KESTREL_ISA_CLONES void interleave_three(const uint32_t* x, uint32_t* y, int64_t
     for (int64_t p = 0; p < 3; ++p) y[q * 3 + p] = x[p * Q + q];
 }
 
+// The same interleave for bytes, 16 positions a step (the masks index 16-lane vectors alike).
+typedef uint8_t U8x16 __attribute__((vector_size(16)));
+typedef uint8_t UnalignedU8x16 __attribute__((vector_size(16), aligned(1), may_alias));
+
+KESTREL_ISA_CLONES void interleave_three(const uint8_t* x, uint8_t* y, int64_t Q, int64_t q0, int64_t q1) {
+  U8x16 first[3], second[3];
+  for (int k = 0; k < 3; ++k)
+    for (int j = 0; j < 16; ++j) {
+      first[k][j] = static_cast<uint8_t>(kFirst[k][j]);
+      second[k][j] = static_cast<uint8_t>(kSecond[k][j]);
+    }
+  int64_t q = q0;
+  for (; q + 16 <= q1; q += 16) {
+    const U8x16 a = *reinterpret_cast<const UnalignedU8x16*>(x + q);
+    const U8x16 b = *reinterpret_cast<const UnalignedU8x16*>(x + Q + q);
+    const U8x16 c = *reinterpret_cast<const UnalignedU8x16*>(x + 2 * Q + q);
+    for (int k = 0; k < 3; ++k)
+      *reinterpret_cast<UnalignedU8x16*>(y + 3 * q + 16 * k) =
+          __builtin_shuffle(__builtin_shuffle(a, b, first[k]), c, second[k]);
+  }
+  for (; q < q1; ++q)
+    for (int64_t p = 0; p < 3; ++p) y[q * 3 + p] = x[p * Q + q];
+}
+
 // y[b][q][p] = x[b][p][q] for 3 planes of Q values each: chunks of Q split over the threads.
-void interleave_three_planes(const uint32_t* x, uint32_t* y, int64_t batch, int64_t Q, int threads) {
+template <typename T>
+void interleave_three_planes(const T* x, T* y, int64_t batch, int64_t Q, int threads) {
   constexpr int64_t kChunk = 4096;
   const int64_t chunks = (Q + kChunk - 1) / kChunk;
   parallel_ranges(batch * chunks, threads, batch * 3 * Q > 65536, [&](int64_t begin, int64_t end) {
@@ -57,12 +83,36 @@ void interleave_three_planes(const uint32_t* x, uint32_t* y, int64_t batch, int6
   });
 }
 
+// A full 16 x 16 tile of bytes: y[q * y_stride + p] = x[p * x_stride + q] for p, q < 16, in four rounds of
+// interleaving (SSE2, every x86-64 CPU has it).
+inline void transpose_tile_16x16(const uint8_t* x, int64_t x_stride, uint8_t* y, int64_t y_stride) {
+  __m128i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i * x_stride));
+  for (int i = 0; i < 8; ++i) {  // bytes of rows 2i, 2i+1
+    t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i)  // pairs of rows 4i.., 4i+2..
+    for (int h = 0; h < 2; ++h) {
+      r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+      r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+    }
+  for (int i = 0; i < 2; ++i)  // quads of rows 8i.., 8i+4..
+    for (int h = 0; h < 4; ++h) {
+      t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+      t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+    }
+  for (int h = 0; h < 8; ++h) {  // octets of rows 0.., 8..
+    r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+    r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+  }
+  for (int q = 0; q < 16; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(y + q * y_stride), r[q]);
+}
+
 // y[b][q][p] = x[b][p][q] for b < batch, p < P, q < Q.
 template <typename T>
 void transpose_batches(const T* x, T* y, int64_t batch, int64_t P, int64_t Q, int threads) {
-  if constexpr (sizeof(T) == 4) {
-    if (P == 3) return interleave_three_planes(x, y, batch, Q, threads);
-  }
+  if (P == 3) return interleave_three_planes(x, y, batch, Q, threads);
   const int64_t tiles_p = (P + kTile - 1) / kTile, tiles_q = (Q + kTile - 1) / kTile;
   const int64_t tasks = batch * tiles_p * tiles_q;
   parallel_ranges(tasks, threads, batch * P * Q > 65536, [&](int64_t begin, int64_t end) {
@@ -72,6 +122,12 @@ void transpose_batches(const T* x, T* y, int64_t batch, int64_t P, int64_t Q, in
       const int64_t p1 = std::min(P, p0 + kTile), q1 = std::min(Q, q0 + kTile);
       const T* xb = x + b * P * Q;
       T* yb = y + b * P * Q;
+      if constexpr (sizeof(T) == 1) {
+        if (p1 - p0 == kTile && q1 - q0 == kTile) {
+          transpose_tile_16x16(xb + p0 * Q + q0, Q, yb + q0 * P + p0, P);
+          continue;
+        }
+      }
       for (int64_t q = q0; q < q1; ++q)
         for (int64_t p = p0; p < p1; ++p) yb[q * P + p] = xb[p * Q + q];
     }

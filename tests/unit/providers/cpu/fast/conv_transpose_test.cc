@@ -1,4 +1,5 @@
-// The oneDNN ConvTranspose (src/providers/cpu/dnnl/conv_transpose.cc) against the reference ConvTranspose on
+// The oneDNN ConvTranspose (src/providers/cpu/dnnl/conv_transpose.cc) and the stride-equals-kernel one
+// (kernels/fast/conv_transpose_upsample.cc) against the reference ConvTranspose on
 // odd shapes: primes, size 1, strides larger than the kernel, dilations, asymmetric pads, output_padding,
 // groups and depthwise, 1-D/3-D, empty batch, dynamic shapes, and the cases it hands to the reference
 // (output_shape, auto_pad SAME_*).
@@ -44,6 +45,15 @@ TEST(FastConvTranspose, Upsample2x2Stride2) { run_deconv({{1, 24, 12, 12}, {24, 
 TEST(FastConvTranspose, OneOutputChannel) { run_deconv({{1, 24, 9, 9}, {24, 1, 2, 2}, false, {2, 2}}); }
 TEST(FastConvTranspose, PrimesPadsDilations) {
   run_deconv({{2, 7, 13, 11}, {7, 5, 3, 3}, true, {2, 1}, {2, 1}, {1, 0, 2, 1}});
+}
+// Stride equal to the kernel (kernels/fast/conv_transpose_upsample.cc): rows of 16 columns with tails, 2x2
+// (the interleaving shuffles), 3x3 and 1x4, without bias, one input channel, a batch split over threads.
+TEST(FastConvTranspose, StrideEqualsKernel) {
+  run_deconv({{1, 24, 12, 35}, {24, 24, 2, 2}, true, {2, 2}});
+  run_deconv({{2, 5, 7, 9}, {5, 3, 3, 3}, false, {3, 3}});
+  run_deconv({{1, 1, 5, 33}, {1, 4, 1, 4}, true, {1, 4}});
+  run_deconv({{2, 24, 64, 64}, {24, 1, 2, 2}, true, {2, 2}});
+  run_deconv({{1, 3, 4, 4}, {3, 2, 2, 2}, true, {2, 2}}, 1);
 }
 TEST(FastConvTranspose, StrideLargerThanKernel) { run_deconv({{1, 4, 7, 5}, {4, 3, 2, 2}, true, {3, 3}}); }
 TEST(FastConvTranspose, OutputPadding) {

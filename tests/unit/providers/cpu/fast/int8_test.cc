@@ -303,8 +303,22 @@ TEST(FastInt8, QLinearConvRuntimeScales) {
 TEST(FastInt8, QLinearConvChannelsLastPadded) {
   q_linear_conv({{2, 6, 12, 9}, {17, 6, 3, 3}, kU8, kS8, 1, {1, 0, 1, 2}, {2, 2}}, kU8, true, true, true);
 }
+// Only the padding of the buffer gets the zero point: a buffer left full of another convolution's values
+// must not show through.
+TEST(FastInt8, QLinearConvChannelsLastPaddingAfterOtherInput) {
+  q_linear_conv({{2, 24, 15, 13}, {5, 24, 1, 1}, kS8, kS8}, kS8, false, false, true);
+  q_linear_conv({{2, 24, 12, 9}, {24, 1, 5, 5}, kS8, kS8, 24, {2, 1, 2, 3}}, kS8, true, true, true);
+}
 TEST(FastInt8, QLinearConvChannelsLastSignedDepthwise) {
   q_linear_conv({{1, 24, 10, 7}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true, true);
+}
+// Channels-last depthwise convolutions: channel counts past a multiple of 64, 3x3, 2x2, 5x5 split over threads,
+// strides, dilations, asymmetric pads, u8 and s8 in and out, a batch.
+TEST(FastInt8, QLinearConvChannelsLastDepthwiseKernel) {
+  q_linear_conv({{2, 97, 13, 11}, {97, 1, 3, 3}, kU8, kS8, 97, {1, 2, 0, 1}, {2, 1}, {2, 2}}, kU8, true, true, true);
+  q_linear_conv({{1, 64, 9, 9}, {64, 1, 2, 2}, kU8, kS8, 64}, kS8, false, false, true);
+  q_linear_conv({{1, 130, 40, 40}, {130, 1, 5, 5}, kS8, kS8, 130, {2, 2, 2, 2}}, kS8, true, true, true);
+  q_linear_conv({{1, 7, 6, 5}, {7, 1, 3, 3}, kS8, kS8, 7, {1, 1, 1, 1}, {2, 2}}, kU8, true, false, true);
 }
 TEST(FastInt8, QLinearConvChannelsLastPointwiseInPlace) {
   q_linear_conv({{1, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8}, kU8, true, true, true);

@@ -1,6 +1,6 @@
 // The channels-last Transpose (src/providers/cpu/kernels/fast/transpose_channels.cc) against the reference:
 // both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels: the shuffle path),
-// batches, int32, int8, large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere
+// batches, int32, int8 (16 x 16 byte tiles, three-channel byte images), large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere
 // and still agree.
 #include <gtest/gtest.h>
 
@@ -64,6 +64,26 @@ TEST(FastChannelsTranspose, Int8BothWays) {
       for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<int8_t>()[i], got.data<int8_t>()[i]) << i;
     }
   }
+}
+// Bytes: three-channel images (the shuffle path, with tails), and full 16 x 16 tiles with partial ones around
+// them, both ways, split over threads.
+TEST(FastChannelsTranspose, Int8TilesAndThreeChannels) {
+  const std::vector<Shape> shapes = {{1, 3, 7, 5}, {2, 3, 19, 37}, {1, 3, 224, 224}, {1, 16, 48, 48},
+                                     {2, 35, 17, 33}, {1, 96, 31, 31}};
+  for (const Shape& shape : shapes)
+    for (const auto& perm : {kToNhwc, kToNchw}) {
+      SCOPED_TRACE(shape_to_string(shape));
+      Tensor x(ElementType::kUInt8, shape);
+      for (int64_t i = 0; i < x.size(); ++i) x.data<uint8_t>()[i] = static_cast<uint8_t>(i * 37 % 251);
+      const std::string bytes = testing::model_with_initializers(
+          "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", perm); }, 13);
+      const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
+      for (int threads : {1, 2}) {
+        const Tensor got = testing::make_session(bytes, false, threads).run({{"X", Value(x)}}).at(0).tensor();
+        ASSERT_EQ(ref.shape(), got.shape());
+        for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<uint8_t>()[i], got.data<uint8_t>()[i]) << i;
+      }
+    }
 }
 TEST(FastChannelsTranspose, OtherPermsStillAgree) { transpose(pattern_tensor({2, 3, 4, 5}, 7), {0, 1, 3, 2}); }
 
