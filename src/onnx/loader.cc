@@ -225,8 +225,9 @@ void inline_functions(onnx::GraphProto& graph, const FunctionLookup& functions, 
       if (a.has_g()) inline_functions(*a.mutable_g(), functions, depth + 1, counter);
       for (auto& g : *a.mutable_graphs()) inline_functions(g, functions, depth + 1, counter);
     }
+    // Moved, not copied: the old list is dropped below, and a node may hold megabytes of Constant tensors.
     if (const onnx::FunctionProto* fn = functions(node)) expand_call(node, *fn, functions, depth, counter, out);
-    else *out.Add() = node;
+    else *out.Add() = std::move(node);
   }
   graph.mutable_node()->Swap(&out);
 }
