@@ -39,6 +39,10 @@ bool fold(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::V
     inputs[i] = Value(*t);
     input_bytes += t->bytes();
   }
+  // A Constant's result is its tensor attribute: folding it grows nothing, however large, and leaves the weight
+  // where kernels can pack it at creation rather than a node copying it on every run.
+  for (const auto& [name, attr] : node->attributes)
+    if (attr.type == ir::Attribute::Type::kTensor) input_bytes += attr.t.bytes();
   bool any_output = false;
   for (const ir::Value* out : node->outputs) {
     if (!out) continue;
