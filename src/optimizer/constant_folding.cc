@@ -53,7 +53,13 @@ bool fold(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::V
   }
   if (!any_output) return false;
   (void)sub_reads;  // outputs keep their Value objects, so subgraph readers see the initializer
-  const std::optional<std::vector<Value>> results = evaluate_node(*node, std::move(inputs));
+  // A Constant's tensor becomes the initializer as it is, sharing its buffer, where running the node would copy
+  // it (a model may keep all its weights in Constant nodes).
+  const ir::Attribute* value = node->op_type == "Constant" && node->domain.empty() ? node->attribute("value") : nullptr;
+  const std::optional<std::vector<Value>> results =
+      value && value->type == ir::Attribute::Type::kTensor && value->t.owns_data()
+          ? std::optional<std::vector<Value>>(std::vector<Value>{Value(value->t)})
+          : evaluate_node(*node, std::move(inputs));
   if (!results) return false;
   const size_t cap = std::max(kMaxFoldedBytes, input_bytes);
   size_t output_bytes = 0;
