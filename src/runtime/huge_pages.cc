@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <string>
@@ -98,11 +99,20 @@ std::shared_ptr<void> allocate_on_huge_pages(size_t bytes) {
 
 Tensor uninitialized_weights(ElementType type, const Shape& shape) {
   const size_t bytes = static_cast<size_t>(shape_size(shape)) * element_size(type);
-  if (type == ElementType::kString || bytes < kHugePageBytes) return Tensor(type, shape);
+  if (type == ElementType::kString) return Tensor(type, shape);
+  auto out_of_memory = [bytes] {
+    return Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
+  };
+  if (bytes < kHugePageBytes) {
+    // 64-byte aligned as every tensor's buffer is (the size rounded up as aligned_alloc requires).
+    void* p = std::aligned_alloc(64, std::max<size_t>(64, round_up(bytes, 64)));
+    if (!p) throw out_of_memory();
+    return Tensor::adopt(type, shape, std::shared_ptr<void>(p, [](void* q) { std::free(q); }));
+  }
   try {
     return Tensor::adopt(type, shape, allocate_on_huge_pages(bytes));
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
+    throw out_of_memory();
   }
 }
 

@@ -23,8 +23,9 @@ inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 // The memory may hold the bytes of a buffer freed earlier in the process.
 std::shared_ptr<void> allocate_on_huge_pages(size_t bytes);
 
-// A tensor of weights whose every byte the caller writes next: not zero-filled (for a model's weights that is a
-// pass over hundreds of MB), and on huge pages from 2 MiB on. Throws kRuntimeException when out of memory.
+// A tensor of weights whose every byte the caller writes next: not zero-filled, whatever its size (for a model's
+// weights that is a pass over hundreds of MB), and on huge pages from 2 MiB on. Throws kRuntimeException when
+// out of memory.
 Tensor uninitialized_weights(ElementType type, const Shape& shape);
 
 // Keeps the freed huge pages for the next allocate_on_huge_pages while alive (see above). Scopes may overlap

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,6 +31,17 @@ TEST(HugePages, BuffersOfOddSizesAreAlignedAndWritable) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(p.get()) % 64, 0u) << bytes;
     fill_and_check(p.get(), bytes, static_cast<uint8_t>(bytes));
   }
+}
+
+TEST(HugePages, UninitializedWeightsOfEverySize) {
+  for (const Shape& shape : {Shape{}, Shape{0}, Shape{3, 5}, Shape{7, 1000}, Shape{513, 1024}, Shape{3, 700, 700}}) {
+    Tensor t = uninitialized_weights(ElementType::kFloat, shape);
+    ASSERT_EQ(t.shape(), shape);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw_data()) % 64, 0u) << shape_to_string(shape);
+    if (t.bytes() > 0) fill_and_check(t.raw_data(), t.bytes(), 3);
+  }
+  Tensor strings = uninitialized_weights(ElementType::kString, {2});
+  EXPECT_EQ(strings.data<std::string>()[1], "");
 }
 
 TEST(HugePages, NothingIsKeptWithoutAScope) {
