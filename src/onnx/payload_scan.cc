@@ -185,6 +185,17 @@ std::optional<ModelSkeleton> split_large_payloads(const uint8_t* data, size_t si
   return skeleton;
 }
 
+std::shared_ptr<void> map_file_range(int fd, uint64_t offset, uint64_t length, size_t alignment) {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (fd < 0 || length == 0 || alignment == 0 || offset % alignment != 0 || page % alignment != 0) return nullptr;
+  const uint64_t start = offset / page * page;
+  const size_t span = static_cast<size_t>(offset - start + length);
+  void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, static_cast<off_t>(start));
+  if (p == MAP_FAILED) return nullptr;
+  std::shared_ptr<void> region(p, [span](void* q) { ::munmap(q, span); });
+  return std::shared_ptr<void>(region, static_cast<char*>(p) + (offset - start));
+}
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw Error(ErrorCode::kNoSuchFile, "model file '" + path + "' cannot be opened");
