@@ -5,6 +5,7 @@
 #include "onnx/payload_scan.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
@@ -312,6 +313,35 @@ TEST(PayloadScan, AlignedExternalDataIsMapped) {
     Session s(path.string(), as_written);
     expect_weights_used(s, w);
   }
+}
+
+TEST(PayloadScan, SavingOverTheMappedModelKeepsTheSessionsWeights) {
+  // A session whose model file maps W, saving its optimized model over that same file: the file is replaced,
+  // not rewritten, so the mapping keeps the bytes it had.
+  const auto w = weight_values();
+  for (int pad = 0; pad < 4; ++pad) {
+    auto m = add_weights_model(w);
+    m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad + 1), 'g'));
+    const std::string bytes = m.SerializeAsString();
+    const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
+    ASSERT_TRUE(skeleton && skeleton->payloads[1].present);
+    if (skeleton->payloads[1].offset % sizeof(float) != 0) continue;
+    const fs::path path = write_file("saved_over.onnx", bytes);
+    struct stat before {};
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    SessionOptions options;
+    options.optimized_model_filepath = path.string();
+    Session s(path.string(), options);
+    expect_weights_used(s, w);
+    EXPECT_FALSE(fs::exists(path.string() + ".kestrel-tmp"));
+    struct stat after {};
+    ASSERT_EQ(::stat(path.c_str(), &after), 0);
+    EXPECT_NE(after.st_ino, before.st_ino) << "the model file was rewritten in place";
+    Session reloaded(path.string());
+    expect_weights_used(reloaded, w);
+    return;
+  }
+  FAIL() << "no graph name put W at an aligned offset";
 }
 
 }  // namespace
