@@ -24,11 +24,12 @@ namespace kestrel::onnx_format {
 namespace fs = std::filesystem;
 namespace {
 
-// The main graph's raw_data payloads that stay in the serialized model while protobuf parses the rest, and
-// how to copy one into a buffer.
+// The main graph's raw_data payloads that stay in the serialized model while protobuf parses the rest, how to
+// copy one into a buffer, and (for a file) how to map one in place (RawSource::view).
 struct PayloadSource {
   std::vector<RawPayload> payloads;
   std::function<void(uint64_t offset, uint64_t length, void* dst)> read;
+  std::function<std::shared_ptr<void>(uint64_t offset, uint64_t length, size_t alignment)> view;
 };
 
 // Raw payloads from this size on are read straight into their tensors; smaller ones (shapes, axes: what ONNX's
@@ -225,8 +226,9 @@ void inline_functions(onnx::GraphProto& graph, const FunctionLookup& functions, 
       if (a.has_g()) inline_functions(*a.mutable_g(), functions, depth + 1, counter);
       for (auto& g : *a.mutable_graphs()) inline_functions(g, functions, depth + 1, counter);
     }
+    // Moved, not copied: the old list is dropped below, and a node may hold megabytes of Constant tensors.
     if (const onnx::FunctionProto* fn = functions(node)) expand_call(node, *fn, functions, depth, counter, out);
-    else *out.Add() = node;
+    else *out.Add() = std::move(node);
   }
   graph.mutable_node()->Swap(&out);
 }
@@ -384,7 +386,9 @@ class GraphBuilder {
       if (!parent && payloads_ && static_cast<size_t>(i) < payloads_->payloads.size() &&
           payloads_->payloads[static_cast<size_t>(i)].present) {
         const RawPayload& p = payloads_->payloads[static_cast<size_t>(i)];
-        raw = {p.length, [this, p](void* dst) { payloads_->read(p.offset, p.length, dst); }};
+        raw = {p.length, [this, p](void* dst) { payloads_->read(p.offset, p.length, dst); }, nullptr};
+        if (payloads_->view)
+          raw.view = [this, p](size_t alignment) { return payloads_->view(p.offset, p.length, alignment); };
         raw_source = &raw;
       }
       auto t = std::make_shared<Tensor>(
@@ -678,12 +682,13 @@ std::unique_ptr<ir::Model> parse_and_convert(const void* data, size_t size, cons
 
 // Loads `data`, first splitting off its large payloads when that works (and the opset converter, which would
 // rewrite the whole message, is not asked for); `read` copies bytes of `data` at an offset.
-std::unique_ptr<ir::Model> load_split(const uint8_t* data, size_t size, const std::string& base_dir,
-                                      const LoadOptions& options,
-                                      std::function<void(uint64_t, uint64_t, void*)> read) {
+std::unique_ptr<ir::Model> load_split(
+    const uint8_t* data, size_t size, const std::string& base_dir, const LoadOptions& options,
+    std::function<void(uint64_t, uint64_t, void*)> read,
+    std::function<std::shared_ptr<void>(uint64_t, uint64_t, size_t)> view = nullptr) {
   if (options.min_onnx_opset == 0) {
     if (auto skeleton = split_large_payloads(data, size, kMinSplitPayload)) {
-      PayloadSource payloads{std::move(skeleton->payloads), std::move(read)};
+      PayloadSource payloads{std::move(skeleton->payloads), std::move(read), std::move(view)};
       return parse_and_convert(skeleton->bytes.data(), skeleton->bytes.size(), base_dir, options, &payloads);
     }
   }
@@ -709,10 +714,14 @@ std::unique_ptr<ir::Model> load_model_file(const std::string& path, const LoadOp
   MappedFile file(path);
   try {
     if (file.data()) {
-      // Payloads are read with pread rather than copied from the mapping, so their pages never count in this
-      // process's memory; the scan touches only the pages holding the messages around them.
-      return load_split(file.data(), file.size(), dir.string(), options,
-                        [&file](uint64_t offset, uint64_t length, void* dst) { file.read(offset, length, dst); });
+      // Payloads are mapped on their own where they sit aligned for their elements (kernels then pack them
+      // straight from the file's pages, and the mapping goes when the weight does), else read with pread; never
+      // copied from this mapping, whose pages would all count in this process's memory. The scan touches only
+      // the pages holding the messages around them.
+      return load_split(
+          file.data(), file.size(), dir.string(), options,
+          [&file](uint64_t offset, uint64_t length, void* dst) { file.read(offset, length, dst); },
+          [&file](uint64_t offset, uint64_t length, size_t alignment) { return file.view(offset, length, alignment); });
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(ErrorCode::kNoSuchFile, "model file '" + path + "' cannot be opened");

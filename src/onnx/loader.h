@@ -35,11 +35,13 @@ std::unique_ptr<ir::Model> load_model_file(const std::string& path, const LoadOp
 std::unique_ptr<ir::Model> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
                                             const LoadOptions& options = {});
 
-// A TensorProto's raw_data kept outside the message (payload_scan.h): its length, and a function that copies
-// it into a buffer of that size.
+// A TensorProto's raw_data kept outside the message (payload_scan.h): its length, a function that copies it
+// into a buffer of that size, and (for a model read from a file) one that maps it in place when its position
+// suits the given alignment, else returns null (map_file_range).
 struct RawSource {
   uint64_t length = 0;
   std::function<void(void*)> read;
+  std::function<std::shared_ptr<void>(size_t alignment)> view;
 };
 
 // A TensorProto's data as a Tensor (typed fields, raw_data or external data). `what` names it in errors. `raw`,

@@ -84,11 +84,14 @@ void put_message(std::string& out, uint64_t number, const std::string& body) {
   out += body;
 }
 
+// Walks the messages on the way to the payloads. With `out` null it only finds them (payloads, moved_bytes):
+// a model without any to move (weights in Constant nodes, or all small) is then not copied at all; otherwise
+// the skeleton is written to *out.
 class Scan {
  public:
   Scan(const uint8_t* data, uint64_t min_payload) : d_(data), min_payload_(min_payload) {}
 
-  bool model(size_t begin, size_t end, std::string& out) {
+  bool model(size_t begin, size_t end, std::string* out) {
     bool graph_seen = false;
     size_t pos = begin;
     while (pos < end) {
@@ -99,10 +102,11 @@ class Scan {
         if (graph_seen) return false;
         graph_seen = true;
         std::string graph_bytes;
-        if (!graph(f.value_begin, f.end, graph_bytes)) return false;
-        put_message(out, kModelGraph, graph_bytes);
+        if (out) graph_bytes.reserve(f.end - f.value_begin - std::min(expected_moved, f.end - f.value_begin));
+        if (!graph(f.value_begin, f.end, out ? &graph_bytes : nullptr)) return false;
+        if (out) put_message(*out, kModelGraph, graph_bytes);
       } else {
-        out.append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+        copy(out, f);
       }
     }
     return pos == end;
@@ -110,9 +114,15 @@ class Scan {
 
   std::vector<RawPayload> payloads;
   bool moved_any = false;
+  size_t moved_bytes = 0;
+  size_t expected_moved = 0;  // what a walk without output found: the skeleton is that much smaller
 
  private:
-  bool graph(size_t begin, size_t end, std::string& out) {
+  void copy(std::string* out, const Field& f) const {
+    if (out) out->append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+  }
+
+  bool graph(size_t begin, size_t end, std::string* out) {
     size_t pos = begin;
     while (pos < end) {
       Field f;
@@ -120,21 +130,22 @@ class Scan {
       if (f.number == kGraphInitializer && f.wire == kLengthDelimited) {
         std::string tensor_bytes;
         RawPayload payload;
-        if (!tensor(f.value_begin, f.end, tensor_bytes, payload)) return false;
+        if (!tensor(f.value_begin, f.end, out ? &tensor_bytes : nullptr, payload)) return false;
         payloads.push_back(payload);
         if (payload.present) {
-          put_message(out, kGraphInitializer, tensor_bytes);
+          if (out) put_message(*out, kGraphInitializer, tensor_bytes);
           moved_any = true;
+          moved_bytes += payload.length;
           continue;
         }
       }
-      out.append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+      copy(out, f);
     }
     return pos == end;
   }
 
   // Copies the TensorProto without a large raw_data, which `payload` then locates.
-  bool tensor(size_t begin, size_t end, std::string& out, RawPayload& payload) {
+  bool tensor(size_t begin, size_t end, std::string* out, RawPayload& payload) {
     bool raw_seen = false;
     size_t pos = begin;
     while (pos < end) {
@@ -148,7 +159,7 @@ class Scan {
           continue;
         }
       }
-      out.append(reinterpret_cast<const char*>(d_ + f.begin), f.end - f.begin);
+      copy(out, f);
     }
     return pos == end;
   }
@@ -161,11 +172,28 @@ class Scan {
 
 std::optional<ModelSkeleton> split_large_payloads(const uint8_t* data, size_t size, uint64_t min_payload) {
   if (!data || size == 0) return std::nullopt;
+  // First a walk that copies nothing, then (when there is something to move) the one that writes the skeleton,
+  // into a string of about its final size.
+  Scan find(data, min_payload);
+  if (!find.model(0, size, nullptr) || !find.moved_any) return std::nullopt;
   Scan scan(data, min_payload);
+  scan.expected_moved = find.moved_bytes;
   ModelSkeleton skeleton;
-  if (!scan.model(0, size, skeleton.bytes) || !scan.moved_any) return std::nullopt;
+  skeleton.bytes.reserve(size - find.moved_bytes + 64);
+  if (!scan.model(0, size, &skeleton.bytes)) return std::nullopt;
   skeleton.payloads = std::move(scan.payloads);
   return skeleton;
+}
+
+std::shared_ptr<void> map_file_range(int fd, uint64_t offset, uint64_t length, size_t alignment) {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (fd < 0 || length == 0 || alignment == 0 || offset % alignment != 0 || page % alignment != 0) return nullptr;
+  const uint64_t start = offset / page * page;
+  const size_t span = static_cast<size_t>(offset - start + length);
+  void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, static_cast<off_t>(start));
+  if (p == MAP_FAILED) return nullptr;
+  std::shared_ptr<void> region(p, [span](void* q) { ::munmap(q, span); });
+  return std::shared_ptr<void>(region, static_cast<char*>(p) + (offset - start));
 }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,8 +30,17 @@ struct ModelSkeleton {
 // runs as before and reports what is wrong.
 std::optional<ModelSkeleton> split_large_payloads(const uint8_t* data, size_t size, uint64_t min_payload);
 
-// A model file mapped read-only (for the scan), with its payloads read by pread: their pages then never map
-// into the process, so its memory holds the weights once, in their tensors. Unmapped and closed when done.
+// `length` bytes at `offset` of the open file `fd` as memory of their own: a private mapping of the pages that
+// hold them (a write lands in a copy of the page, never in the file), unmapped when the last owner lets go.
+// Null when `offset` is not a multiple of `alignment` (the bytes would not be aligned for their elements) or the
+// range cannot be mapped. Reading such a view costs no copy and no zeroed memory: the pages are the file's, in
+// the page cache, and count in the process's memory only once touched. The file must keep its bytes while a
+// view lives (replaced, not rewritten in place, as model files are).
+std::shared_ptr<void> map_file_range(int fd, uint64_t offset, uint64_t length, size_t alignment);
+
+// A model file mapped read-only (for the scan), with its payloads read by pread or mapped on their own
+// (map_file_range) instead of copied from this mapping, whose pages would all stay in the process's memory.
+// Unmapped and closed when done.
 class MappedFile {
  public:
   // Throws kNoSuchFile when the file cannot be opened; data() is null when it cannot be mapped (empty, or not
@@ -44,6 +54,10 @@ class MappedFile {
   size_t size() const { return size_; }
   // Copies [offset, offset + length) of the file into dst; throws when the file has become shorter.
   void read(uint64_t offset, uint64_t length, void* dst) const;
+  // map_file_range of this file.
+  std::shared_ptr<void> view(uint64_t offset, uint64_t length, size_t alignment) const {
+    return map_file_range(fd_, offset, length, alignment);
+  }
 
  private:
   void read_piece(uint64_t offset, uint64_t length, char* out) const;

@@ -1,13 +1,17 @@
 // TensorProto <-> Tensor: typed data fields, raw little-endian bytes, and external data kept inside the model's
 // folder. Every size is checked against the declared shape before any copy.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 
 #include "onnx/loader.h"
+#include "onnx/payload_scan.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/huge_pages.h"
 
@@ -19,10 +23,15 @@ namespace {
   throw Error(ErrorCode::kInvalidProtobuf, what + ": " + message);
 }
 
-// Reads [offset, offset+length) of an external data file that must live inside base_dir straight into the
-// buffer `allocate` returns, called once the file is known to hold `expected_bytes` there.
-void read_external(const onnx::TensorProto& proto, const std::string& base_dir, const std::string& what,
-                   size_t expected_bytes, const std::function<void*()>& allocate) {
+// Payloads from this size on are mapped in place when aligned (map_file_range) rather than copied.
+constexpr size_t kMinMappedBytes = 64 * 1024;
+
+// The range [offset, offset+length) of an external data file that must live inside base_dir, once the file is
+// known to hold `expected_bytes` there: mapped in place when `view_alignment` is non-zero and the range suits it
+// (returned), else read straight into the buffer `allocate` returns (and null returned).
+std::shared_ptr<void> read_external(const onnx::TensorProto& proto, const std::string& base_dir,
+                                    const std::string& what, size_t expected_bytes, size_t view_alignment,
+                                    const std::function<void*()>& allocate) {
   std::string location;
   int64_t offset = 0;
   int64_t length = -1;
@@ -53,10 +62,15 @@ void read_external(const onnx::TensorProto& proto, const std::string& base_dir, 
   // A folder, FIFO or device is no weight file, and opening a FIFO would block for ever (issue #9).
   if (fs::exists(full, ec) && !fs::is_regular_file(full, ec))
     bad(what, "external data location '" + location + "' is not a regular file");
-  std::ifstream in(full, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kNoSuchFile, what + ": external data file '" + location + "' cannot be opened");
-  in.seekg(0, std::ios::end);
-  const int64_t file_size = static_cast<int64_t>(in.tellg());
+  const int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::kNoSuchFile, what + ": external data file '" + location + "' cannot be opened");
+  struct CloseOnExit {
+    int fd;
+    ~CloseOnExit() { ::close(fd); }
+  } close_on_exit{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) bad(what, "external data file '" + location + "' cannot be read");
+  const int64_t file_size = static_cast<int64_t>(st.st_size);
   if (length < 0) length = file_size - offset;
   if (offset > file_size || length > file_size - offset)
     bad(what, "external data range [" + std::to_string(offset) + ", +" + std::to_string(length) +
@@ -64,10 +78,19 @@ void read_external(const onnx::TensorProto& proto, const std::string& base_dir, 
   if (static_cast<size_t>(length) != expected_bytes)
     bad(what, "external data holds " + std::to_string(length) + " bytes, the shape needs " +
                   std::to_string(expected_bytes));
-  void* dst = allocate();
-  in.seekg(offset);
-  in.read(static_cast<char*>(dst), length);
-  if (!in) bad(what, "reading external data from '" + location + "' failed");
+  if (view_alignment > 0) {
+    if (auto mapped = map_file_range(fd, static_cast<uint64_t>(offset), static_cast<uint64_t>(length), view_alignment))
+      return mapped;
+  }
+  auto* dst = static_cast<char*>(allocate());
+  while (length > 0) {
+    const ssize_t got = ::pread(fd, dst, static_cast<size_t>(length), static_cast<off_t>(offset));
+    if (got <= 0) bad(what, "reading external data from '" + location + "' failed");
+    dst += got;
+    offset += got;
+    length -= got;
+  }
+  return nullptr;
 }
 
 template <typename Field>
@@ -112,17 +135,21 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
   }
   if (external) {
     Tensor t;
-    read_external(proto, base_dir, what, bytes, [&] {
+    auto mapped = read_external(proto, base_dir, what, bytes, bytes >= kMinMappedBytes ? elem : 0, [&] {
       t = runtime::uninitialized_weights(type, shape);
       return t.raw_data();
     });
-    return t;
+    return mapped ? Tensor::adopt(type, shape, std::move(mapped)) : t;
   }
   if (raw || proto.has_raw_data()) {
     const uint64_t raw_bytes = raw ? raw->length : proto.raw_data().size();
     if (raw_bytes != bytes)
       bad(what, "raw_data has " + std::to_string(raw_bytes) + " bytes, shape " + shape_to_string(shape) + " of " +
                     element_type_name(type) + " needs " + std::to_string(bytes));
+    // Kernels pack a mapped weight straight from the file's pages; one left unpacked is read from them.
+    if (raw && raw->view && bytes >= kMinMappedBytes) {
+      if (auto mapped = raw->view(elem)) return Tensor::adopt(type, shape, std::move(mapped));
+    }
     Tensor t = runtime::uninitialized_weights(type, shape);
     if (n > 0) {
       if (raw) raw->read(t.raw_data());

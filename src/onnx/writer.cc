@@ -1,12 +1,14 @@
 // ir::Model -> ModelProto: the inverse of loader.cc, keeping names, types, attributes and subgraphs.
 #include "onnx/writer.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include "onnx/loader.h"
 #include "onnx/onnx_pb.h"
 
 namespace kestrel::onnx_format {
+namespace fs = std::filesystem;
 namespace {
 
 void type_to_proto(const TypeInfo& t, onnx::TypeProto& p) {
@@ -139,10 +141,31 @@ std::string serialize_model(const ir::Model& model) {
 
 void save_model(const ir::Model& model, const std::string& path) {
   const std::string bytes = serialize_model(model);
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw Error(ErrorCode::kNoSuchFile, "cannot write the optimized model to '" + path + "'");
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw Error(ErrorCode::kFail, "writing the optimized model to '" + path + "' failed");
+  auto write = [&bytes, &path](const std::string& to) {
+    std::ofstream out(to, std::ios::binary);
+    if (!out) throw Error(ErrorCode::kNoSuchFile, "cannot write the optimized model to '" + path + "'");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw Error(ErrorCode::kFail, "writing the optimized model to '" + path + "' failed");
+  };
+  // An existing file is replaced (written beside it, then renamed over it), never rewritten in place: it may be
+  // the very model a session has weights mapped from (the loader maps aligned payloads), which must keep its
+  // bytes. Anything else (a new file, a device) is written as it is.
+  std::error_code ec;
+  const fs::path target = fs::is_regular_file(path, ec) ? fs::canonical(path, ec) : fs::path();
+  if (target.empty() || ec) return write(path);
+  const std::string temporary = target.string() + ".kestrel-tmp";
+  try {
+    write(temporary);
+  } catch (const Error&) {
+    fs::remove(temporary, ec);
+    throw;
+  }
+  fs::rename(temporary, target, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    throw Error(ErrorCode::kFail, "writing the optimized model to '" + path + "' failed");
+  }
 }
 
 }  // namespace kestrel::onnx_format

@@ -39,6 +39,10 @@ bool fold(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::V
     inputs[i] = Value(*t);
     input_bytes += t->bytes();
   }
+  // A Constant's result is its tensor attribute: folding it grows nothing, however large, and leaves the weight
+  // where kernels can pack it at creation rather than a node copying it on every run.
+  for (const auto& [name, attr] : node->attributes)
+    if (attr.type == ir::Attribute::Type::kTensor) input_bytes += attr.t.bytes();
   bool any_output = false;
   for (const ir::Value* out : node->outputs) {
     if (!out) continue;
@@ -49,7 +53,13 @@ bool fold(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::V
   }
   if (!any_output) return false;
   (void)sub_reads;  // outputs keep their Value objects, so subgraph readers see the initializer
-  const std::optional<std::vector<Value>> results = evaluate_node(*node, std::move(inputs));
+  // A Constant's tensor becomes the initializer as it is, sharing its buffer, where running the node would copy
+  // it (a model may keep all its weights in Constant nodes).
+  const ir::Attribute* value = node->op_type == "Constant" && node->domain.empty() ? node->attribute("value") : nullptr;
+  const std::optional<std::vector<Value>> results =
+      value && value->type == ir::Attribute::Type::kTensor && value->t.owns_data()
+          ? std::optional<std::vector<Value>>(std::vector<Value>{Value(value->t)})
+          : evaluate_node(*node, std::move(inputs));
   if (!results) return false;
   const size_t cap = std::max(kMaxFoldedBytes, input_bytes);
   size_t output_bytes = 0;

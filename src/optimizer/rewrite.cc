@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/huge_pages.h"
+
 namespace kestrel::optimizer {
 
 const Tensor* constant_of(const ir::Value* v) {
@@ -272,14 +274,17 @@ bool rescale_conv(ir::Graph& graph, ir::Node* conv, const std::vector<double>& s
       (!shift.empty() && static_cast<int64_t>(shift.size()) != M))
     return false;
   const int64_t per = M > 0 ? W->size() / M : 0;
-  Tensor w2(ElementType::kFloat, W->shape());
+  // Every weight is written below: not zero-filled first, and on huge pages when large, as loaded weights are.
+  Tensor w2 = runtime::uninitialized_weights(ElementType::kFloat, W->shape());
   Tensor b2(ElementType::kFloat, {M});
+  const float* w = W->data<float>();
+  float* w_out = w2.data<float>();
+  float* b_out = b2.data<float>();
   for (int64_t m = 0; m < M; ++m) {
     const double s = scale.empty() ? 1.0 : scale[static_cast<size_t>(m)];
-    for (int64_t k = 0; k < per; ++k)
-      w2.data<float>()[m * per + k] = static_cast<float>(W->data<float>()[m * per + k] * s);
+    for (int64_t k = 0; k < per; ++k) w_out[m * per + k] = static_cast<float>(w[m * per + k] * s);
     const double b = B ? B->data<float>()[m] : 0.0;
-    b2.data<float>()[m] = static_cast<float>(b * s + (shift.empty() ? 0.0 : shift[static_cast<size_t>(m)]));
+    b_out[m] = static_cast<float>(b * s + (shift.empty() ? 0.0 : shift[static_cast<size_t>(m)]));
   }
   const std::string base = conv->outputs[0] ? conv->outputs[0]->name : conv->inputs[1]->name;
   set_input(conv, 1, add_constant(graph, base + "_W", std::move(w2)));

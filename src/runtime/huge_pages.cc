@@ -1,32 +1,141 @@
-// 2 MiB-aligned buffers advised onto transparent huge pages (see huge_pages.h).
+// 2 MiB-aligned buffers advised onto transparent huge pages, and the recycling of their pages during session
+// creation (see huge_pages.h).
 #include "runtime/huge_pages.h"
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "kestrel/error.h"
 
 namespace kestrel::runtime {
+namespace {
+
+constexpr size_t kSmallPageBytes = 4096;
+// At most this many freed pages are kept (128 MiB): creation frees a weight and soon allocates its packed form,
+// so a handful suffice, and a model whose optimizer frees more than it allocates does not hold it all until the
+// end of creation.
+constexpr size_t kMaxRecycledPages = 64;
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// Freed whole huge pages, each a mapping of its own whose content is stale; kept while a scope is alive.
+struct RecycledPages {
+  std::mutex mu;
+  int scopes = 0;
+  std::vector<char*> pages;
+};
+
+RecycledPages& recycled() {
+  static auto* pool = new RecycledPages;  // never destroyed: buffers may be freed during exit
+  return *pool;
+}
+
+// Takes up to `wanted` kept pages.
+std::vector<char*> take_pages(size_t wanted) {
+  RecycledPages& pool = recycled();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  const size_t n = std::min(wanted, pool.pages.size());
+  std::vector<char*> taken(pool.pages.end() - static_cast<std::ptrdiff_t>(n), pool.pages.end());
+  pool.pages.resize(pool.pages.size() - n);
+  return taken;
+}
+
+// Frees a buffer of `length` bytes (a multiple of the small page) at `base`; its whole huge pages are kept
+// instead when a scope is alive and there is room.
+void release(char* base, size_t length) {
+  const size_t whole = length >= kHugePageBytes ? length / kHugePageBytes * kHugePageBytes : 0;
+  size_t kept = 0;
+  if (whole > 0) {
+    RecycledPages& pool = recycled();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.scopes > 0) {
+      for (; kept < whole && pool.pages.size() < kMaxRecycledPages; kept += kHugePageBytes)
+        pool.pages.push_back(base + kept);
+    }
+  }
+  if (kept < length) munmap(base + kept, length - kept);
+}
+
+// Maps `length` bytes (a multiple of the small page) at a 2 MiB boundary, untouched.
+char* map_aligned(size_t length) {
+  const size_t reserve = length + kHugePageBytes;
+  void* p = mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  char* start = static_cast<char*>(p);
+  char* aligned = reinterpret_cast<char*>(round_up(reinterpret_cast<uintptr_t>(start), kHugePageBytes));
+  if (aligned > start) munmap(start, static_cast<size_t>(aligned - start));
+  char* end = start + reserve;
+  if (end > aligned + length) munmap(aligned + length, static_cast<size_t>(end - (aligned + length)));
+  return aligned;
+}
+
+}  // namespace
 
 std::shared_ptr<void> allocate_on_huge_pages(size_t bytes) {
-  void* p = nullptr;
-  if (posix_memalign(&p, kHugePageBytes, bytes == 0 ? 1 : bytes) != 0 || !p) throw std::bad_alloc();
-  // Advice only: without huge pages the buffer works the same.
-  if (bytes >= kHugePageBytes) madvise(p, bytes / kHugePageBytes * kHugePageBytes, MADV_HUGEPAGE);
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  const size_t length = round_up(bytes == 0 ? 1 : bytes, kSmallPageBytes);
+  const size_t whole_pages = length / kHugePageBytes;
+  char* base = map_aligned(length);
+  if (whole_pages > 0) {
+    // Advice only: without huge pages the buffer works the same.
+    madvise(base, whole_pages * kHugePageBytes, MADV_HUGEPAGE);
+    // Kept pages replace the fresh ones (mremap moves the page tables; nothing is copied or zeroed). One that
+    // cannot move is freed, and its place keeps the fresh page.
+    std::vector<char*> reused = take_pages(whole_pages);
+    for (size_t i = 0; i < reused.size(); ++i) {
+      void* moved = mremap(reused[i], kHugePageBytes, kHugePageBytes, MREMAP_MAYMOVE | MREMAP_FIXED,
+                           base + i * kHugePageBytes);
+      if (moved == MAP_FAILED) munmap(reused[i], kHugePageBytes);
+    }
+  }
+  return std::shared_ptr<void>(base, [length](void* q) { release(static_cast<char*>(q), length); });
 }
 
 Tensor uninitialized_weights(ElementType type, const Shape& shape) {
   const size_t bytes = static_cast<size_t>(shape_size(shape)) * element_size(type);
-  if (type == ElementType::kString || bytes < kHugePageBytes) return Tensor(type, shape);
+  if (type == ElementType::kString) return Tensor(type, shape);
+  auto out_of_memory = [bytes] {
+    return Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
+  };
+  if (bytes < kHugePageBytes) {
+    // 64-byte aligned as every tensor's buffer is (the size rounded up as aligned_alloc requires).
+    void* p = std::aligned_alloc(64, std::max<size_t>(64, round_up(bytes, 64)));
+    if (!p) throw out_of_memory();
+    return Tensor::adopt(type, shape, std::shared_ptr<void>(p, [](void* q) { std::free(q); }));
+  }
   try {
     return Tensor::adopt(type, shape, allocate_on_huge_pages(bytes));
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
+    throw out_of_memory();
   }
+}
+
+HugePageRecycling::HugePageRecycling() {
+  RecycledPages& pool = recycled();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  ++pool.scopes;
+}
+
+HugePageRecycling::~HugePageRecycling() {
+  std::vector<char*> pages;
+  {
+    RecycledPages& pool = recycled();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (--pool.scopes == 0) pages.swap(pool.pages);
+  }
+  for (char* page : pages) munmap(page, kHugePageBytes);
+}
+
+size_t recycled_huge_pages() {
+  RecycledPages& pool = recycled();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return pool.pages.size();
 }
 
 }  // namespace kestrel::runtime

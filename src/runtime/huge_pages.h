@@ -2,6 +2,12 @@
 // with its whole 2 MiB pages advised onto transparent huge pages. First-touch page faults are then 512x rarer
 // and the runs' TLB misses fewer. The tail past the last whole huge page stays on small pages: a huge page there
 // would hold up to 2 MiB no weight uses (a 768x768 float matrix is 2.25 MiB).
+//
+// While a HugePageRecycling scope is alive (session creation), the whole pages of such buffers freed are kept
+// and moved into the next buffers allocated instead of going back to the system. Creation frees each weight as
+// loaded right after a kernel has packed it: the next packed weights then land on pages already faulted in,
+// where fresh pages would have to be zeroed by the kernel first (that zeroing is most of creation's system time,
+// and on a virtual machine its speed varies tenfold from run to run).
 #pragma once
 
 #include <cstddef>
@@ -14,10 +20,25 @@ namespace kestrel::runtime {
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 // `bytes` of uninitialized memory, owned by the returned pointer; throws std::bad_alloc when it cannot be had.
+// The memory may hold the bytes of a buffer freed earlier in the process.
 std::shared_ptr<void> allocate_on_huge_pages(size_t bytes);
 
-// A tensor of weights whose every byte the caller writes next: not zero-filled (for a model's weights that is a
-// pass over hundreds of MB), and on huge pages from 2 MiB on. Throws kRuntimeException when out of memory.
+// A tensor of weights whose every byte the caller writes next: not zero-filled, whatever its size (for a model's
+// weights that is a pass over hundreds of MB), and on huge pages from 2 MiB on. Throws kRuntimeException when
+// out of memory.
 Tensor uninitialized_weights(ElementType type, const Shape& shape);
+
+// Keeps the freed huge pages for the next allocate_on_huge_pages while alive (see above). Scopes may overlap
+// (sessions created on several threads); the pages kept go back to the system when the last one ends.
+class HugePageRecycling {
+ public:
+  HugePageRecycling();
+  ~HugePageRecycling();
+  HugePageRecycling(const HugePageRecycling&) = delete;
+  HugePageRecycling& operator=(const HugePageRecycling&) = delete;
+};
+
+// Freed huge pages kept for reuse now (0 once no HugePageRecycling scope is alive).
+size_t recycled_huge_pages();
 
 }  // namespace kestrel::runtime

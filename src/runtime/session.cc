@@ -15,6 +15,7 @@
 #include "optimizer/optimizer.h"
 #include "runtime/custom_ops.h"
 #include "runtime/executor.h"
+#include "runtime/huge_pages.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/log.h"
 #include "runtime/plan.h"
@@ -315,6 +316,8 @@ Session::Session(const std::string& model_path, const SessionOptions& options) :
   // Creation runs on the session's OpenMP team: the loader reads large weights with it, and kernels pack their
   // weights and make their oneDNN primitives with it, so that the primitives made now are the ones runs look up.
   runtime::ThreadScope team(impl_->intra_threads);
+  // Weights freed once packed give their pages to the packed weights allocated after them (huge_pages.h).
+  runtime::HugePageRecycling recycling;
   impl_->build(onnx_format::load_model_file(model_path, impl_->load_options()));
 }
 
@@ -325,6 +328,7 @@ Session::Session(const void* model_bytes, size_t size, const SessionOptions& opt
   if (!model_bytes && size) throw Error(ErrorCode::kInvalidArgument, "model bytes pointer is null");
   runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
   runtime::ThreadScope team(impl_->intra_threads);  // as above
+  runtime::HugePageRecycling recycling;
   impl_->build(onnx_format::load_model_bytes(model_bytes, size, "", impl_->load_options()));
 }
 

@@ -17,7 +17,8 @@ std::atomic<size_t> g_default_max_tensor_bytes{size_t{16} << 30};
 // subgraph runs) sees its session's limit at the cost of one thread-local read.
 thread_local size_t t_session_max_tensor_bytes = 0;
 
-std::shared_ptr<void> allocate(ElementType type, int64_t count) {
+// `zero`: fill with zeros (callers that write every byte next pass false).
+std::shared_ptr<void> allocate(ElementType type, int64_t count, bool zero = true) {
   if (type == ElementType::kString) {
     auto* strings = new std::string[static_cast<size_t>(count) + 1];
     return std::shared_ptr<void>(strings, [](void* p) { delete[] static_cast<std::string*>(p); });
@@ -30,8 +31,16 @@ std::shared_ptr<void> allocate(ElementType type, int64_t count) {
   if (!p) {
     throw Error(ErrorCode::kRuntimeException, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
   }
-  std::memset(p, 0, padded);
+  if (zero) std::memset(p, 0, padded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+void check_size_limit(ElementType type, const Shape& shape, int64_t count) {
+  if (static_cast<uint64_t>(count) > Tensor::max_tensor_bytes() / element_size(type))
+    throw Error(ErrorCode::kInvalidArgument, "tensor of shape " + shape_to_string(shape) + " and type " +
+                                                 element_type_name(type) + " exceeds the limit of " +
+                                                 std::to_string(Tensor::max_tensor_bytes()) +
+                                                 " bytes (session config entry kestrel.max_tensor_bytes)");
 }
 
 }  // namespace
@@ -60,12 +69,7 @@ Tensor::Tensor(ElementType type, Shape shape) : type_(type), shape_(std::move(sh
   if (!is_valid_element_type(static_cast<int32_t>(type)))
     throw Error(ErrorCode::kInvalidArgument, "cannot create a tensor of undefined element type");
   size_ = shape_size(shape_);
-  const size_t elem = element_size(type);
-  if (static_cast<uint64_t>(size_) > max_tensor_bytes() / elem)
-    throw Error(ErrorCode::kInvalidArgument, "tensor of shape " + shape_to_string(shape_) + " and type " +
-                                                 element_type_name(type) + " exceeds the limit of " +
-                                                 std::to_string(max_tensor_bytes()) +
-                                                 " bytes (session config entry kestrel.max_tensor_bytes)");
+  check_size_limit(type, shape_, size_);
   storage_ = allocate(type, size_);
   data_ = storage_.get();
 }
@@ -149,14 +153,17 @@ void Tensor::view_in_place(const Tensor& source, std::span<const int64_t> shape)
 
 Tensor Tensor::clone() const {
   if (!defined()) return Tensor();
-  Tensor t(type_, shape_);
-  if (type_ == ElementType::kString) {
-    const auto* src = static_cast<const std::string*>(data_);
-    auto* dst = static_cast<std::string*>(t.data_);
-    for (int64_t i = 0; i < size_; ++i) dst[i] = src[i];
-  } else if (bytes() > 0) {
-    std::memcpy(t.data_, data_, bytes());
+  if (type_ != ElementType::kString) {
+    // Not zero-filled first: the copy writes every byte.
+    check_size_limit(type_, shape_, size_);
+    Tensor t = adopt(type_, shape_, allocate(type_, size_, false));
+    if (bytes() > 0) std::memcpy(t.data_, data_, bytes());
+    return t;
   }
+  Tensor t(type_, shape_);
+  const auto* src = static_cast<const std::string*>(data_);
+  auto* dst = static_cast<std::string*>(t.data_);
+  for (int64_t i = 0; i < size_; ++i) dst[i] = src[i];
   return t;
 }
 

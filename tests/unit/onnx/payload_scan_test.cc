@@ -1,15 +1,19 @@
 // The payload scan: large raw_data of the main graph's initializers leaves the skeleton and is located exactly;
 // models loaded that way (from a file or from bytes) compute with the same weights; size mismatches and
-// malformed bytes still give the loader's errors, never a crash.
+// malformed bytes still give the loader's errors, never a crash. Large payloads aligned for their elements, in
+// the model file or in external data, are mapped in place rather than copied.
 #include "onnx/payload_scan.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "kestrel/session.h"
+#include "onnx/loader.h"
 #include "onnx/onnx_pb.h"
 
 namespace kestrel {
@@ -201,6 +205,143 @@ TEST(PayloadScan, RepeatedRawDataKeepsProtobufsMeaning) {
   as_written.graph_optimization_level = GraphOptimizationLevel::kDisableAll;
   Session s(write_file("repeated.onnx", bytes).string(), as_written);
   expect_weights_used(s, w2);
+}
+
+// The path of the file mapped at `p` in this process ("" when `p` is in anonymous memory).
+std::string mapped_file_at(const void* p) {
+  std::ifstream maps("/proc/self/maps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  for (std::string line; std::getline(maps, line);) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, device, inode, path;
+    fields >> range >> perms >> offset >> device >> inode >> path;
+    const uintptr_t lo = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
+    const uintptr_t hi = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
+    if (at >= lo && at < hi) return path;
+  }
+  return "";
+}
+
+TEST(PayloadScan, MapFileRangeGivesAlignedRangesOnly) {
+  std::string bytes(3 * 4096 + 100, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 + 1);
+  const fs::path path = write_file("range.bin", bytes);
+  std::shared_ptr<void> view;
+  {
+    const onnx_format::MappedFile file(path.string());
+    view = file.view(4100, 8000, 4);
+    EXPECT_FALSE(file.view(4101, 8000, 4)) << "not aligned for 4-byte elements";
+    EXPECT_TRUE(file.view(4101, 8000, 1));
+  }
+  // The view outlives the file object that made it, holds the file's bytes, and writing it leaves the file alone.
+  ASSERT_TRUE(view);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.get()) % 4, 0u);
+  EXPECT_EQ(std::memcmp(view.get(), bytes.data() + 4100, 8000), 0);
+  EXPECT_EQ(mapped_file_at(view.get()), path.string());
+  static_cast<char*>(view.get())[0] = 'z';
+  std::ifstream in(path, std::ios::binary);
+  std::string reread((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(reread, bytes);
+}
+
+TEST(PayloadScan, AlignedPayloadsAreMappedOthersCopied) {
+  // The graph's name comes before the initializers, so its length moves W's payload a byte at a time.
+  const auto w = weight_values();
+  bool saw_mapped = false, saw_copied = false;
+  for (int pad = 0; pad < 4; ++pad) {
+    auto m = add_weights_model(w);
+    m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad + 1), 'g'));
+    const std::string bytes = m.SerializeAsString();
+    const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
+    ASSERT_TRUE(skeleton && skeleton->payloads[1].present);
+    const bool aligned = skeleton->payloads[1].offset % sizeof(float) == 0;
+    const fs::path path = write_file("aligned" + std::to_string(pad) + ".onnx", bytes);
+    const auto model = onnx_format::load_model_file(path.string());
+    const ir::Value* W = model->graph->find("W");
+    ASSERT_TRUE(W && W->initializer);
+    EXPECT_EQ(std::memcmp(W->initializer->raw_data(), w.data(), w.size() * sizeof(float)), 0) << pad;
+    EXPECT_EQ(mapped_file_at(W->initializer->raw_data()) == path.string(), aligned) << pad;
+    (aligned ? saw_mapped : saw_copied) = true;
+    // The small initializer is copied out of the parsed message, whatever its place.
+    EXPECT_NE(mapped_file_at(model->graph->find("b")->initializer->raw_data()), path.string());
+    SessionOptions as_written;  // Add reads W from its mapping at run time
+    as_written.graph_optimization_level = GraphOptimizationLevel::kDisableAll;
+    Session s(path.string(), as_written);
+    expect_weights_used(s, w);
+  }
+  EXPECT_TRUE(saw_mapped && saw_copied);
+}
+
+TEST(PayloadScan, AlignedExternalDataIsMapped) {
+  const auto w = weight_values();
+  const fs::path dir = fs::temp_directory_path() / "kestrel_payload_scan_test" / "external";
+  fs::create_directories(dir);
+  {
+    // W at offset 64 (aligned), and again at offset 2 (not aligned for floats).
+    std::ofstream out(dir / "w.bin", std::ios::binary);
+    out.write(std::string(64, 'x').data(), 64);
+    out.write(reinterpret_cast<const char*>(w.data()), static_cast<std::streamsize>(w.size() * sizeof(float)));
+    std::ofstream odd(dir / "odd.bin", std::ios::binary);
+    odd.write("xx", 2);
+    odd.write(reinterpret_cast<const char*>(w.data()), static_cast<std::streamsize>(w.size() * sizeof(float)));
+  }
+  for (const auto& [location, offset] : {std::pair<std::string, int>{"w.bin", 64}, {"odd.bin", 2}}) {
+    auto m = add_weights_model(w);
+    onnx::TensorProto* W = m.mutable_graph()->mutable_initializer(1);
+    W->clear_raw_data();
+    W->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* kv = W->add_external_data();
+    kv->set_key("location");
+    kv->set_value(location);
+    kv = W->add_external_data();
+    kv->set_key("offset");
+    kv->set_value(std::to_string(offset));
+    const fs::path path = dir / "model.onnx";
+    {
+      std::ofstream out(path, std::ios::binary);
+      m.SerializeToOstream(&out);
+    }
+    const auto model = onnx_format::load_model_file(path.string());
+    const ir::Value* v = model->graph->find("W");
+    ASSERT_TRUE(v && v->initializer);
+    EXPECT_EQ(std::memcmp(v->initializer->raw_data(), w.data(), w.size() * sizeof(float)), 0) << location;
+    EXPECT_EQ(mapped_file_at(v->initializer->raw_data()) == fs::weakly_canonical(dir / location).string(),
+              offset == 64)
+        << location;
+    SessionOptions as_written;
+    as_written.graph_optimization_level = GraphOptimizationLevel::kDisableAll;
+    Session s(path.string(), as_written);
+    expect_weights_used(s, w);
+  }
+}
+
+TEST(PayloadScan, SavingOverTheMappedModelKeepsTheSessionsWeights) {
+  // A session whose model file maps W, saving its optimized model over that same file: the file is replaced,
+  // not rewritten, so the mapping keeps the bytes it had.
+  const auto w = weight_values();
+  for (int pad = 0; pad < 4; ++pad) {
+    auto m = add_weights_model(w);
+    m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad + 1), 'g'));
+    const std::string bytes = m.SerializeAsString();
+    const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
+    ASSERT_TRUE(skeleton && skeleton->payloads[1].present);
+    if (skeleton->payloads[1].offset % sizeof(float) != 0) continue;
+    const fs::path path = write_file("saved_over.onnx", bytes);
+    struct stat before {};
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    SessionOptions options;
+    options.optimized_model_filepath = path.string();
+    Session s(path.string(), options);
+    expect_weights_used(s, w);
+    EXPECT_FALSE(fs::exists(path.string() + ".kestrel-tmp"));
+    struct stat after {};
+    ASSERT_EQ(::stat(path.c_str(), &after), 0);
+    EXPECT_NE(after.st_ino, before.st_ino) << "the model file was rewritten in place";
+    Session reloaded(path.string());
+    expect_weights_used(reloaded, w);
+    return;
+  }
+  FAIL() << "no graph name put W at an aligned offset";
 }
 
 }  // namespace

@@ -60,4 +60,29 @@ TEST(ConstantFolding, ConstantNodeBecomesInitializer) {
   expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({3}, 2))}}, GraphOptimizationLevel::kBasic);
 }
 
+TEST(ConstantFolding, LargeConstantNodeBecomesInitializer) {
+  // 512x640 floats (1.25 MiB) is over the cap for computed results, but a Constant's result is its attribute.
+  ModelBuilder m;
+  m.input("X", {2, 512});
+  auto& c = m.node("Constant", {}, {"W"});
+  auto* a = c.add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  onnx::TensorProto* t = a->mutable_t();
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_dims(512);
+  t->add_dims(640);
+  for (int i = 0; i < 512 * 640; ++i) t->add_float_data(static_cast<float>(i % 97) / 97.0f - 0.5f);
+  m.node("MatMul", {"X", "W"}, {"Y"});
+  m.output("Y");
+  auto model = load(m.bytes());
+  EXPECT_EQ(optimizer::constant_folding(*model->graph), 1);
+  EXPECT_EQ(count_ops(*model->graph, "Constant"), 0);
+  const ir::Value* w = model->graph->find("W");
+  ASSERT_TRUE(w && w->initializer);
+  EXPECT_EQ(w->initializer->shape(), (Shape{512, 640}));
+  EXPECT_EQ(w->initializer->data<float>()[640 + 5], static_cast<float>((640 + 5) % 97) / 97.0f - 0.5f);
+  expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 512}, 3))}}, GraphOptimizationLevel::kBasic);
+}
+
 }  // namespace kestrel::optimizer_test
