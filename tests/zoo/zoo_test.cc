@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
       std::cout << "FAIL " << name << ": " << why << "\n";
       ++failures;
     } else {
-      std::cout << "NOT YET " << name << " (not in required.txt): " << why << "\n";
+      std::cout << "NOT YET " << name << " (not in " << fs::path(list).filename().string() << "): " << why << "\n";
     }
   }
   std::cout << failures << " required model(s) failed\n";
