@@ -8,6 +8,7 @@
 #include <cmath>
 #include <string>
 
+#include "providers/cpu/kernels/kestrel/quantized_scalars.h"
 #include "providers/cpu/kernels/onnx/broadcast.h"
 #include "providers/cpu/kernels/onnx/quantize.h"
 
@@ -32,38 +33,20 @@ struct QLinearBinaryParams {
   static QLinearBinaryParams read(const KernelContext& ctx) {
     const Tensor& A = ctx.input(0);
     const Tensor& B = ctx.input(3);
-    auto byte_type = [](ElementType t) { return t == ElementType::kUInt8 || t == ElementType::kInt8; };
-    if (!byte_type(A.type()) || !byte_type(B.type()))
+    if (!is_byte_type(A.type()) || !is_byte_type(B.type()))
       ctx.fail("A and B must be uint8 or int8, got " + std::string(element_type_name(A.type())) + " and " +
                element_type_name(B.type()));
     QLinearBinaryParams p;
-    p.a_scale = scale(ctx, 1, "A_scale");
-    p.b_scale = scale(ctx, 4, "B_scale");
-    p.c_scale = scale(ctx, 6, "C_scale");
-    p.a_zero = zero_point(ctx, 2, A.type(), "A_zero_point");
-    p.b_zero = zero_point(ctx, 5, B.type(), "B_zero_point");
+    p.a_scale = scalar_scale(ctx, 1, "A_scale");
+    p.b_scale = scalar_scale(ctx, 4, "B_scale");
+    p.c_scale = scalar_scale(ctx, 6, "C_scale");
+    p.a_zero = scalar_zero_point(ctx, 2, A.type(), "A_zero_point");
+    p.b_zero = scalar_zero_point(ctx, 5, B.type(), "B_zero_point");
     const Tensor* c_zp = ctx.optional_input(7);
     p.c_type = c_zp ? c_zp->type() : A.type();
-    if (!byte_type(p.c_type)) ctx.fail("C_zero_point must be uint8 or int8");
-    p.c_zero = zero_point(ctx, 7, p.c_type, "C_zero_point");
+    if (!is_byte_type(p.c_type)) ctx.fail("C_zero_point must be uint8 or int8");
+    p.c_zero = scalar_zero_point(ctx, 7, p.c_type, "C_zero_point");
     return p;
-  }
-
- private:
-  static float scale(const KernelContext& ctx, size_t i, const char* name) {
-    const Tensor& s = ctx.input(i);
-    if (s.type() != ElementType::kFloat || s.size() != 1)
-      ctx.fail(std::string(name) + " must be one float, got " + element_type_name(s.type()) + " " +
-               shape_to_string(s.shape()));
-    return *s.data<float>();
-  }
-  static int32_t zero_point(const KernelContext& ctx, size_t i, ElementType type, const char* name) {
-    const Tensor* z = ctx.optional_input(i);
-    if (!z) return 0;
-    if (z->type() != type || z->size() != 1)
-      ctx.fail(std::string(name) + " must be one " + element_type_name(type) + ", got " +
-               element_type_name(z->type()) + " " + shape_to_string(z->shape()));
-    return type == ElementType::kUInt8 ? *z->data<uint8_t>() : *z->data<int8_t>();
   }
 };
 

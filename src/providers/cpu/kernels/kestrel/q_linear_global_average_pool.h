@@ -1,7 +1,7 @@
 // QLinearGlobalAveragePool (ai.kestrel, v1), made by the fuse_qdq_global_average_pool rule from
 // DequantizeLinear -> GlobalAveragePool -> QuantizeLinear: inputs X (uint8/int8, [N, C, spatial...], or
-// [N, spatial..., C] with `channels_last` = 1), x_scale, x_zero_point, y_scale, y_zero_point (optional; Y's type
-// is its type, else X's), each one value. Per image and channel, over the S spatial positions:
+// [N, spatial..., C] with `channels_last` = 1), x_scale, x_zero_point, y_scale, y_zero_point (optional; Y's
+// type is its type, else X's), each one value. Per image and channel, over the S spatial positions:
 //   sum = the exact integer sum of (x - x_zero_point)
 //   Y = saturate(round_half_even((float(sum) * x_scale / float(S)) / y_scale) + y_zero_point)
 // each float operation rounded in that order. Y is [N, C, 1...] ([N, 1..., C] channels-last). This is the QDQ
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <string>
 
+#include "providers/cpu/kernels/kestrel/quantized_scalars.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
 #include "providers/cpu/kernels/onnx/quantize.h"
 
@@ -27,17 +28,17 @@ struct QLinearPoolParams {
   // Checks the inputs (failing with a message naming the node) and reads the parameters.
   static QLinearPoolParams read(const KernelContext& ctx, bool channels_last) {
     const Tensor& X = ctx.input(0);
-    auto byte_type = [](ElementType t) { return t == ElementType::kUInt8 || t == ElementType::kInt8; };
-    if (!byte_type(X.type())) ctx.fail("X must be uint8 or int8, got " + std::string(element_type_name(X.type())));
+    if (!is_byte_type(X.type()))
+      ctx.fail("X must be uint8 or int8, got " + std::string(element_type_name(X.type())));
     if (X.rank() < 3) ctx.fail("X must have rank 3 or more, got " + shape_to_string(X.shape()));
     QLinearPoolParams p;
-    p.x_scale = scale(ctx, 1, "x_scale");
-    p.y_scale = scale(ctx, 3, "y_scale");
-    p.x_zero = zero_point(ctx, 2, X.type(), "x_zero_point");
+    p.x_scale = scalar_scale(ctx, 1, "x_scale");
+    p.y_scale = scalar_scale(ctx, 3, "y_scale");
+    p.x_zero = scalar_zero_point(ctx, 2, X.type(), "x_zero_point");
     const Tensor* y_zp = ctx.optional_input(4);
     p.y_type = y_zp ? y_zp->type() : X.type();
-    if (!byte_type(p.y_type)) ctx.fail("y_zero_point must be uint8 or int8");
-    p.y_zero = zero_point(ctx, 4, p.y_type, "y_zero_point");
+    if (!is_byte_type(p.y_type)) ctx.fail("y_zero_point must be uint8 or int8");
+    p.y_zero = scalar_zero_point(ctx, 4, p.y_type, "y_zero_point");
     const size_t r = X.rank(), c_axis = channels_last ? r - 1 : 1;
     p.batch = X.dim(0);
     p.channels = X.dim(c_axis);
@@ -56,23 +57,6 @@ struct QLinearPoolParams {
   Q requantize(int64_t sum) const {
     const float mean = static_cast<float>(sum) * x_scale / static_cast<float>(positions);
     return saturate_round<Q>(std::nearbyint(mean / y_scale) + static_cast<float>(y_zero));
-  }
-
- private:
-  static float scale(const KernelContext& ctx, size_t i, const char* name) {
-    const Tensor& s = ctx.input(i);
-    if (s.type() != ElementType::kFloat || s.size() != 1)
-      ctx.fail(std::string(name) + " must be one float, got " + element_type_name(s.type()) + " " +
-               shape_to_string(s.shape()));
-    return *s.data<float>();
-  }
-  static int32_t zero_point(const KernelContext& ctx, size_t i, ElementType type, const char* name) {
-    const Tensor* z = ctx.optional_input(i);
-    if (!z) return 0;
-    if (z->type() != type || z->size() != 1)
-      ctx.fail(std::string(name) + " must be one " + element_type_name(type) + ", got " +
-               element_type_name(z->type()) + " " + shape_to_string(z->shape()));
-    return type == ElementType::kUInt8 ? *z->data<uint8_t>() : *z->data<int8_t>();
   }
 };
 
