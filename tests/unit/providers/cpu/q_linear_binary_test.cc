@@ -1,11 +1,11 @@
 // ai.kestrel QLinearAdd and QLinearMul: the reference gives exactly what ONNX DequantizeLinear x2 -> Add|Mul
 // -> QuantizeLinear gives (u8 and s8, broadcasts); the fast kernel gives the reference's bytes on same shapes
-// of odd sizes and mixed types, channels-last and channels-first squeeze-excitation broadcasts, one-element operands on
-// either side, other broadcasts (left to the reference) and outputs large enough to split over threads.
+// of odd sizes and mixed types, channels-last and channels-first squeeze-excitation broadcasts, one-element
+// operands on either side, other broadcasts (left to the reference) and outputs large enough to split over
+// threads.
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
 
@@ -14,22 +14,10 @@ namespace {
 
 using testing::make_session;
 using testing::model_with_initializers;
+using testing::one;
+using testing::random_bytes;
 
 constexpr ElementType kU8 = ElementType::kUInt8, kS8 = ElementType::kInt8;
-
-Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
-  Tensor t(type, shape);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < t.size(); ++i) static_cast<uint8_t*>(t.raw_data())[i] = static_cast<uint8_t>(rng());
-  return t;
-}
-
-Tensor one(float v) { return Tensor::from_vector<float>({v}, Shape{}); }
-Tensor one(ElementType type, int v) {
-  Tensor t(type, {});
-  static_cast<uint8_t*>(t.raw_data())[0] = static_cast<uint8_t>(v);
-  return t;
-}
 
 struct Case {
   Shape a, b;

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
 
@@ -14,6 +13,7 @@ using testing::add_attr;
 using testing::make_session;
 using testing::model_with_initializers;
 using testing::NodeInput;
+using testing::random_bytes;
 
 // NCHW -> NHWC of a 1-byte tensor, written out here rather than taken from the code under test.
 Tensor bytes_to_nhwc(const Tensor& x) {
@@ -27,13 +27,6 @@ Tensor bytes_to_nhwc(const Tensor& x) {
         for (int64_t w = 0; w < W; ++w)
           dst[((n * H + h) * W + w) * C + c] = src[((n * C + c) * H + h) * W + w];
   return out;
-}
-
-Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
-  Tensor t(type, shape);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < t.size(); ++i) static_cast<uint8_t*>(t.raw_data())[i] = static_cast<uint8_t>(rng());
-  return t;
 }
 
 Tensor scalar(ElementType type, int v) {

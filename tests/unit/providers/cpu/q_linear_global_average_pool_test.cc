@@ -1,11 +1,10 @@
-// ai.kestrel QLinearGlobalAveragePool: the reference gives the requantized mean of each channel (checked against
-// a double-precision mean computed here, within the one step a rounding tie may move it), channels-first and
-// channels-last; the fast kernel gives the reference's bytes on odd shapes, u8/s8 in and out, batches, long
-// rows and many channels; bad operands are errors.
+// ai.kestrel QLinearGlobalAveragePool: the reference gives the requantized mean of each channel (checked
+// against a double-precision mean computed here, within the one step a rounding tie may move it),
+// channels-first and channels-last; the fast kernel gives the reference's bytes on odd shapes, u8/s8 in and
+// out, batches, long rows and many channels; bad operands are errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
 
@@ -14,22 +13,10 @@ namespace {
 
 using testing::make_session;
 using testing::model_with_initializers;
+using testing::one;
+using testing::random_bytes;
 
 constexpr ElementType kU8 = ElementType::kUInt8, kS8 = ElementType::kInt8;
-
-Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
-  Tensor t(type, shape);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < t.size(); ++i) static_cast<uint8_t*>(t.raw_data())[i] = static_cast<uint8_t>(rng());
-  return t;
-}
-
-Tensor one(float v) { return Tensor::from_vector<float>({v}, Shape{}); }
-Tensor one(ElementType type, int v) {
-  Tensor t(type, {});
-  static_cast<uint8_t*>(t.raw_data())[0] = static_cast<uint8_t>(v);
-  return t;
-}
 
 struct Case {
   Shape x;
@@ -66,11 +53,11 @@ const std::vector<Case>& cases() {
       {{1, 3, 5, 7}},
       {{2, 19, 9, 11}, true, kS8, kU8},
       {{2, 19, 9, 11}, false, kS8, kS8},
-      {{1, 70, 3, 5}, true, kU8, kU8},  // a tail of channels past 64
+      {{1, 70, 3, 5}, true, kU8, kU8},                  // a tail of channels past 64
       {{1, 300, 7, 7}, true, kS8, kS8, 0.05f, 0.002f},  // more channels than one block; saturating
-      {{1, 2, 112, 113}, false, kU8, kS8},               // long planes with a tail
-      {{3, 77, 5}, false, kS8, kU8},                     // 1-D spatial
-      {{1, 5, 4, 3, 2}, true, kU8, kU8}};                // 3-D spatial, channels-last
+      {{1, 2, 112, 113}, false, kU8, kS8},              // long planes with a tail
+      {{3, 77, 5}, false, kS8, kU8},                    // 1-D spatial
+      {{1, 5, 4, 3, 2}, true, kU8, kU8}};               // 3-D spatial, channels-last
   return kCases;
 }
 
@@ -117,7 +104,8 @@ TEST(QLinearGlobalAveragePool, RejectsBadOperands) {
   for (bool reference : {true, false}) {
     auto per_axis = inputs({{1, 2, 3, 3}});
     per_axis[1].value = Tensor::from_vector<float>({0.1f, 0.2f});
-    const std::string model = model_with_initializers("QLinearGlobalAveragePool", per_axis, nullptr, 13, "ai.kestrel");
+    const std::string model =
+        model_with_initializers("QLinearGlobalAveragePool", per_axis, nullptr, 13, "ai.kestrel");
     EXPECT_THROW(make_session(model, reference, 1).run({{"X", Value(per_axis[0].value)}}), Error);
     EXPECT_THROW(run_op({{4, 5}}, reference), Error);  // no spatial dims
     auto float_x = inputs({{1, 2, 3, 3}});

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
 
@@ -13,13 +12,7 @@ namespace {
 
 using testing::make_session;
 using testing::model_with_initializers;
-
-Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
-  Tensor t(type, shape);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < t.size(); ++i) static_cast<uint8_t*>(t.raw_data())[i] = static_cast<uint8_t>(rng());
-  return t;
-}
+using testing::random_bytes;
 
 Tensor run(const Tensor& x, const Tensor& table, bool reference, int threads) {
   const std::string model = model_with_initializers("QuantizedLookup", {{"X", x}, {"table", table, true}},

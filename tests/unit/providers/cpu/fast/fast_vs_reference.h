@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,9 @@ namespace kestrel::testing {
 
 struct NodeInput {
   std::string name;
-  Tensor value;           // undefined: an omitted optional input
-  bool constant = false;  // an initializer
-  bool dynamic = false;   // graph input declared with symbolic dims (shape known only at run time)
+  Tensor value;                // undefined: an omitted optional input
+  bool constant = false;       // an initializer
+  bool dynamic = false;        // graph input declared with symbolic dims (shape known only at run time)
   bool dynamic_batch = false;  // graph input whose first dim only is symbolic (a batch)
 };
 
@@ -30,6 +31,22 @@ inline Tensor pattern_tensor(Shape shape, int salt = 0) {
   float* p = t.data<float>();
   for (int64_t i = 0; i < t.size(); ++i)
     p[i] = static_cast<float>(((i + salt) * 37 + salt * 11) % 97 - 48) / 32.0f;
+  return t;
+}
+
+// Every byte drawn from a generator seeded with `seed`: uint8/int8 data for quantized ops.
+inline Tensor random_bytes(ElementType type, const Shape& shape, unsigned seed) {
+  Tensor t(type, shape);
+  std::mt19937 rng(seed);
+  for (int64_t i = 0; i < t.size(); ++i) static_cast<uint8_t*>(t.raw_data())[i] = static_cast<uint8_t>(rng());
+  return t;
+}
+
+// A scalar: a float scale, or a uint8/int8 zero point.
+inline Tensor one(float v) { return Tensor::from_vector<float>({v}, Shape{}); }
+inline Tensor one(ElementType type, int v) {
+  Tensor t(type, {});
+  static_cast<uint8_t*>(t.raw_data())[0] = static_cast<uint8_t>(v);
   return t;
 }
 
