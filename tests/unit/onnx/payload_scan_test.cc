@@ -1,7 +1,7 @@
-// The payload scan: large raw_data of the main graph's initializers leaves the skeleton and is located exactly;
-// models loaded that way (from a file or from bytes) compute with the same weights; size mismatches and
-// malformed bytes still give the loader's errors, never a crash. Large payloads aligned for their elements, in
-// the model file or in external data, are mapped in place rather than copied.
+// The payload scan: large raw_data of the main graph's initializers leaves the skeleton and is located
+// exactly; models loaded that way (from a file or from bytes) compute with the same weights; size mismatches
+// and malformed bytes still give the loader's errors, never a crash. Large payloads aligned for their
+// elements, in the model file or in external data, are mapped in place rather than copied.
 #include "onnx/payload_scan.h"
 
 #include <gtest/gtest.h>
@@ -101,7 +101,8 @@ std::string field(int number, const std::string& body) {
 TEST(PayloadScan, LargeRawDataLeavesTheSkeleton) {
   const auto w = weight_values();
   const std::string bytes = add_weights_model(w).SerializeAsString();
-  const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
+  const auto skeleton =
+      split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
   ASSERT_TRUE(skeleton);
   ASSERT_EQ(skeleton->payloads.size(), 3u);  // b, W, c in order
   EXPECT_FALSE(skeleton->payloads[0].present);
@@ -159,8 +160,10 @@ TEST(PayloadScan, SizeMismatchIsStillReported) {
   const std::string bytes = m.SerializeAsString();
   for (bool file : {false, true}) {
     try {
-      if (file) Session s(write_file("mismatch.onnx", bytes).string());
-      else Session s(bytes.data(), bytes.size());
+      if (file)
+        Session s(write_file("mismatch.onnx", bytes).string());
+      else
+        Session s(bytes.data(), bytes.size());
       FAIL() << "loading succeeded";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("raw_data has 76804 bytes"), std::string::npos) << e.what();
@@ -233,7 +236,8 @@ TEST(PayloadScan, MapFileRangeGivesAlignedRangesOnly) {
     EXPECT_FALSE(file.view(4101, 8000, 4)) << "not aligned for 4-byte elements";
     EXPECT_TRUE(file.view(4101, 8000, 1));
   }
-  // The view outlives the file object that made it, holds the file's bytes, and writing it leaves the file alone.
+  // The view outlives the file object that made it, holds the file's bytes, and writing it leaves the file
+  // alone.
   ASSERT_TRUE(view);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(view.get()) % 4, 0u);
   EXPECT_EQ(std::memcmp(view.get(), bytes.data() + 4100, 8000), 0);
@@ -244,17 +248,29 @@ TEST(PayloadScan, MapFileRangeGivesAlignedRangesOnly) {
   EXPECT_EQ(reread, bytes);
 }
 
+// add_weights_model serialized with a graph name of pad + 1 characters: the name comes before the
+// initializers, so it moves W's payload a byte at a time.
+std::string shifted_weights_model(const std::vector<float>& w, int pad) {
+  auto m = add_weights_model(w);
+  m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad + 1), 'g'));
+  return m.SerializeAsString();
+}
+
+// Whether W's payload in `bytes` starts at a multiple of a float's size (the condition for mapping it).
+bool w_payload_aligned(const std::string& bytes) {
+  const auto skeleton =
+      split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
+  EXPECT_TRUE(skeleton && skeleton->payloads[1].present);
+  return skeleton && skeleton->payloads[1].present && skeleton->payloads[1].offset % sizeof(float) == 0;
+}
+
 TEST(PayloadScan, AlignedPayloadsAreMappedOthersCopied) {
-  // The graph's name comes before the initializers, so its length moves W's payload a byte at a time.
+  // Each pad moves W's payload a byte: some placements are aligned, some are not.
   const auto w = weight_values();
   bool saw_mapped = false, saw_copied = false;
   for (int pad = 0; pad < 4; ++pad) {
-    auto m = add_weights_model(w);
-    m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad + 1), 'g'));
-    const std::string bytes = m.SerializeAsString();
-    const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
-    ASSERT_TRUE(skeleton && skeleton->payloads[1].present);
-    const bool aligned = skeleton->payloads[1].offset % sizeof(float) == 0;
+    const std::string bytes = shifted_weights_model(w, pad);
+    const bool aligned = w_payload_aligned(bytes);
     const fs::path path = write_file("aligned" + std::to_string(pad) + ".onnx", bytes);
     const auto model = onnx_format::load_model_file(path.string());
     const ir::Value* W = model->graph->find("W");
@@ -280,10 +296,12 @@ TEST(PayloadScan, AlignedExternalDataIsMapped) {
     // W at offset 64 (aligned), and again at offset 2 (not aligned for floats).
     std::ofstream out(dir / "w.bin", std::ios::binary);
     out.write(std::string(64, 'x').data(), 64);
-    out.write(reinterpret_cast<const char*>(w.data()), static_cast<std::streamsize>(w.size() * sizeof(float)));
+    out.write(reinterpret_cast<const char*>(w.data()),
+              static_cast<std::streamsize>(w.size() * sizeof(float)));
     std::ofstream odd(dir / "odd.bin", std::ios::binary);
     odd.write("xx", 2);
-    odd.write(reinterpret_cast<const char*>(w.data()), static_cast<std::streamsize>(w.size() * sizeof(float)));
+    odd.write(reinterpret_cast<const char*>(w.data()),
+              static_cast<std::streamsize>(w.size() * sizeof(float)));
   }
   for (const auto& [location, offset] : {std::pair<std::string, int>{"w.bin", 64}, {"odd.bin", 2}}) {
     auto m = add_weights_model(w);
@@ -320,12 +338,8 @@ TEST(PayloadScan, SavingOverTheMappedModelKeepsTheSessionsWeights) {
   // not rewritten, so the mapping keeps the bytes it had.
   const auto w = weight_values();
   for (int pad = 0; pad < 4; ++pad) {
-    auto m = add_weights_model(w);
-    m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad + 1), 'g'));
-    const std::string bytes = m.SerializeAsString();
-    const auto skeleton = split_large_payloads(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), 65536);
-    ASSERT_TRUE(skeleton && skeleton->payloads[1].present);
-    if (skeleton->payloads[1].offset % sizeof(float) != 0) continue;
+    const std::string bytes = shifted_weights_model(w, pad);
+    if (!w_payload_aligned(bytes)) continue;
     const fs::path path = write_file("saved_over.onnx", bytes);
     struct stat before {};
     ASSERT_EQ(::stat(path.c_str(), &before), 0);
