@@ -146,9 +146,9 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     if (raw_bytes != bytes)
       bad(what, "raw_data has " + std::to_string(raw_bytes) + " bytes, shape " + shape_to_string(shape) + " of " +
                     element_type_name(type) + " needs " + std::to_string(bytes));
-    // Mapped in place wherever the payload lies, aligned for its elements or not: kernels pack a weight straight
-    // from the file's pages, an embedding table is read a row at a time, and whatever needs an aligned tensor
-    // gets a copy when it asks (runtime/unaligned_constants.h).
+    // Mapped in place wherever the payload lies, aligned for its elements or not: kernels pack a weight
+    // straight from the file's pages, an embedding table is read a row at a time, and whatever needs an
+    // aligned tensor gets a copy when it asks (runtime/unaligned_constants.h).
     if (raw && raw->view && bytes >= kMinMappedBytes) {
       if (auto mapped = raw->view(1)) return Tensor::adopt(type, shape, std::move(mapped));
     }

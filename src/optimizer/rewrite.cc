@@ -38,7 +38,8 @@ std::optional<double> scalar_of(const ir::Value* v) {
 
 std::optional<std::vector<int64_t>> ints_of(const ir::Value* v) {
   const Tensor* view = constant_view_of(v);
-  if (!view || (view->type() != ElementType::kInt64 && view->type() != ElementType::kInt32)) return std::nullopt;
+  if (!view || (view->type() != ElementType::kInt64 && view->type() != ElementType::kInt32))
+    return std::nullopt;
   const Tensor* t = constant_of(v);
   std::vector<int64_t> out;
   if (t->type() == ElementType::kInt64) {

@@ -44,9 +44,9 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
   throw Error(ErrorCode::kNotImplemented, node.describe() + ": no kernel accepted this node");
 }
 
-// The constants a run hands to kernels are aligned for their elements (unaligned_constants.h), but for a view on
-// unaligned bytes that only kernels reading it as bytes see: every step that reads its slot reads it as a node
-// input its kernel declares a byte read, and it is no graph output.
+// The constants a run hands to kernels are aligned for their elements (unaligned_constants.h), but for a view
+// on unaligned bytes that only kernels reading it as bytes see: every step that reads its slot reads it as a
+// node input its kernel declares a byte read, and it is no graph output.
 void align_run_time_constants(Plan& plan) {
   std::vector<bool> bytes_only(static_cast<size_t>(plan.num_slots), true);
   for (int s : plan.output_slots) bytes_only[static_cast<size_t>(s)] = false;

@@ -16,7 +16,8 @@ bool is_element_aligned(const Tensor& t) {
 
 const Tensor* aligned_initializer(ir::Value& v) {
   if (!v.initializer || is_element_aligned(*v.initializer)) return v.initializer.get();
-  // Weights memory, as the loader would have used for a copy: on huge pages when large, not zero-filled first.
+  // Weights memory, as the loader would have used for a copy: on huge pages when large, not zero-filled
+  // first.
   Tensor copy = uninitialized_weights(v.initializer->type(), v.initializer->shape());
   if (copy.bytes() > 0) std::memcpy(copy.raw_data(), v.initializer->raw_data(), copy.bytes());
   v.initializer = std::make_shared<const Tensor>(std::move(copy));

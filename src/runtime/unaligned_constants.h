@@ -1,14 +1,14 @@
 // Constants whose bytes need not be aligned for their element type. The loader maps a model file's large
-// payloads in place, wherever protobuf put them (tensor_proto.cc), rather than copying them: most sit at offsets
-// that are not a multiple of 4, so such a view on a float weight is not a valid `const float*`.
+// payloads in place, wherever protobuf put them (tensor_proto.cc), rather than copying them: most sit at
+// offsets that are not a multiple of 4, so such a view on a float weight is not a valid `const float*`.
 //
-// The rule: a view on unaligned bytes is seen only by code that reads its type, its shape and its bytes (memcpy,
-// never through a typed pointer). Everything else gets an aligned copy, made once when first asked for, which
-// replaces the view in the graph: the optimizer's constant_of, KernelInfo::constant_input and the constants a
-// plan hands to its kernels at run time all go through aligned_initializer(). The doors that may hand out the
-// view as it is: constant_input_view() (for kernels that pack a weight at creation, reading it with memcpy),
-// the optimizer's constant_view_of(), and, at run time, kernels that say they read input i as bytes only
-// (ReadsConstantBytes).
+// The rule: a view on unaligned bytes is seen only by code that reads its type, its shape and its bytes
+// (memcpy, never through a typed pointer). Everything else gets an aligned copy, made once when first asked
+// for, which replaces the view in the graph: the optimizer's constant_of, KernelInfo::constant_input and the
+// constants a plan hands to its kernels at run time all go through aligned_initializer(). The doors that may
+// hand out the view as it is: constant_input_view() (for kernels that pack a weight at creation, reading it
+// with memcpy), the optimizer's constant_view_of(), and, at run time, kernels that say they read input i as
+// bytes only (ReadsConstantBytes).
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // The payload scan: large raw_data of the main graph's initializers leaves the skeleton and is located
 // exactly; models loaded that way (from a file or from bytes) compute with the same weights; size mismatches
-// and malformed bytes still give the loader's errors, never a crash. Large payloads in the model file are mapped
-// in place rather than copied, aligned for their elements or not; in external data, aligned ones are.
+// and malformed bytes still give the loader's errors, never a crash. Large payloads in the model file are
+// mapped in place rather than copied, aligned for their elements or not; in external data, aligned ones are.
 #include "onnx/payload_scan.h"
 
 #include <gtest/gtest.h>

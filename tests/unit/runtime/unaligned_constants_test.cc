@@ -1,7 +1,8 @@
 // Constants that are views on a model file's bytes at offsets not aligned for their elements
-// (runtime/unaligned_constants.h): kernels that pack them or copy rows out of them take the view as it is, with
-// no copy; every other reader (a kernel reading the tensor at run time, the optimizer's constant_of) gets an
-// aligned copy; results match values computed here from the weights, and saving the model keeps its bytes.
+// (runtime/unaligned_constants.h): kernels that pack them or copy rows out of them take the view as it is,
+// with no copy; every other reader (a kernel reading the tensor at run time, the optimizer's constant_of)
+// gets an aligned copy; results match values computed here from the weights, and saving the model keeps its
+// bytes.
 #include "runtime/unaligned_constants.h"
 
 #include <gtest/gtest.h>
@@ -42,8 +43,8 @@ fs::path write_unaligned(const std::string& bytes, const std::string& file, cons
   for (int pad = 1; pad <= 4 && index >= 0; ++pad) {
     m.mutable_graph()->set_name(std::string(static_cast<size_t>(pad), 'g'));
     const std::string shifted = m.SerializeAsString();
-    const auto skeleton =
-        onnx_format::split_large_payloads(reinterpret_cast<const uint8_t*>(shifted.data()), shifted.size(), 65536);
+    const auto skeleton = onnx_format::split_large_payloads(reinterpret_cast<const uint8_t*>(shifted.data()),
+                                                            shifted.size(), 65536);
     if (!skeleton || !skeleton->payloads[static_cast<size_t>(index)].present ||
         skeleton->payloads[static_cast<size_t>(index)].offset % sizeof(float) == 0)
       continue;
@@ -71,8 +72,9 @@ struct MatMulCase {
   Tensor w = pattern_tensor({kK, kN}, 2);
   fs::path path;
   MatMulCase() {
-    path = write_unaligned(testing::model_with_initializers("MatMul", {{"X", x}, {"W", w, true}}, nullptr, 13),
-                           "matmul.onnx", "W");
+    path =
+        write_unaligned(testing::model_with_initializers("MatMul", {{"X", x}, {"W", w, true}}, nullptr, 13),
+                        "matmul.onnx", "W");
   }
   void expect_product(const Tensor& y) const {
     ASSERT_EQ(y.shape(), (Shape{5, kN}));
@@ -120,8 +122,8 @@ TEST(UnalignedConstants, PackedMatMulPacksTheViewWithoutCopy) {
 TEST(UnalignedConstants, OtherReadersGetAnAlignedCopy) {
   // Add reads W at run time through a float pointer: the plan hands it an aligned copy with the same values.
   const Tensor x = pattern_tensor({kK, kN}, 3), w = pattern_tensor({kK, kN}, 4);
-  const fs::path path =
-      write_unaligned(testing::model_with_initializers("Add", {{"X", x}, {"W", w, true}}, nullptr, 13), "add.onnx", "W");
+  const fs::path path = write_unaligned(
+      testing::model_with_initializers("Add", {{"X", x}, {"W", w, true}}, nullptr, 13), "add.onnx", "W");
   const auto model = onnx_format::load_model_file(path.string());
   ir::Value* W = model->graph->find("W");
   const void* view = W->initializer->raw_data();
@@ -139,7 +141,8 @@ TEST(UnalignedConstants, OtherReadersGetAnAlignedCopy) {
   for (bool reference : {false, true}) {
     Session s = session_of(path, reference);
     const Tensor y = s.run({{"X", Value(x)}}).at(0).tensor();
-    for (int64_t i = 0; i < y.size(); ++i) ASSERT_EQ(y.data<float>()[i], x.data<float>()[i] + w.data<float>()[i]);
+    for (int64_t i = 0; i < y.size(); ++i)
+      ASSERT_EQ(y.data<float>()[i], x.data<float>()[i] + w.data<float>()[i]);
   }
 }
 
@@ -175,7 +178,8 @@ TEST(UnalignedConstants, GatherCopiesRowsOutOfTheView) {
   const Tensor table = pattern_tensor({V, E}, 5);
   const Tensor ids = Tensor::from_vector<int64_t>({0, 99, 42, -1, 7, 42, -100}, {7});
   const fs::path path = write_unaligned(
-      testing::model_with_initializers("Gather", {{"T", table, true}, {"ids", ids}}, nullptr, 13), "gather.onnx", "T");
+      testing::model_with_initializers("Gather", {{"T", table, true}, {"ids", ids}}, nullptr, 13),
+      "gather.onnx", "T");
   const auto model = onnx_format::load_model_file(path.string());
   ir::Value* T = model->graph->find("T");
   const void* view = T->initializer->raw_data();
@@ -202,8 +206,13 @@ TEST(UnalignedConstants, EmbedLayerNormalizationReadsRowsOfTheView) {
   const float epsilon = 1e-5f;
   const std::string bytes = testing::model_with_initializers(
       "EmbedLayerNormalization",
-      {{"ids", ids}, {"segment_ids", Tensor()}, {"word", word, true}, {"position", position, true},
-       {"segment", Tensor()}, {"gamma", gamma, true}, {"beta", beta, true}},
+      {{"ids", ids},
+       {"segment_ids", Tensor()},
+       {"word", word, true},
+       {"position", position, true},
+       {"segment", Tensor()},
+       {"gamma", gamma, true},
+       {"beta", beta, true}},
       [&](onnx::NodeProto& n) {
         auto* a = n.add_attribute();
         a->set_name("epsilon");
@@ -235,11 +244,14 @@ TEST(UnalignedConstants, EmbedLayerNormalizationReadsRowsOfTheView) {
               static_cast<double>(word.data<float>()[w_row * E + i]) + position.data<float>()[p_row * E + i];
           mean += sum[static_cast<size_t>(i)] / E;
         }
-        for (int64_t i = 0; i < E; ++i) var += (sum[static_cast<size_t>(i)] - mean) * (sum[static_cast<size_t>(i)] - mean) / E;
+        for (int64_t i = 0; i < E; ++i)
+          var += (sum[static_cast<size_t>(i)] - mean) * (sum[static_cast<size_t>(i)] - mean) / E;
         for (int64_t i = 0; i < E; ++i) {
-          const double want = (sum[static_cast<size_t>(i)] - mean) / std::sqrt(var + epsilon) * gamma.data<float>()[i] +
-                              beta.data<float>()[i];
-          ASSERT_NEAR(y.data<float>()[r * E + i], want, 1e-4) << "reference " << reference << " row " << r << " " << i;
+          const double want =
+              (sum[static_cast<size_t>(i)] - mean) / std::sqrt(var + epsilon) * gamma.data<float>()[i] +
+              beta.data<float>()[i];
+          ASSERT_NEAR(y.data<float>()[r * E + i], want, 1e-4)
+              << "reference " << reference << " row " << r << " " << i;
         }
       }
     }

@@ -33,7 +33,8 @@ inline __attribute__((always_inline)) void sum_rows_body(const EmbedInputs& in, 
     const size_t k = static_cast<size_t>(r);
     const unsigned char* w = in.word + static_cast<size_t>(in.word_row[k]) * row_bytes;
     const unsigned char* p = in.position + static_cast<size_t>(in.position_row[k]) * row_bytes;
-    const unsigned char* s = in.segment ? in.segment + static_cast<size_t>(in.segment_row[k]) * row_bytes : nullptr;
+    const unsigned char* s =
+        in.segment ? in.segment + static_cast<size_t>(in.segment_row[k]) * row_bytes : nullptr;
     float* yr = y + r * E;
     for (int64_t i = 0; i < full; i += 16) {
       load16_bytes(a, w + i * 4);

@@ -15,9 +15,9 @@ struct EmbedInputs {
   int64_t rows = 0;  // B * S: one output row per input id
   int64_t E = 0;     // the embedding width
   int64_t out_shape[3] = {};  // [B, S, E]
-  // The tables as bytes: they may be views on a model file's bytes at any offset (runtime/unaligned_constants.h),
-  // so rows are read with memcpy or unaligned vector loads, never through a float pointer. Row r of a table
-  // starts at r * E * sizeof(float).
+  // The tables as bytes: they may be views on a model file's bytes at any offset
+  // (runtime/unaligned_constants.h), so rows are read with memcpy or unaligned vector loads, never through a
+  // float pointer. Row r of a table starts at r * E * sizeof(float).
   const unsigned char* word = nullptr;
   const unsigned char* position = nullptr;
   const unsigned char* segment = nullptr;  // null without segment_ids

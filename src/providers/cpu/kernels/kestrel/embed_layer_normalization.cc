@@ -27,7 +27,8 @@ class EmbedLayerNormalization final : public Kernel, public runtime::ReadsConsta
       const size_t k = static_cast<size_t>(r);
       std::memcpy(w.data(), in.word + static_cast<size_t>(in.word_row[k]) * row_bytes, row_bytes);
       std::memcpy(p.data(), in.position + static_cast<size_t>(in.position_row[k]) * row_bytes, row_bytes);
-      if (in.segment) std::memcpy(s.data(), in.segment + static_cast<size_t>(in.segment_row[k]) * row_bytes, row_bytes);
+      if (in.segment)
+        std::memcpy(s.data(), in.segment + static_cast<size_t>(in.segment_row[k]) * row_bytes, row_bytes);
       // The exporters' order: (word + position) + segment.
       for (size_t i = 0; i < E; ++i) sum[i] = (w[i] + p[i]) + s[i];
       layer_norm_row(sum.data(), Y.data<float>() + r * in.E, in.E, in.gamma, in.beta, epsilon_);
