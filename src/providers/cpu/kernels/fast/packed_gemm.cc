@@ -5,8 +5,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
@@ -226,6 +226,12 @@ PackedGemmWeights::PackedGemmWeights(const void* b, int64_t K, int64_t N, bool t
   }
   data_ = static_cast<float*>(storage_.get());
   const auto* bytes_in = static_cast<const unsigned char*>(b);
+  // Large weights are packed by the calling thread's OpenMP team (the session's, at creation), panels split
+  // between threads: most of the time goes into faulting in and clearing the packed copy's fresh pages, which
+  // threads do side by side.
+  const int threads =
+      bytes >= runtime::kHugePageBytes ? std::min<int>(omp_get_max_threads(), static_cast<int>(last + 1)) : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t p = 0; p <= last; ++p) {
     const int64_t width = 16 * vectors(p), col = p * kPanel, cols = std::min(width, N - col);
     float* dst = data_ + p * K * kPanel;
