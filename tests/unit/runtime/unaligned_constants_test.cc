@@ -146,6 +146,27 @@ TEST(UnalignedConstants, OtherReadersGetAnAlignedCopy) {
   }
 }
 
+TEST(UnalignedConstants, AGraphOutputIsAnAlignedCopy) {
+  // The caller receives graph outputs as tensors it may read as floats: a table that is also an output is
+  // copied, though Gather alone would read it as bytes.
+  constexpr int64_t V = 100, E = 200;
+  const Tensor table = pattern_tensor({V, E}, 10);
+  const Tensor ids = Tensor::from_vector<int64_t>({4, 2}, {2});
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(
+      testing::model_with_initializers("Gather", {{"T", table, true}, {"ids", ids}}, nullptr, 13)));
+  m.mutable_graph()->add_output()->set_name("T");
+  const fs::path path = write_unaligned(m.SerializeAsString(), "gather_output.onnx", "T");
+  Session s = session_of(path, false);
+  const auto outputs = s.run({{"ids", Value(ids)}});
+  ASSERT_EQ(outputs.size(), 2u);
+  const Tensor& t = outputs.at(1).tensor();
+  EXPECT_TRUE(aligned(t.raw_data()));
+  EXPECT_EQ(std::memcmp(t.raw_data(), table.raw_data(), table.bytes()), 0);
+  EXPECT_EQ(std::memcmp(outputs.at(0).tensor().raw_data(), table.data<float>() + 4 * E, E * sizeof(float)),
+            0);
+}
+
 TEST(UnalignedConstants, OptimizerReadsElementsThroughAnAlignedCopy) {
   const MatMulCase c;
   const auto model = onnx_format::load_model_file(c.path.string());
