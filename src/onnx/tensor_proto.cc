@@ -146,9 +146,11 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     if (raw_bytes != bytes)
       bad(what, "raw_data has " + std::to_string(raw_bytes) + " bytes, shape " + shape_to_string(shape) + " of " +
                     element_type_name(type) + " needs " + std::to_string(bytes));
-    // Kernels pack a mapped weight straight from the file's pages; one left unpacked is read from them.
+    // Mapped in place wherever the payload lies, aligned for its elements or not: kernels pack a weight
+    // straight from the file's pages, an embedding table is read a row at a time, and whatever needs an
+    // aligned tensor gets a copy when it asks (runtime/unaligned_constants.h).
     if (raw && raw->view && bytes >= kMinMappedBytes) {
-      if (auto mapped = raw->view(elem)) return Tensor::adopt(type, shape, std::move(mapped));
+      if (auto mapped = raw->view(1)) return Tensor::adopt(type, shape, std::move(mapped));
     }
     Tensor t = runtime::uninitialized_weights(type, shape);
     if (n > 0) {

@@ -29,6 +29,9 @@ bool never_fold(const ir::Node& n) {
 
 // Runs `node` on its constant inputs; returns false (and leaves the graph alone) when anything is off.
 bool fold(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& sub_reads) {
+  // Every input constant before any is read: reading one may copy it (constant_of), worth it only for a fold.
+  for (const ir::Value* in : node->inputs)
+    if (in && !constant_view_of(in)) return false;
   std::vector<Value> inputs(node->inputs.size());
   size_t input_bytes = 0;
   for (size_t i = 0; i < node->inputs.size(); ++i) {

@@ -62,7 +62,7 @@ int merge_equal_constants(ir::Graph& graph, const std::unordered_set<const ir::V
   std::unordered_map<std::string, ir::Value*> seen;
   int merged = 0;
   for (const auto& v : graph.values()) {
-    const Tensor* t = constant_of(v.get());
+    const Tensor* t = constant_view_of(v.get());  // bytes compared only
     if (!t || t->type() == ElementType::kString || t->bytes() > kMaxBytes || v->is_graph_output ||
         sub_reads.count(v.get()) || v->consumers.empty())
       continue;

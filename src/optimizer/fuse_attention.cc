@@ -50,7 +50,7 @@ std::optional<Projection> projection(ir::Value* v, const Reads& reads) {
         attr_float(n, "alpha", 1.0f) != 1.0f || !attr_string(n, "activation", "").empty())
       return std::nullopt;
     p.x = n->inputs[0];
-    p.w = constant_of(n->inputs[1]);
+    p.w = constant_view_of(n->inputs[1]);  // W is only copied into the QKV weights, bytes at a time
     p.b = constant_of(n->inputs[2]);
     p.nodes = {n};
   } else if (n->domain == kKestrelDomain && n->op_type == "DynamicQuantizeMatMul") {
@@ -77,7 +77,7 @@ std::optional<Projection> projection(ir::Value* v, const Reads& reads) {
     if (!product || !only_used_by(product, 1, reads)) return std::nullopt;
     ir::Node* mm = product->producer;
     p.x = mm->inputs[0];
-    p.w = constant_of(mm->inputs[1]);
+    p.w = constant_view_of(mm->inputs[1]);
     p.b = constant_of(bias);
     p.nodes = {n, mm};
   } else {

@@ -44,7 +44,7 @@ void sum_terms(ir::Value* v, const Reads& reads, bool root, std::vector<ir::Valu
 std::optional<Lookup> lookup(ir::Value* v, int64_t E, const Reads& reads) {
   ir::Node* g = producer_op(v, "Gather");
   if (!g || g->inputs.size() != 2 || attr_int(g, "axis", 0) != 0 || !only_used_by(v, 1, reads)) return std::nullopt;
-  const Tensor* table = constant_of(g->inputs[0]);
+  const Tensor* table = constant_view_of(g->inputs[0]);  // read at run time a row at a time, as bytes
   if (!table || table->type() != ElementType::kFloat || table->rank() != 2 || table->dim(1) != E ||
       table->dim(0) == 0 || !is_index_type(element_type_of(g->inputs[1])))
     return std::nullopt;

@@ -15,7 +15,7 @@ using Dims = std::vector<Dim>;
 
 std::optional<Dims> dims_of(const ir::Value* v) {
   if (!v) return std::nullopt;
-  if (const Tensor* t = constant_of(v)) {
+  if (const Tensor* t = constant_view_of(v)) {
     Dims d;
     for (int64_t x : t->shape()) d.push_back(Dim{x, ""});
     return d;

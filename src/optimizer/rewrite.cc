@@ -5,17 +5,26 @@
 #include <cmath>
 
 #include "runtime/huge_pages.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::optimizer {
 
 const Tensor* constant_of(const ir::Value* v) {
+  if (!constant_view_of(v)) return nullptr;
+  // The graph is the caller's to rewrite: an aligned copy of a view on unaligned bytes replaces it once, with
+  // the same values.
+  return runtime::aligned_initializer(*const_cast<ir::Value*>(v));
+}
+
+const Tensor* constant_view_of(const ir::Value* v) {
   if (!v || !v->initializer || v->is_graph_input) return nullptr;
   return v->initializer.get();
 }
 
 std::optional<double> scalar_of(const ir::Value* v) {
+  const Tensor* view = constant_view_of(v);  // a large weight is not copied to learn it is no scalar
+  if (!view || view->size() != 1) return std::nullopt;
   const Tensor* t = constant_of(v);
-  if (!t || t->size() != 1) return std::nullopt;
   switch (t->type()) {
     case ElementType::kFloat: return static_cast<double>(t->data<float>()[0]);
     case ElementType::kDouble: return t->data<double>()[0];
@@ -28,8 +37,10 @@ std::optional<double> scalar_of(const ir::Value* v) {
 }
 
 std::optional<std::vector<int64_t>> ints_of(const ir::Value* v) {
+  const Tensor* view = constant_view_of(v);
+  if (!view || (view->type() != ElementType::kInt64 && view->type() != ElementType::kInt32))
+    return std::nullopt;
   const Tensor* t = constant_of(v);
-  if (!t) return std::nullopt;
   std::vector<int64_t> out;
   if (t->type() == ElementType::kInt64) {
     out.assign(t->data<int64_t>(), t->data<int64_t>() + t->size());
@@ -43,7 +54,7 @@ std::optional<std::vector<int64_t>> ints_of(const ir::Value* v) {
 
 std::optional<Shape> static_shape(const ir::Value* v) {
   if (!v) return std::nullopt;
-  if (const Tensor* t = constant_of(v)) return t->shape();
+  if (const Tensor* t = constant_view_of(v)) return t->shape();
   if (v->type.kind != TypeInfo::Kind::kTensor || !v->type.shape) return std::nullopt;
   Shape s;
   for (const Dim& d : *v->type.shape) {
@@ -55,14 +66,14 @@ std::optional<Shape> static_shape(const ir::Value* v) {
 
 int known_rank(const ir::Value* v) {
   if (!v) return -1;
-  if (const Tensor* t = constant_of(v)) return static_cast<int>(t->rank());
+  if (const Tensor* t = constant_view_of(v)) return static_cast<int>(t->rank());
   if (v->type.kind != TypeInfo::Kind::kTensor || !v->type.shape) return -1;
   return static_cast<int>(v->type.shape->size());
 }
 
 ElementType element_type_of(const ir::Value* v) {
   if (!v) return ElementType::kUndefined;
-  if (const Tensor* t = constant_of(v)) return t->type();
+  if (const Tensor* t = constant_view_of(v)) return t->type();
   if (v->type.kind != TypeInfo::Kind::kTensor) return ElementType::kUndefined;
   return v->type.element_type;
 }

@@ -14,8 +14,13 @@ namespace kestrel::optimizer {
 // Domain of the fused ops the extended rules create (documented in docs/optimizer.md).
 inline constexpr const char* kKestrelDomain = "ai.kestrel";
 
-// The constant data behind `v`: an initializer that the caller cannot override (not also a graph input).
+// The constant data behind `v`: an initializer that the caller cannot override (not also a graph input),
+// aligned for its elements.
 const Tensor* constant_of(const ir::Value* v);
+// The same constant as it is: possibly a view on unaligned bytes (runtime/unaligned_constants.h), for rules
+// that read only its type, its shape or its bytes (memcpy). Spares the copy of a weight such a rule only
+// moves.
+const Tensor* constant_view_of(const ir::Value* v);
 // A constant with exactly one element, read as double (float/double/integer types); nullopt otherwise.
 std::optional<double> scalar_of(const ir::Value* v);
 // A constant integer tensor (int32/int64) as int64 values; nullopt otherwise.

@@ -66,7 +66,7 @@ int transpose_to_reshape(ir::Graph& graph) {
       continue;
     ir::Value* x = node->inputs[0];
     const int rank = known_rank(x);
-    if (rank < 0 || constant_of(x)) continue;  // constants are folded instead
+    if (rank < 0 || constant_view_of(x)) continue;  // constants are folded instead
     const std::vector<Dim>& shape = *x->type.shape;
     std::vector<int64_t> perm(static_cast<size_t>(rank));
     if (auto p = attr_ints(node, "perm")) {

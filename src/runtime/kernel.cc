@@ -1,6 +1,8 @@
 // KernelInfo's attribute access and KernelContext's shared helpers; every error names the node.
 #include "runtime/kernel.h"
 
+#include "runtime/unaligned_constants.h"
+
 namespace kestrel::runtime {
 namespace {
 const TypeInfo kUnknownType;
@@ -8,7 +10,7 @@ const TypeInfo kUnknownType;
 
 const Tensor* KernelInfo::constant_input(size_t i) const {
   if (!has_input(i)) return nullptr;
-  return node_.inputs[i]->initializer.get();
+  return aligned_initializer(*node_.inputs[i]);
 }
 
 const TypeInfo& KernelInfo::input_type(size_t i) const {

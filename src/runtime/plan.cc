@@ -6,6 +6,7 @@
 #include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/memory_plan.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::runtime {
 namespace {
@@ -41,6 +42,35 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
     if (auto kernel = def->factory(info)) return kernel;
   }
   throw Error(ErrorCode::kNotImplemented, node.describe() + ": no kernel accepted this node");
+}
+
+// The constants a run hands to kernels are aligned for their elements (unaligned_constants.h), but for a view
+// on unaligned bytes that only kernels reading it as bytes see: every step that reads its slot reads it as a
+// node input its kernel declares a byte read, and it is no graph output.
+void align_run_time_constants(Plan& plan) {
+  std::vector<bool> bytes_only(static_cast<size_t>(plan.num_slots), true);
+  for (int s : plan.output_slots) bytes_only[static_cast<size_t>(s)] = false;
+  for (const Step& step : plan.steps) {
+    const auto* reader = dynamic_cast<const ReadsConstantBytes*>(step.kernel.get());
+    for (int s : step.read_slots) {
+      bool as_input = false, as_bytes = reader != nullptr;
+      for (size_t i = 0; i < step.inputs.size(); ++i)
+        if (step.inputs[i] == s) {
+          as_input = true;
+          as_bytes = as_bytes && reader->reads_constant_bytes(i);
+        }
+      if (!as_input || !as_bytes) bytes_only[static_cast<size_t>(s)] = false;
+    }
+  }
+  for (auto& [s, tensor] : plan.constants) {
+    if (is_element_aligned(*tensor) || bytes_only[static_cast<size_t>(s)]) continue;
+    for (const auto& v : plan.graph->values()) {
+      const auto it = plan.slot_of.find(v.get());
+      if (it == plan.slot_of.end() || it->second != s || !v->initializer) continue;
+      aligned_initializer(*v);
+      tensor = v->initializer;
+    }
+  }
 }
 
 }  // namespace
@@ -145,6 +175,8 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       releasable.erase(it);
     }
   }
+
+  align_run_time_constants(*plan);
 
   std::vector<bool> keep(plan->num_slots, false);
   for (int s : plan->output_slots) keep[s] = true;

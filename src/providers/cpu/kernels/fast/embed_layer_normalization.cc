@@ -1,34 +1,53 @@
 // Fast EmbedLayerNormalization (ai.kestrel v1): each thread sums the three embedding rows of its output rows
 // with whole vectors, then normalises them in place (layer_norm_rows.h) while they are still in cache.
 // Inputs are checked and indices resolved once by embed_inputs.h, as the reference kernel does.
+#include <cstring>
+
 #include "providers/cpu/kernels/fast/layer_norm_rows.h"
 #include "providers/cpu/kernels/kestrel/embed_inputs.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 namespace {
+
+// 16 floats at any byte address: the tables may be views on a model file's bytes (embed_inputs.h).
+typedef float ByteAlignedVec16 __attribute__((vector_size(64), aligned(1), may_alias));
+
+inline __attribute__((always_inline)) void load16_bytes(fast::Vec16& v, const unsigned char* p) {
+  v = *reinterpret_cast<const ByteAlignedVec16*>(p);
+}
+
+inline __attribute__((always_inline)) float load_float(const unsigned char* p) {
+  float v;
+  std::memcpy(&v, p, sizeof(float));
+  return v;
+}
 
 // y rows [begin, end) = (word + position) + segment, the exporters' order of the Adds.
 inline __attribute__((always_inline)) void sum_rows_body(const EmbedInputs& in, float* y, int64_t begin,
                                                          int64_t end) {
   const int64_t E = in.E, full = E / 16 * 16;
+  const size_t row_bytes = static_cast<size_t>(E) * sizeof(float);
   fast::Vec16 a, b;
   for (int64_t r = begin; r < end; ++r) {
     const size_t k = static_cast<size_t>(r);
-    const float* w = in.word + in.word_row[k] * E;
-    const float* p = in.position + in.position_row[k] * E;
-    const float* s = in.segment ? in.segment + in.segment_row[k] * E : nullptr;
+    const unsigned char* w = in.word + static_cast<size_t>(in.word_row[k]) * row_bytes;
+    const unsigned char* p = in.position + static_cast<size_t>(in.position_row[k]) * row_bytes;
+    const unsigned char* s =
+        in.segment ? in.segment + static_cast<size_t>(in.segment_row[k]) * row_bytes : nullptr;
     float* yr = y + r * E;
     for (int64_t i = 0; i < full; i += 16) {
-      fast::load16(a, w + i);
-      fast::load16(b, p + i);
+      load16_bytes(a, w + i * 4);
+      load16_bytes(b, p + i * 4);
       a += b;
       if (s) {
-        fast::load16(b, s + i);
+        load16_bytes(b, s + i * 4);
         a += b;
       }
       fast::store16(yr + i, a);
     }
-    for (int64_t i = full; i < E; ++i) yr[i] = (w[i] + p[i]) + (s ? s[i] : 0.0f);
+    for (int64_t i = full; i < E; ++i)
+      yr[i] = (load_float(w + i * 4) + load_float(p + i * 4)) + (s ? load_float(s + i * 4) : 0.0f);
   }
 }
 
@@ -56,9 +75,11 @@ SumRowsFn pick_sum_rows() {
 const SumRowsFn kSumRows = pick_sum_rows();
 const fast::NormRowsFn kNormRows = fast::pick_norm_rows();
 
-class FastEmbedLayerNormalization final : public Kernel {
+class FastEmbedLayerNormalization final : public Kernel, public runtime::ReadsConstantBytes {
  public:
   explicit FastEmbedLayerNormalization(const KernelInfo& info) : epsilon_(info.attr_float("epsilon", 1e-12f)) {}
+
+  bool reads_constant_bytes(size_t input) const override { return is_embed_table_input(input); }
 
   void compute(KernelContext& ctx) const override {
     const EmbedInputs in = read_embed_inputs(ctx);

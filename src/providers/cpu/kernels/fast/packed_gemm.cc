@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
@@ -210,7 +211,7 @@ bool packed_gemm_supported() {
   return supported;
 }
 
-PackedGemmWeights::PackedGemmWeights(const float* b, int64_t K, int64_t N, bool transposed, float alpha)
+PackedGemmWeights::PackedGemmWeights(const void* b, int64_t K, int64_t N, bool transposed, float alpha)
     : K_(K), N_(N) {
   const int64_t last = panels() - 1;
   const size_t floats = static_cast<size_t>(std::max<int64_t>(1, K * (last * kPanel + 16 * vectors(last))));
@@ -224,16 +225,29 @@ PackedGemmWeights::PackedGemmWeights(const float* b, int64_t K, int64_t N, bool 
     if (!storage_) throw std::bad_alloc();
   }
   data_ = static_cast<float*>(storage_.get());
+  const auto* bytes_in = static_cast<const unsigned char*>(b);
+  // Large weights are packed by the calling thread's OpenMP team (the session's, at creation), panels split
+  // between threads: most of the time goes into faulting in and clearing the packed copy's fresh pages, which
+  // threads do side by side.
+  const int threads =
+      bytes >= runtime::kHugePageBytes ? std::min<int>(omp_get_max_threads(), static_cast<int>(last + 1)) : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t p = 0; p <= last; ++p) {
     const int64_t width = 16 * vectors(p), col = p * kPanel, cols = std::min(width, N - col);
     float* dst = data_ + p * K * kPanel;
-    // Two loops rather than a choice per element, so that the usual (untransposed) copy vectorises.
+    // Two loops rather than a choice per element, so that the usual (untransposed) copy vectorises: a row's
+    // piece is copied first (unaligned loads), then scaled in place.
     for (int64_t k = 0; k < K; ++k, dst += width) {
       if (transposed) {
-        for (int64_t n = 0; n < cols; ++n) dst[n] = alpha * b[(col + n) * K + k];
+        for (int64_t n = 0; n < cols; ++n) {
+          float v;
+          std::memcpy(&v, bytes_in + ((col + n) * K + k) * sizeof(float), sizeof(float));
+          dst[n] = alpha * v;
+        }
       } else {
-        const float* src = b + k * N + col;
-        for (int64_t n = 0; n < cols; ++n) dst[n] = alpha * src[n];
+        std::memcpy(dst, bytes_in + (k * N + col) * sizeof(float), static_cast<size_t>(cols) * sizeof(float));
+        if (alpha != 1.0f)
+          for (int64_t n = 0; n < cols; ++n) dst[n] *= alpha;
       }
       std::fill(dst + cols, dst + width, 0.0f);
     }

@@ -18,8 +18,9 @@ bool packed_gemm_supported();
 class PackedGemmWeights {
  public:
   static constexpr int64_t kPanelColumns = 48;
-  // `b` is [K, N] row-major, or [N, K] when `transposed`; every element is scaled by alpha while packing.
-  PackedGemmWeights(const float* b, int64_t K, int64_t N, bool transposed, float alpha);
+  // `b` is [K, N] row-major, or [N, K] when `transposed`; every element is scaled by alpha while packing. It
+  // is read with memcpy, so it need not be aligned for floats (a view on a model file's bytes may not be).
+  PackedGemmWeights(const void* b, int64_t K, int64_t N, bool transposed, float alpha);
 
   int64_t K() const { return K_; }
   int64_t N() const { return N_; }

@@ -17,6 +17,7 @@
 #include "providers/cpu/kernels/fast/packed_gemm.h"
 #include "providers/cpu/kernels/kestrel/fused_activation.h"
 #include "providers/cpu/kernels/onnx/matrix_multiply.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 
@@ -25,7 +26,8 @@ class PackedMatMul final : public Kernel {
   static std::unique_ptr<Kernel> create(const KernelInfo& info, bool fused) {
     if (!fast::packed_gemm_supported() || info.precision() != runtime::Precision::kFp32) return nullptr;
     if (!fast::input_is_float(info, 0)) return nullptr;
-    const Tensor* b = info.constant_input(1);
+    // B is packed with memcpy reads: a view on the model file's bytes, aligned or not, is packed as it is.
+    const Tensor* b = runtime::constant_input_view(info, 1);
     if (!b || b->type() != ElementType::kFloat || b->rank() != 2 || b->size() == 0) return nullptr;
     std::optional<fast::GemmActivation> act = fast::GemmActivation::kNone;
     const Tensor* bias = nullptr;
@@ -50,7 +52,7 @@ class PackedMatMul final : public Kernel {
     const bool trans_b = fused && info.attr_int("transB", 0) != 0;
     const float alpha = fused ? info.attr_float("alpha", 1.0f) : 1.0f;
     const int64_t K = trans_b ? b.dim(1) : b.dim(0), N = trans_b ? b.dim(0) : b.dim(1);
-    weights_ = std::make_unique<fast::PackedGemmWeights>(b.data<float>(), K, N, trans_b, alpha);
+    weights_ = std::make_unique<fast::PackedGemmWeights>(b.raw_data(), K, N, trans_b, alpha);
     if (bias) bias_.assign(bias->data<float>(), bias->data<float>() + N);
   }
 

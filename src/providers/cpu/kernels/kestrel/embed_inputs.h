@@ -15,9 +15,12 @@ struct EmbedInputs {
   int64_t rows = 0;  // B * S: one output row per input id
   int64_t E = 0;     // the embedding width
   int64_t out_shape[3] = {};  // [B, S, E]
-  const float* word = nullptr;
-  const float* position = nullptr;
-  const float* segment = nullptr;  // null without segment_ids
+  // The tables as bytes: they may be views on a model file's bytes at any offset
+  // (runtime/unaligned_constants.h), so rows are read with memcpy or unaligned vector loads, never through a
+  // float pointer. Row r of a table starts at r * E * sizeof(float).
+  const unsigned char* word = nullptr;
+  const unsigned char* position = nullptr;
+  const unsigned char* segment = nullptr;  // null without segment_ids
   const float* gamma = nullptr;
   const float* beta = nullptr;  // null when omitted
   // Table row of each output row in the word, position and segment tables (per-thread storage that only grows,
@@ -54,14 +57,17 @@ inline void resolve(const KernelContext& ctx, const Tensor& ids, const char* wha
   }
 }
 
-inline const float* table(const KernelContext& ctx, const Tensor& t, const char* what, int64_t E) {
+inline const unsigned char* table(const KernelContext& ctx, const Tensor& t, const char* what, int64_t E) {
   if (t.type() != ElementType::kFloat || t.rank() != 2 || t.dim(1) != E)
     ctx.fail(std::string(what) + " must be a float [rows, " + std::to_string(E) + "] table, got tensor(" +
              element_type_name(t.type()) + ") " + shape_to_string(t.shape()));
-  return t.data<float>();
+  return static_cast<const unsigned char*>(t.raw_data());
 }
 
 }  // namespace embed_detail
+
+// The table inputs (word, position, segment), read as bytes only (runtime::ReadsConstantBytes).
+inline bool is_embed_table_input(size_t i) { return i == 2 || i == 3 || i == 4; }
 
 // Inputs: 0 input_ids [B,S], 1 segment_ids (optional, [B,S]), 2 word_embedding [V,E], 3 position_embedding
 // [P,E], 4 segment_embedding (with segment_ids), 5 gamma [E], 6 beta (optional, [E]), 7 position_ids

@@ -3,6 +3,7 @@
 #include "providers/cpu/kernels/onnx/data_movement.h"
 #include "runtime/inline_shape.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -12,9 +13,13 @@ using runtime::KernelContext;
 using runtime::KernelInfo;
 using runtime::make_kernel;
 
-class Gather final : public Kernel {
+class Gather final : public Kernel, public runtime::ReadsConstantBytes {
  public:
   explicit Gather(const KernelInfo& info) : axis_(info.attr_int("axis", 0)) {}
+
+  // Slices of `data` are copied with memcpy (copy_elements): a constant embedding table stays a view on the
+  // model file's bytes, wherever they lie, and only the rows looked up are read.
+  bool reads_constant_bytes(size_t input) const override { return input == 0; }
 
   void compute(KernelContext& ctx) const override {
     const Tensor& data = ctx.input(0);

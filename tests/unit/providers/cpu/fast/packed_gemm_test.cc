@@ -1,14 +1,17 @@
 // The packed AVX-512 GEMM (src/providers/cpu/kernels/fast/packed_gemm.cc) against a double-precision loop:
 // row counts around the 8-row tile, column counts around the 16-float vector and the 48-column panel, K
-// around the 256-deep block, bias and every activation, transposed B and alpha, and both ways of splitting
-// the work over two threads.
+// around the 256-deep block, bias and every activation, transposed B and alpha, B at any byte offset (packed
+// from a model file's bytes), both ways of splitting the work over two threads, and packing on two threads.
 #include "providers/cpu/kernels/fast/packed_gemm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
+
+#include "runtime/thread_scope.h"
 
 namespace kestrel {
 namespace {
@@ -44,13 +47,23 @@ struct Case {
   GemmActivation act = GemmActivation::kNone;
   bool transposed = false;
   float alpha = 1.0f;
+  // B's floats start this many bytes into their buffer (a view on a model file's bytes need not be aligned).
+  size_t b_byte_offset = 0;
 };
+
+// `b`'s floats copied `offset` bytes into a byte buffer.
+std::vector<unsigned char> shifted_bytes(const std::vector<float>& b, size_t offset) {
+  std::vector<unsigned char> bytes(offset + b.size() * sizeof(float));
+  std::memcpy(bytes.data() + offset, b.data(), b.size() * sizeof(float));
+  return bytes;
+}
 
 void check(const Case& c, int threads) {
   SCOPED_TRACE("M " + std::to_string(c.M) + " K " + std::to_string(c.K) + " N " + std::to_string(c.N) +
-               " threads " + std::to_string(threads));
+               " threads " + std::to_string(threads) + " B offset " + std::to_string(c.b_byte_offset));
   const std::vector<float> a = values(c.M * c.K, 1), b = values(c.K * c.N, 2), bias = values(c.N, 3);
-  const PackedGemmWeights packed(b.data(), c.K, c.N, c.transposed, c.alpha);
+  const std::vector<unsigned char> b_bytes = shifted_bytes(b, c.b_byte_offset);
+  const PackedGemmWeights packed(b_bytes.data() + c.b_byte_offset, c.K, c.N, c.transposed, c.alpha);
   // A sentinel row after C shows that nothing past its last column is written.
   std::vector<float> y(static_cast<size_t>((c.M + 1) * c.N), 12345.0f);
   packed_gemm(c.M, a.data(), packed, c.bias ? bias.data() : nullptr, c.act, y.data(), threads);
@@ -97,6 +110,37 @@ TEST(PackedGemm, TwoThreadsBothSplits) {
   check({130, 257, 200, true, GemmActivation::kGelu}, 2);
   check({21, 1000, 384, true, GemmActivation::kRelu}, 2);
   check({130, 97, 97, false, GemmActivation::kNone, true, 2.0f}, 2);
+}
+
+TEST(PackedGemm, WeightsAtAnyByteOffset) {
+  if (!cpu::fast::packed_gemm_supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (size_t offset : {1, 2, 3})
+    for (bool transposed : {false, true})
+      check({9, 70, 53, true, GemmActivation::kNone, transposed, 0.5f, offset}, 1);
+}
+
+// Weights of 2 MiB and more are packed by the caller's OpenMP team: the same panels as one thread packs.
+TEST(PackedGemm, PackingOnTwoThreadsMatchesOne) {
+  if (!cpu::fast::packed_gemm_supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  constexpr int64_t K = 1000, N = 610;  // 2.4 MB of floats, 13 panels, the last one partial
+  const std::vector<unsigned char> b = shifted_bytes(values(K * N, 4), 1);
+  for (bool transposed : {false, true}) {
+    const PackedGemmWeights one = [&] {
+      runtime::ThreadScope team(1);
+      return PackedGemmWeights(b.data() + 1, K, N, transposed, 1.5f);
+    }();
+    const PackedGemmWeights two = [&] {
+      runtime::ThreadScope team(2);
+      return PackedGemmWeights(b.data() + 1, K, N, transposed, 1.5f);
+    }();
+    ASSERT_EQ(one.panels(), two.panels());
+    for (int64_t p = 0; p < one.panels(); ++p)
+      ASSERT_EQ(std::memcmp(one.panel(p), two.panel(p),
+                            static_cast<size_t>(K * 16 * one.vectors(p)) * sizeof(float)),
+                0)
+          << "panel " << p << (transposed ? " (B transposed)" : "");
+    check({5, K, N, true, GemmActivation::kNone, transposed, 1.5f, 1}, 2);
+  }
 }
 
 }  // namespace
