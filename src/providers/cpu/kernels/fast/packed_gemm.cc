@@ -9,7 +9,7 @@
 #include <new>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
-#include "runtime/huge_pages.h"
+#include "runtime/packed_weight_memory.h"
 
 namespace kestrel::cpu::fast {
 namespace {
@@ -214,15 +214,9 @@ PackedGemmWeights::PackedGemmWeights(const float* b, int64_t K, int64_t N, bool 
     : K_(K), N_(N) {
   const int64_t last = panels() - 1;
   const size_t floats = static_cast<size_t>(std::max<int64_t>(1, K * (last * kPanel + 16 * vectors(last))));
-  // Weights of 2 MiB and more go on transparent huge pages, like the model's own: every run streams all of them,
-  // and with 4 KiB pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
-  const size_t bytes = floats * sizeof(float);
-  if (bytes >= runtime::kHugePageBytes) {
-    storage_ = runtime::allocate_on_huge_pages(bytes);
-  } else {
-    storage_.reset(std::aligned_alloc(64, (bytes + 63) / 64 * 64), [](void* q) { std::free(q); });
-    if (!storage_) throw std::bad_alloc();
-  }
+  // On transparent huge pages (packed_weight_memory.h): every run streams all of the weights, and with 4 KiB
+  // pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
+  storage_ = runtime::allocate_packed_weights(floats * sizeof(float));
   data_ = static_cast<float*>(storage_.get());
   for (int64_t p = 0; p <= last; ++p) {
     const int64_t width = 16 * vectors(p), col = p * kPanel, cols = std::min(width, N - col);
