@@ -14,8 +14,8 @@
 #include "onnx/defs/schema.h"
 #include "onnx/defs/shape_inference.h"
 #include "onnx/onnx_pb.h"
-#include "onnx/shape_inference/implementation.h"
 #include "onnx/schema_registry.h"
+#include "onnx/shape_inference/implementation.h"
 
 namespace kestrel::onnx_format {
 namespace {
@@ -62,8 +62,8 @@ onnx::InferenceFunction skip_untyped_inputs(const onnx::OpSchema& schema) {
   };
 }
 
-// ONNX's schemas (schema_registry.h), each with its inference function wrapped. Copies are made on first use and kept for the
-// life of the process (one per op version asked for).
+// ONNX's schemas (schema_registry.h), each with its inference function wrapped. Copies are made on first use
+// and kept for the life of the process (one per op version asked for).
 class GuardedSchemaRegistry final : public onnx::ISchemaRegistry {
  public:
   const onnx::OpSchema* GetSchema(const std::string& key, const int max_inclusive_version,

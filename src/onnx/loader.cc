@@ -15,10 +15,9 @@
 
 #include "onnx/defs/schema.h"
 #include "onnx/guarded_shape_inference.h"
-#include "onnx/schema_registry.h"
-
 #include "onnx/onnx_pb.h"
 #include "onnx/payload_scan.h"
+#include "onnx/schema_registry.h"
 #include "onnx/version_converter/convert.h"
 
 namespace kestrel::onnx_format {

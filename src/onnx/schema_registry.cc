@@ -1,5 +1,5 @@
-// ONNX's op schemas constructed one at a time, from the table of libonnx's schema functions that the build reads
-// from libonnx's opset headers (CMakeLists.txt): the same functions libonnx's registry calls, all at once.
+// ONNX's op schemas made one at a time, from the table of libonnx's schema functions that the build reads
+// from libonnx's opset headers (CMakeLists.txt): the functions libonnx's registry calls all at once.
 #include "onnx/schema_registry.h"
 
 #include <map>
@@ -27,7 +27,8 @@ constexpr const char* kDomainOnnxML = onnx::AI_ONNX_ML_DOMAIN;
 constexpr const char* kDomainOnnxPreview = onnx::AI_ONNX_PREVIEW_TRAINING_DOMAIN;
 
 #define KESTREL_ONNX_SCHEMA(domain, version, op) \
-  {kDomain##domain, #op, version, &onnx::GetOpSchema<onnx::ONNX_OPERATOR_SET_SCHEMA_CLASS_NAME(domain, version, op)>},
+  {kDomain##domain, #op, version,                \
+   &onnx::GetOpSchema<onnx::ONNX_OPERATOR_SET_SCHEMA_CLASS_NAME(domain, version, op)>},
 constexpr SchemaFunction kSchemaFunctions[] = {
 #include "onnx/schema_table.inc"
 };
@@ -36,7 +37,8 @@ constexpr SchemaFunction kSchemaFunctions[] = {
 class LazySchemaRegistry {
  public:
   LazySchemaRegistry() {
-    for (const SchemaFunction& f : kSchemaFunctions) versions_[{f.domain, f.op}][f.since_version].function = &f;
+    for (const SchemaFunction& f : kSchemaFunctions)
+      versions_[{f.domain, f.op}][f.since_version].function = &f;
   }
 
   const onnx::OpSchema* find(const std::string& op, int max_inclusive_version, const std::string& domain) {
@@ -47,8 +49,8 @@ class LazySchemaRegistry {
     Entry& entry = std::prev(it)->second;
     std::lock_guard<std::mutex> lock(mu_);
     if (!entry.schema) {
-      // What libonnx's registry does to each schema it registers (OpSchemaRegisterOnce): finalize it, and leave
-      // out one that fails to.
+      // What libonnx's registry does to each schema it registers (OpSchemaRegisterOnce): finalize it, and
+      // leave out one that fails to.
       try {
         auto schema = std::make_unique<onnx::OpSchema>(entry.function->make());
         schema->Finalize();
@@ -72,7 +74,8 @@ class LazySchemaRegistry {
 }  // namespace
 
 const onnx::OpSchema* op_schema(const std::string& op, int max_inclusive_version, const std::string& domain) {
-  static LazySchemaRegistry* registry = new LazySchemaRegistry;  // schemas handed out live as long as the process
+  static LazySchemaRegistry* registry =
+      new LazySchemaRegistry;  // schemas handed out live as long as the process
   return registry->find(op, max_inclusive_version, domain);
 }
 

@@ -36,7 +36,8 @@ Slab& slab() {
 void close_page(Slab& s) {
   if (!s.page) return;
   const size_t start = round_up(s.used, kSmallPageBytes);
-  if (start < kHugePageBytes) madvise(static_cast<char*>(s.page.get()) + start, kHugePageBytes - start, MADV_DONTNEED);
+  if (start < kHugePageBytes)
+    madvise(static_cast<char*>(s.page.get()) + start, kHugePageBytes - start, MADV_DONTNEED);
   s.page.reset();
   s.used = 0;
 }

@@ -17,12 +17,12 @@ namespace {
 
 std::string domain_label(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
 
-// Kernels of one graph may be created on several threads at once (compile_plan): what they share is guarded here.
+// A graph's kernels may be made on several threads at once (compile_plan): what they share is guarded here.
 std::mutex& subplans_mutex() {
   static std::mutex mu;
   return mu;
 }
-// Custom-op libraries' kernels are made one at a time: nothing says their code may run on two threads at once.
+// Custom-op libraries' kernels are made one at a time: nothing says their code may run on two threads.
 std::mutex& custom_kernels_mutex() {
   static std::mutex mu;
   return mu;
@@ -165,10 +165,10 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       releasable.erase(it);
     }
   };
-  // The main graph's kernels are made on the session's team, steps taken in order by whichever thread is free:
-  // packing weights and making oneDNN primitives are most of a session's creation. A step's constants are
-  // released once all their readers have kernels, whatever order those were made in. The error reported is the
-  // first failing step's, as when made one by one: every step before it has been taken when it fails.
+  // The main graph's kernels are made on the session's team, steps taken in order by whichever thread is
+  // free: packing weights and making oneDNN primitives are most of a session's creation. A step's constants
+  // are released once all their readers have kernels, whatever order those were made in. The error reported
+  // is the first failing step's, as when made one by one: every step before it has been taken when it fails.
   const int team = enclosing ? 1 : std::min(omp_get_max_threads(), static_cast<int>(plan->steps.size()));
   if (team <= 1) {
     for (Step& step : plan->steps) {

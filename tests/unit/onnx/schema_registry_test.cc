@@ -25,7 +25,8 @@ void expect_same_schema(const onnx::OpSchema& lazy, const onnx::OpSchema& full, 
   EXPECT_EQ(lazy.outputs().size(), full.outputs().size()) << what;
   EXPECT_EQ(lazy.attributes().size(), full.attributes().size()) << what;
   EXPECT_EQ(lazy.typeConstraintParams().size(), full.typeConstraintParams().size()) << what;
-  EXPECT_EQ(lazy.has_type_and_shape_inference_function(), full.has_type_and_shape_inference_function()) << what;
+  EXPECT_EQ(lazy.has_type_and_shape_inference_function(), full.has_type_and_shape_inference_function())
+      << what;
   EXPECT_EQ(lazy.HasFunction(), full.HasFunction()) << what;
   EXPECT_EQ(lazy.HasContextDependentFunction(), full.HasContextDependentFunction()) << what;
   if (lazy.HasFunction() && full.HasFunction()) {

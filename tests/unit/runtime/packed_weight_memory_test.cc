@@ -32,7 +32,8 @@ void fill(const std::vector<Buffer>& buffers) {
 void check(const std::vector<Buffer>& buffers) {
   for (size_t b = 0; b < buffers.size(); ++b) {
     const auto* p = static_cast<const uint8_t*>(buffers[b].memory.get());
-    for (size_t i = 0; i < buffers[b].bytes; ++i) ASSERT_EQ(p[i], pattern(b, i)) << "buffer " << b << " byte " << i;
+    for (size_t i = 0; i < buffers[b].bytes; ++i)
+      ASSERT_EQ(p[i], pattern(b, i)) << "buffer " << b << " byte " << i;
   }
 }
 

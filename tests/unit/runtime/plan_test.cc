@@ -1,6 +1,8 @@
 // The planner (src/runtime/plan.cc): weights that every reading kernel keeps packed in its own form are freed
 // once those kernels exist (PlanOptions::release_constant), and only those; kernels made on a team of threads
 // release the same weights and report the same first error as kernels made one by one.
+#include "runtime/plan.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,7 +11,6 @@
 #include "common/model_builder.h"
 #include "onnx/loader.h"
 #include "providers/cpu/fast/fast_vs_reference.h"
-#include "runtime/plan.h"
 #include "runtime/thread_scope.h"
 
 namespace kestrel {
@@ -78,8 +79,8 @@ TEST(Plan, ReferenceKernelsReleaseNothing) {
   EXPECT_EQ(released, 0);
 }
 
-// x [2, 16] through `layers` MatMuls, each with its own [16, 16] weight but for the last two, which share one;
-// nodes named in `unknown` are replaced by an op no kernel implements.
+// x [2, 16] through `layers` MatMuls, each with its own [16, 16] weight but for the last two, which share
+// one; nodes named in `unknown` are replaced by an op no kernel implements.
 std::string matmul_chain(int layers, const std::set<int>& unknown = {}) {
   onnx::ModelProto m;
   m.set_ir_version(8);
@@ -102,7 +103,8 @@ std::string matmul_chain(int layers, const std::set<int>& unknown = {}) {
       init->set_raw_data(t.raw_data(), t.bytes());
     }
     const std::string in = "x" + std::to_string(i), out = "x" + std::to_string(i + 1);
-    auto* n = test_model::add_node(*g, unknown.count(i) ? "NoSuchOp" : "MatMul", {in, w}, {out}, "layer" + std::to_string(i));
+    auto* n = test_model::add_node(*g, unknown.count(i) ? "NoSuchOp" : "MatMul", {in, w}, {out},
+                                   "layer" + std::to_string(i));
     if (unknown.count(i)) n->set_domain("com.example");
   }
   test_model::add_tensor_output(*g, "x" + std::to_string(layers), onnx::TensorProto::FLOAT, {2, 16});
@@ -134,7 +136,8 @@ TEST(Plan, KernelsMadeOnATeamReportTheFirstFailingStep) {
       released_on_team(bytes, threads);
       ADD_FAILURE() << "compiled a model with an unknown op";
     } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("layer9"), std::string::npos) << threads << " threads: " << e.what();
+      EXPECT_NE(std::string(e.what()).find("layer9"), std::string::npos)
+          << threads << " threads: " << e.what();
     }
   }
 }

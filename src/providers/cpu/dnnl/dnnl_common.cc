@@ -179,8 +179,8 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   for (auto& [desc, mem] : packed_)
     if (desc == want) return mem;
   dnnl::memory src = data_ ? dnnl::memory(plain_, engine(), const_cast<void*>(data_)) : packed_.front().second;
-  // On huge pages (fewer page faults now, fewer TLB misses in every run; packed_weight_memory.h), kept for the
-  // kernel's life.
+  // On huge pages (fewer page faults now, fewer TLB misses in every run; packed_weight_memory.h), kept for
+  // the kernel's life.
   const size_t bytes = want.get_size();
   std::shared_ptr<void> storage = runtime::allocate_packed_weights(bytes);
   // A reorder writes the values, not necessarily the zeros of a blocked layout's padding.
