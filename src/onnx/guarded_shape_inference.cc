@@ -14,6 +14,7 @@
 #include "onnx/defs/schema.h"
 #include "onnx/defs/shape_inference.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/schema_registry.h"
 #include "onnx/shape_inference/implementation.h"
 
 namespace kestrel::onnx_format {
@@ -61,13 +62,13 @@ onnx::InferenceFunction skip_untyped_inputs(const onnx::OpSchema& schema) {
   };
 }
 
-// ONNX's schemas, each with its inference function wrapped. Copies are made on first use and kept for the
-// life of the process (one per op version asked for).
+// ONNX's schemas (schema_registry.h), each with its inference function wrapped. Copies are made on first use
+// and kept for the life of the process (one per op version asked for).
 class GuardedSchemaRegistry final : public onnx::ISchemaRegistry {
  public:
   const onnx::OpSchema* GetSchema(const std::string& key, const int max_inclusive_version,
                                   const std::string& domain) const override {
-    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Instance()->GetSchema(key, max_inclusive_version, domain);
+    const onnx::OpSchema* schema = op_schema(key, max_inclusive_version, domain);
     if (!schema || !schema->has_type_and_shape_inference_function()) return schema;
     std::lock_guard<std::mutex> lock(mu_);
     auto [it, fresh] = guarded_.try_emplace(schema);

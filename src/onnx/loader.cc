@@ -15,9 +15,9 @@
 
 #include "onnx/defs/schema.h"
 #include "onnx/guarded_shape_inference.h"
-
 #include "onnx/onnx_pb.h"
 #include "onnx/payload_scan.h"
+#include "onnx/schema_registry.h"
 #include "onnx/version_converter/convert.h"
 
 namespace kestrel::onnx_format {
@@ -328,7 +328,7 @@ void validate_nodes(const onnx::GraphProto& graph, const std::map<std::string, i
     const std::string domain = canonical_domain(node.domain());
     auto os = opsets.find(domain);
     if (os != opsets.end() && (domain.empty() || domain == "ai.onnx.ml") && os->second <= kLastSchemaOpset) {
-      if (const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), os->second, domain)) {
+      if (const onnx::OpSchema* schema = op_schema(node.op_type(), os->second, domain)) {
         if (node.input_size() < schema->min_input() || node.input_size() > schema->max_input())
           invalid_graph(node_label(node) + ": has " + std::to_string(node.input_size()) + " inputs, opset " +
                         std::to_string(os->second) + " allows " + std::to_string(schema->min_input()) + ".." +
@@ -621,8 +621,7 @@ std::unique_ptr<ir::Model> convert(onnx::ModelProto& mp, const std::string& base
     if (!options.has_kernel) return nullptr;
     auto os = opsets.find(domain);
     if (os == opsets.end() || options.has_kernel(domain, node.op_type(), os->second)) return nullptr;
-    const onnx::OpSchema* schema =
-        onnx::OpSchemaRegistry::Schema(node.op_type(), os->second, domain.empty() ? "" : domain);
+    const onnx::OpSchema* schema = op_schema(node.op_type(), os->second, domain);
     return schema && schema->HasFunction() ? schema->GetFunction() : nullptr;
   };
   int counter = 0;

@@ -18,6 +18,7 @@
 #include "runtime/huge_pages.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/log.h"
+#include "runtime/packed_weight_memory.h"
 #include "runtime/plan.h"
 #include "runtime/profiler.h"
 #include "runtime/tensor_limit.h"
@@ -316,8 +317,10 @@ Session::Session(const std::string& model_path, const SessionOptions& options) :
   // Creation runs on the session's OpenMP team: the loader reads large weights with it, and kernels pack their
   // weights and make their oneDNN primitives with it, so that the primitives made now are the ones runs look up.
   runtime::ThreadScope team(impl_->intra_threads);
-  // Weights freed once packed give their pages to the packed weights allocated after them (huge_pages.h).
+  // Weights freed once packed give their pages to the packed weights allocated after them (huge_pages.h), and
+  // small packed weights share huge pages (packed_weight_memory.h).
   runtime::HugePageRecycling recycling;
+  runtime::PackedWeightSlab slab;
   impl_->build(onnx_format::load_model_file(model_path, impl_->load_options()));
 }
 
@@ -329,6 +332,7 @@ Session::Session(const void* model_bytes, size_t size, const SessionOptions& opt
   runtime::ScopedTensorLimit limit(impl_->max_tensor_bytes);
   runtime::ThreadScope team(impl_->intra_threads);  // as above
   runtime::HugePageRecycling recycling;
+  runtime::PackedWeightSlab slab;
   impl_->build(onnx_format::load_model_bytes(model_bytes, size, "", impl_->load_options()));
 }
 

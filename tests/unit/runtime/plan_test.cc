@@ -1,13 +1,17 @@
 // The planner (src/runtime/plan.cc): weights that every reading kernel keeps packed in its own form are freed
-// once those kernels exist (PlanOptions::release_constant), and only those.
+// once those kernels exist (PlanOptions::release_constant), and only those; kernels made on a team of threads
+// release the same weights and report the same first error as kernels made one by one.
+#include "runtime/plan.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
+#include "common/model_builder.h"
 #include "onnx/loader.h"
 #include "providers/cpu/fast/fast_vs_reference.h"
-#include "runtime/plan.h"
+#include "runtime/thread_scope.h"
 
 namespace kestrel {
 namespace {
@@ -73,6 +77,69 @@ TEST(Plan, ReferenceKernelsReleaseNothing) {
   options.release_constant = [&released](const ir::Value*) { ++released; };
   runtime::compile_plan(*model->graph, nullptr, options);
   EXPECT_EQ(released, 0);
+}
+
+// x [2, 16] through `layers` MatMuls, each with its own [16, 16] weight but for the last two, which share
+// one; nodes named in `unknown` are replaced by an op no kernel implements.
+std::string matmul_chain(int layers, const std::set<int>& unknown = {}) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* example = m.add_opset_import();
+  example->set_domain("com.example");
+  example->set_version(1);
+  auto* g = m.mutable_graph();
+  g->set_name("chain");
+  test_model::add_tensor_input(*g, "x0", onnx::TensorProto::FLOAT, {2, 16});
+  for (int i = 0; i < layers; ++i) {
+    const std::string w = "w" + std::to_string(std::min(i, layers - 2));
+    if (i < layers - 1) {
+      const Tensor t = pattern_tensor({16, 16}, i + 1);
+      auto* init = g->add_initializer();
+      init->set_name(w);
+      init->set_data_type(onnx::TensorProto::FLOAT);
+      init->add_dims(16);
+      init->add_dims(16);
+      init->set_raw_data(t.raw_data(), t.bytes());
+    }
+    const std::string in = "x" + std::to_string(i), out = "x" + std::to_string(i + 1);
+    auto* n = test_model::add_node(*g, unknown.count(i) ? "NoSuchOp" : "MatMul", {in, w}, {out},
+                                   "layer" + std::to_string(i));
+    if (unknown.count(i)) n->set_domain("com.example");
+  }
+  test_model::add_tensor_output(*g, "x" + std::to_string(layers), onnx::TensorProto::FLOAT, {2, 16});
+  return m.SerializeAsString();
+}
+
+std::set<std::string> released_on_team(const std::string& bytes, int threads) {
+  auto model = onnx_format::load_model_bytes(bytes.data(), bytes.size(), "", {});
+  runtime::PlanOptions options;
+  std::set<std::string> released;
+  options.release_constant = [&released](const ir::Value* v) { released.insert(v->name); };
+  runtime::ThreadScope team(threads);
+  auto plan = runtime::compile_plan(*model->graph, nullptr, options);
+  for (const auto& step : plan->steps) EXPECT_NE(step.kernel, nullptr) << step.node->name;
+  return released;
+}
+
+TEST(Plan, KernelsMadeOnATeamReleaseWhatOneThreadReleases) {
+  const std::string bytes = matmul_chain(24);
+  const std::set<std::string> one = released_on_team(bytes, 1);
+  EXPECT_EQ(one.size(), 23u);  // every weight, the shared one once both its readers have packed it
+  for (int round = 0; round < 10; ++round) EXPECT_EQ(released_on_team(bytes, 2), one) << "round " << round;
+}
+
+TEST(Plan, KernelsMadeOnATeamReportTheFirstFailingStep) {
+  const std::string bytes = matmul_chain(24, {9, 10, 17});
+  for (int threads : {1, 2, 2, 2, 2, 2}) {
+    try {
+      released_on_team(bytes, threads);
+      ADD_FAILURE() << "compiled a model with an unknown op";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("layer9"), std::string::npos)
+          << threads << " threads: " << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "runtime/huge_pages.h"
+#include "runtime/packed_weight_memory.h"
 
 namespace kestrel::cpu::dnnl_backend {
 
@@ -179,21 +179,18 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   for (auto& [desc, mem] : packed_)
     if (desc == want) return mem;
   dnnl::memory src = data_ ? dnnl::memory(plain_, engine(), const_cast<void*>(data_)) : packed_.front().second;
-  // Large weights go on huge pages (fewer page faults now, fewer TLB misses in every run); oneDNN allocates the
-  // small ones. Both are kept for the kernel's life.
+  // On huge pages (fewer page faults now, fewer TLB misses in every run; packed_weight_memory.h), kept for
+  // the kernel's life.
   const size_t bytes = want.get_size();
-  std::shared_ptr<void> storage;
-  if (bytes >= runtime::kHugePageBytes) {
-    storage = runtime::allocate_on_huge_pages(bytes);
-    // A reorder writes the values, not necessarily the zeros of a blocked layout's padding.
-    const dnnl_memory_desc_t& d = want.data;
-    for (int i = 0; i < d.ndims; ++i)
-      if (d.padded_dims[i] != d.dims[i]) {
-        std::memset(storage.get(), 0, bytes);
-        break;
-      }
-  }
-  dnnl::memory dst = storage ? dnnl::memory(want, engine(), storage.get()) : dnnl::memory(want, engine());
+  std::shared_ptr<void> storage = runtime::allocate_packed_weights(bytes);
+  // A reorder writes the values, not necessarily the zeros of a blocked layout's padding.
+  const dnnl_memory_desc_t& d = want.data;
+  for (int i = 0; i < d.ndims; ++i)
+    if (d.padded_dims[i] != d.dims[i]) {
+      std::memset(storage.get(), 0, bytes);
+      break;
+    }
+  dnnl::memory dst(want, engine(), storage.get());
   storage_.push_back(std::move(storage));
   if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());

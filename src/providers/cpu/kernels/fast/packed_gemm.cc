@@ -10,7 +10,7 @@
 #include <new>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
-#include "runtime/huge_pages.h"
+#include "runtime/packed_weight_memory.h"
 
 namespace kestrel::cpu::fast {
 namespace {
@@ -215,15 +215,9 @@ PackedGemmWeights::PackedGemmWeights(const void* b, int64_t K, int64_t N, bool t
     : K_(K), N_(N) {
   const int64_t last = panels() - 1;
   const size_t floats = static_cast<size_t>(std::max<int64_t>(1, K * (last * kPanel + 16 * vectors(last))));
-  // Weights of 2 MiB and more go on transparent huge pages, like the model's own: every run streams all of them,
-  // and with 4 KiB pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
-  const size_t bytes = floats * sizeof(float);
-  if (bytes >= runtime::kHugePageBytes) {
-    storage_ = runtime::allocate_on_huge_pages(bytes);
-  } else {
-    storage_.reset(std::aligned_alloc(64, (bytes + 63) / 64 * 64), [](void* q) { std::free(q); });
-    if (!storage_) throw std::bad_alloc();
-  }
+  // On transparent huge pages (packed_weight_memory.h): every run streams all of the weights, and with 4 KiB
+  // pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
+  storage_ = runtime::allocate_packed_weights(floats * sizeof(float));
   data_ = static_cast<float*>(storage_.get());
   const auto* bytes_in = static_cast<const unsigned char*>(b);
   // Large weights are packed by the calling thread's OpenMP team (the session's, at creation), panels split
