@@ -10,6 +10,7 @@
 #include <new>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "runtime/huge_pages.h"
 #include "runtime/packed_weight_memory.h"
 
 namespace kestrel::cpu::fast {
@@ -217,7 +218,8 @@ PackedGemmWeights::PackedGemmWeights(const void* b, int64_t K, int64_t N, bool t
   const size_t floats = static_cast<size_t>(std::max<int64_t>(1, K * (last * kPanel + 16 * vectors(last))));
   // On transparent huge pages (packed_weight_memory.h): every run streams all of the weights, and with 4 KiB
   // pages that is a TLB miss every 4 KiB (a few percent of a BERT run).
-  storage_ = runtime::allocate_packed_weights(floats * sizeof(float));
+  const size_t bytes = floats * sizeof(float);
+  storage_ = runtime::allocate_packed_weights(bytes);
   data_ = static_cast<float*>(storage_.get());
   const auto* bytes_in = static_cast<const unsigned char*>(b);
   // Large weights are packed by the calling thread's OpenMP team (the session's, at creation), panels split
