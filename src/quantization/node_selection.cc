@@ -14,7 +14,7 @@ using optimizer::constant_of;
 const std::vector<std::string> kDynamicOps = {"Conv", "MatMul", "Gemm", "Gather"};
 const std::vector<std::string> kStaticOps = {
     "Conv",  "MatMul", "Gemm", "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "Resize", "Gather"};
+    "Resize", "ConvTranspose", "Gather"};
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
@@ -45,7 +45,9 @@ std::optional<double> constant_scalar(const ir::Value* v) {
   return static_cast<double>(value->t.data<float>()[0]);
 }
 
-bool is_layer(const std::string& op) { return op == "Conv" || op == "MatMul" || op == "Gemm"; }
+bool is_layer(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm";
+}
 
 // A Relu, or a Clip with lower bound 0, reading `v` alone: asymmetric quantization of its output saturates at
 // the same bounds, so the quantized output of the node before it can stand for it.
@@ -150,14 +152,20 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
     NodePlan plan;
     plan.node = node;
     bool ok = true;
-    if (op == "Conv") {
+    if (op == "Conv" || op == "ConvTranspose") {
       if (!is_float_constant(node->inputs.at(1)) || constant_of(node->inputs[1])->rank() < 3) {
         skip("its weight is not a float constant");
         continue;
       }
       plan.activation_inputs = {0};
       plan.weight_input = 1;
-      plan.weight_axis = options.per_channel ? 0 : -1;
+      // ConvTranspose's weight is [C, M / group, k...]: its output channels run along axis 1, and map one to
+      // one onto the bias (whose scale is x_scale * w_scale[m]) only without groups.
+      const bool grouped = optimizer::attr_int(node, "group", 1) != 1;
+      if (op == "ConvTranspose")
+        plan.weight_axis = options.per_channel && !grouped ? 1 : -1;
+      else
+        plan.weight_axis = options.per_channel ? 0 : -1;
       if (node->inputs.size() > 2 && node->inputs[2]) {
         if (!is_float_constant(node->inputs[2])) {
           skip("its bias is not a float constant");

@@ -114,9 +114,11 @@ void dequantize_scalar(const Q* x, int64_t n, int32_t zero_point, float scale, f
 }
 
 // `scales` holds n values, or one when kOneScale.
+// `offsets` (n values) replaces `offset` when not null.
 template <typename Q, bool kOneScale>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(const int32_t* acc, int64_t n, const float* scales,
-                                                                   float zero_point, bool round_first, int32_t offset, Q* y) {
+                                                                   float zero_point, bool round_first, int32_t offset,
+                                                                   const int32_t* offsets, Q* y) {
   const __m512i voff = _mm512_set1_epi32(offset);
   constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   const __m512 vz = _mm512_set1_ps(zero_point);
@@ -126,7 +128,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(cons
     const __mmask16 m = tail_mask(n - i);
     // Explicitly rounded operations: the compiler may not contract them into one fused multiply-add.
     const __m512 vscale = kOneScale ? _mm512_set1_ps(scales[0]) : _mm512_maskz_loadu_ps(m, scales + i);
-    const __m512i sums = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), voff);
+    const __m512i sums =
+        _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), offsets ? _mm512_maskz_loadu_epi32(m, offsets + i) : voff);
     __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums), vscale, kNear);
     if (round_first)
       r = _mm512_add_round_ps(_mm512_roundscale_ps(r, kNear), vz, kNear);
@@ -143,10 +146,11 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(cons
 
 template <typename Q, bool kOneScale = false>
 void requantize_any(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, Q* y,
-                    int32_t offset = 0) {
-  if (has_avx512()) return requantize_avx512<Q, kOneScale>(acc, n, scales, zero_point, round_first, offset, y);
+                    int32_t offset = 0, const int32_t* offsets = nullptr) {
+  if (has_avx512())
+    return requantize_avx512<Q, kOneScale>(acc, n, scales, zero_point, round_first, offset, offsets, y);
   for (int64_t i = 0; i < n; ++i) {
-    const float v = static_cast<float>(acc[i] + offset) * scales[kOneScale ? 0 : i];
+    const float v = static_cast<float>(acc[i] + (offsets ? offsets[i] : offset)) * scales[kOneScale ? 0 : i];
     y[i] = round_first ? saturate_round<Q>(std::nearbyint(v) + zero_point) : saturate_round<Q>(v + zero_point);
   }
 }
@@ -225,6 +229,15 @@ void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_p
 void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first,
                 int8_t* y) {
   requantize_any(acc, n, scales, zero_point, round_first, y);
+}
+
+void requantize(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, float zero_point,
+                bool round_first, uint8_t* y) {
+  requantize_any(acc, n, scales, zero_point, round_first, y, 0, offsets);
+}
+void requantize(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, float zero_point,
+                bool round_first, int8_t* y) {
+  requantize_any(acc, n, scales, zero_point, round_first, y, 0, offsets);
 }
 
 void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
