@@ -6,10 +6,10 @@
 //   ai.kestrel QLinearConvTranspose(xq, xs, xz, wq, ws, wz, ys, yz[, bq]) -> yq
 // so the upsampling runs on int8 data between int8 convolutions (segmentation and text-detection heads).
 // Only the case where every input pixel owns its own output block: 2-D, strides equal to the kernel, group 1,
-// no pads, dilations, output_padding or output_shape. x's and y's parameters per tensor, w's per tensor or per
-// output channel (axis 1 of W [C, M, kh, kw]); the bias (if any) an int32 constant whose scale is xs·ws. A Relu
-// goes too when yz is the type's lowest value. Outputs can differ from the QDQ graph's by one quantization step
-// where the float sum lies within rounding error of a tie.
+// no pads, dilations, output_padding or output_shape. x's and y's parameters per tensor, w's per tensor or
+// per output channel (axis 1 of W [C, M, kh, kw]); the bias (if any) an int32 constant whose scale is xs·ws.
+// A Relu goes too when yz is the type's lowest value. Outputs can differ from the QDQ graph's by one
+// quantization step where the float sum lies within rounding error of a tie.
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -40,7 +40,8 @@ int fuse_qdq_conv_transpose(ir::Graph& graph) {
   const auto reads = subgraph_reads(graph);
   int fired = 0;
   for (ir::Node* conv : anchors_of(graph, {"ConvTranspose"})) {
-    if (!is_op(conv, "ConvTranspose") || conv->inputs.size() < 2 || conv->outputs.size() != 1 || !conv->outputs[0])
+    if (!is_op(conv, "ConvTranspose") || conv->inputs.size() < 2 || conv->outputs.size() != 1 ||
+        !conv->outputs[0])
       continue;
     const auto x = dequantized(conv->inputs[0], false);
     const auto w = dequantized(conv->inputs[1], true);

@@ -74,13 +74,13 @@ int value_at(const Tensor& t, int64_t i) {
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> kCases = {
-      {1, 24, 5, 7, 24, 2, 2},                                // ppocr_det's first upsampling, small
-      {1, 24, 9, 11, 1, 2, 2, true, kS8, kU8},                // one output channel
-      {2, 5, 3, 4, 3, 3, 1, true, kU8, kU8, false, false},    // odd kernel, no bias, per-tensor scale
-      {1, 3, 1, 1, 7, 1, 3, true, kU8, kS8},                  // one pixel
-      {1, 17, 33, 19, 5, 2, 2, true, kS8, kS8, true, true},   // odd channel counts and sizes
-      {1, 8, 6, 5, 4, 2, 2, false, kS8, kS8},                 // channels-first: reference only
-      {1, 40, 64, 70, 20, 2, 2, true, kU8, kS8}};              // more rows than one chunk
+      {1, 24, 5, 7, 24, 2, 2},                               // ppocr_det's first upsampling, small
+      {1, 24, 9, 11, 1, 2, 2, true, kS8, kU8},               // one output channel
+      {2, 5, 3, 4, 3, 3, 1, true, kU8, kU8, false, false},   // odd kernel, no bias, per-tensor scale
+      {1, 3, 1, 1, 7, 1, 3, true, kU8, kS8},                 // one pixel
+      {1, 17, 33, 19, 5, 2, 2, true, kS8, kS8, true, true},  // odd channel counts and sizes
+      {1, 8, 6, 5, 4, 2, 2, false, kS8, kS8},                // channels-first: reference only
+      {1, 40, 64, 70, 20, 2, 2, true, kU8, kS8}};            // more rows than one chunk
   return kCases;
 }
 
@@ -109,11 +109,13 @@ TEST(QLinearConvTranspose, ReferenceIsTheRequantizedBlockSum) {
             const double s = 0.05 * ws.data<float>()[c.per_channel ? m : 0];
             double v = c.bias ? in[8].value.data<int32_t>()[m] * s : 0.0;
             for (int64_t ch = 0; ch < c.C; ++ch) {
-              const int64_t xi = c.channels_last ? ((n * c.H + h) * c.W + w) * c.C + ch : ((n * c.C + ch) * c.H + h) * c.W + w;
+              const int64_t xi = c.channels_last ? ((n * c.H + h) * c.W + w) * c.C + ch
+                                                 : ((n * c.C + ch) * c.H + h) * c.W + w;
               v += (value_at(X, xi) - zx) * s * Wt.data<int8_t>()[((ch * c.M + m) * c.kh + i) * c.kw + j];
             }
             const double want = std::clamp(std::nearbyint(v / 0.9) + zy, lo, hi);
-            const int64_t yi = c.channels_last ? ((n * Ho + oh) * Wo + ow) * c.M + m : ((n * c.M + m) * Ho + oh) * Wo + ow;
+            const int64_t yi =
+                c.channels_last ? ((n * Ho + oh) * Wo + ow) * c.M + m : ((n * c.M + m) * Ho + oh) * Wo + ow;
             ASSERT_NEAR(value_at(y, yi), want, 1.0) << "at " << n << "," << m << "," << oh << "," << ow;
           }
   }

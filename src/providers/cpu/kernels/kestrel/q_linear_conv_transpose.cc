@@ -11,7 +11,8 @@ int32_t byte_at(const Tensor& t, int64_t i) {
 
 class QLinearConvTranspose final : public Kernel {
  public:
-  explicit QLinearConvTranspose(const KernelInfo& info) : channels_last_(info.attr_int("channels_last", 0) != 0) {}
+  explicit QLinearConvTranspose(const KernelInfo& info)
+      : channels_last_(info.attr_int("channels_last", 0) != 0) {}
 
   void compute(KernelContext& ctx) const override {
     const QLinearConvTransposeParams p = QLinearConvTransposeParams::read(ctx, channels_last_);
@@ -30,10 +31,12 @@ class QLinearConvTranspose final : public Kernel {
                   const int64_t xi = channels_last_ ? ((n * p.H + h) * p.W + w) * p.C + c
                                                     : ((n * p.C + c) * p.H + h) * p.W + w;
                   const int64_t wi = ((c * p.M + m) * p.kh + i) * p.kw + j;
-                  acc += int64_t{byte_at(X, xi) - p.x_zero} * (byte_at(Wt, wi) - p.w_zero[static_cast<size_t>(m)]);
+                  acc += int64_t{byte_at(X, xi) - p.x_zero} *
+                         (byte_at(Wt, wi) - p.w_zero[static_cast<size_t>(m)]);
                 }
                 const int64_t yh = h * p.kh + i, yw = w * p.kw + j;
-                const int64_t yi = channels_last_ ? ((n * Ho + yh) * Wo + yw) * p.M + m : ((n * p.M + m) * Ho + yh) * Wo + yw;
+                const int64_t yi = channels_last_ ? ((n * Ho + yh) * Wo + yw) * p.M + m
+                                                  : ((n * p.M + m) * Ho + yh) * Wo + yw;
                 const auto sum = static_cast<int32_t>(acc);
                 if (p.y_type == ElementType::kUInt8)
                   Y.data<uint8_t>()[yi] = p.requantize<uint8_t>(sum, m);
@@ -48,6 +51,7 @@ class QLinearConvTranspose final : public Kernel {
 
 }  // namespace
 
-KESTREL_KERNEL(QLinearConvTranspose, "ai.kestrel", 1, 1000, "uint8, int8", make_kernel<QLinearConvTranspose>());
+KESTREL_KERNEL(QLinearConvTranspose, "ai.kestrel", 1, 1000, "uint8, int8",
+               make_kernel<QLinearConvTranspose>());
 
 }  // namespace kestrel::cpu
