@@ -40,6 +40,11 @@ struct QuantizationOptions {
   std::optional<bool> matmul_const_b_only;
   bool activation_symmetric = false;
   std::optional<bool> weight_symmetric;  // nullopt: symmetric for int8 weights, asymmetric for uint8
+  // Before choosing nodes, the float graph gets the basic (level 1) rewrites a session would make,
+  // all in standard ONNX: BatchNormalization and constant Mul/Add folded into the neighbouring Conv's weights
+  // and bias, constants folded. Per-channel scale-and-bias nodes then never get a per-tensor quantization of
+  // their own (ORT's quant_pre_process does the same with its basic optimizations).
+  bool preprocess = true;
   // Keep the first / last quantizable node (in graph order) in float, where quantizing hurts accuracy most.
   bool keep_first_layer_fp32 = false;
   bool keep_last_layer_fp32 = false;

@@ -590,6 +590,7 @@ QuantizationOptions quantization_options(const py::dict& d) {
     else if (key == "entropy_quantized_bins") o.entropy_quantized_bins = v.cast<int>();
     else if (key == "accuracy_target") o.accuracy_target = v.cast<double>();
     else if (key == "accuracy_batches") o.accuracy_batches = v.cast<int>();
+    else if (key == "preprocess") o.preprocess = v.cast<bool>();
     else if (key == "calibrate_method") {
       const std::string m = v.cast<std::string>();
       o.calibrate_method = m == "entropy"      ? CalibrationMethod::kEntropy

@@ -16,21 +16,7 @@
 #include "optimizer/rewrite.h"
 
 namespace kestrel::optimizer {
-namespace {
 
-float scale_at(const Tensor& s, int64_t i) { return s.data<float>()[s.size() == 1 ? 0 : i]; }
-
-// The lowest value of yz's type (0 for uint8, -128 for int8; an omitted zero point is uint8 0).
-bool is_lowest_zero_point(const ir::Value* zp) {
-  if (!zp) return true;
-  const Tensor* t = constant_of(zp);
-  if (!t || t->size() != 1) return false;
-  if (t->type() == ElementType::kUInt8) return t->data<uint8_t>()[0] == 0;
-  if (t->type() == ElementType::kInt8) return t->data<int8_t>()[0] == -128;
-  return false;
-}
-
-}  // namespace
 
 int fuse_qdq_conv(ir::Graph& graph) {
   const auto reads = subgraph_reads(graph);
@@ -50,23 +36,9 @@ int fuse_qdq_conv(ir::Graph& graph) {
     ir::Value* bias = nullptr;
     ir::Node* bias_dq = nullptr;
     if (conv->inputs.size() > 2 && conv->inputs[2]) {
-      ir::Node* dq = producer_op(conv->inputs[2], "DequantizeLinear");
-      const Tensor* bq = dq ? constant_of(dq->inputs[0]) : nullptr;
-      const Tensor* bs = dq && dq->inputs.size() > 1 ? constant_of(dq->inputs[1]) : nullptr;
-      const Tensor* bz = dq && dq->inputs.size() > 2 && dq->inputs[2] ? constant_of(dq->inputs[2]) : nullptr;
-      if (!bq || bq->type() != ElementType::kInt32 || bq->rank() != 1 || bq->dim(0) != M || !bs ||
-          bs->type() != ElementType::kFloat || (bs->size() != 1 && bs->size() != M))
-        continue;
-      if (dq->inputs.size() > 2 && dq->inputs[2] && (!bz || bz->type() != ElementType::kInt32)) continue;
-      bool scale_ok = true;
-      for (int64_t m = 0; m < M; ++m) {
-        if (bz && bz->data<int32_t>()[bz->size() == 1 ? 0 : m] != 0) scale_ok = false;
-        const double want = static_cast<double>(xs) * scale_at(*ws, m);
-        if (std::fabs(scale_at(*bs, m) - want) > 1e-5 * std::fabs(want)) scale_ok = false;
-      }
-      if (!scale_ok) continue;
-      bias = dq->inputs[0];
-      bias_dq = dq;
+      bias_dq = quantized_bias(conv->inputs[2], xs, *ws, M);
+      if (!bias_dq) continue;
+      bias = bias_dq->inputs[0];
     }
     // Conv [-> Relu] -> QuantizeLinear, each read by the next alone.
     ir::Node* next = sole_consumer(conv->outputs[0], reads);

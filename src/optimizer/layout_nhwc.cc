@@ -4,8 +4,8 @@
 //   becomes   X -> Transpose(0,2,3,1) -> FusedConv(channels_last=1) -> Transpose(0,3,1,2) -> Y
 // and likewise 2-D QLinearConv (int8) -> ai.kestrel QLinearConv(channels_last=1), the QDQ groups' per-tensor
 // DequantizeLinear and QuantizeLinear between them (and ai.kestrel QuantizedLookup, QLinearAdd, QLinearMul)
-// counting as elementwise ops and ai.kestrel QLinearGlobalAveragePool taking `channels_last` = 1,
-// so int8 models stay NHWC too.
+// counting as elementwise ops and ai.kestrel QLinearGlobalAveragePool and QLinearConvTranspose taking
+// `channels_last` = 1, so int8 models stay NHWC too.
 // Each to-NCHW Transpose is then moved below the ops that work the same in either layout once their operands are
 // permuted alike (activations; Add/Sub/Mul/Div whose other operand is another channels-last value or a constant;
 // Concat on channels; GlobalAveragePool, which becomes ReduceMean over H and W; inference BatchNormalization,
@@ -181,9 +181,10 @@ bool push_through(ir::Graph& graph, ir::Node* n, const std::unordered_set<const 
     redirect_output_to_nhwc(graph, n, 0);
     return true;
   }
-  if (n->domain == kKestrelDomain && n->op_type == "QLinearGlobalAveragePool" &&
+  if (n->domain == kKestrelDomain &&
+      (n->op_type == "QLinearGlobalAveragePool" || n->op_type == "QLinearConvTranspose") &&
       attr_int(n, "channels_last", 0) == 0 && n->outputs.size() == 1 && n->outputs[0] &&
-      !reads.count(n->outputs[0])) {  // the channel axis is an attribute
+      !reads.count(n->outputs[0])) {  // the layout is an attribute
     ir::Value* src = nhwc_source(n->inputs[0]);
     if (!src || known_rank(n->outputs[0]) != 4) return false;
     set_input(n, 0, src);

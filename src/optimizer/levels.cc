@@ -32,6 +32,7 @@ int fuse_conv_activation(ir::Graph& graph);
 int fuse_conv_output_affine(ir::Graph& graph);
 int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
+int fuse_qdq_conv_transpose(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
 int fuse_quantized_lookup(ir::Graph& graph);
@@ -62,6 +63,7 @@ const std::vector<Rule>& rules() {
       // Conv/MatMul apart (fuse_attention reads the DynamicQuantizeMatMul projections; fuse_matmul_scale would
       // otherwise fold the score scale first).
       {"fuse_qdq_conv", 2, fuse_qdq_conv},
+      {"fuse_qdq_conv_transpose", 2, fuse_qdq_conv_transpose},
       {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
       {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
       {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},

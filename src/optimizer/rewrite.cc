@@ -545,6 +545,34 @@ bool is_per_tensor_quantize(const ir::Node* q) {
   return z && z->size() == 1 && (z->type() == ElementType::kUInt8 || z->type() == ElementType::kInt8);
 }
 
+bool is_lowest_zero_point(const ir::Value* zp) {
+  if (!zp) return true;
+  const Tensor* t = constant_of(zp);
+  if (!t || t->size() != 1) return false;
+  if (t->type() == ElementType::kUInt8) return t->data<uint8_t>()[0] == 0;
+  if (t->type() == ElementType::kInt8) return t->data<int8_t>()[0] == -128;
+  return false;
+}
+
+ir::Node* quantized_bias(const ir::Value* b, float x_scale, const Tensor& w_scale, int64_t M) {
+  ir::Node* dq = producer_op(b, "DequantizeLinear");
+  const Tensor* bq = dq ? constant_of(dq->inputs[0]) : nullptr;
+  const Tensor* bs = dq && dq->inputs.size() > 1 ? constant_of(dq->inputs[1]) : nullptr;
+  const Tensor* bz = dq && dq->inputs.size() > 2 && dq->inputs[2] ? constant_of(dq->inputs[2]) : nullptr;
+  if (!bq || bq->type() != ElementType::kInt32 || bq->rank() != 1 || bq->dim(0) != M || !bs ||
+      bs->type() != ElementType::kFloat || (bs->size() != 1 && bs->size() != M))
+    return nullptr;
+  if (dq->inputs.size() > 2 && dq->inputs[2] && (!bz || bz->type() != ElementType::kInt32)) return nullptr;
+  if (w_scale.type() != ElementType::kFloat || (w_scale.size() != 1 && w_scale.size() != M)) return nullptr;
+  const auto at = [](const Tensor& t, int64_t i) { return t.data<float>()[t.size() == 1 ? 0 : i]; };
+  for (int64_t m = 0; m < M; ++m) {
+    if (bz && bz->data<int32_t>()[bz->size() == 1 ? 0 : m] != 0) return nullptr;
+    const double want = static_cast<double>(x_scale) * at(w_scale, m);
+    if (std::fabs(at(*bs, m) - want) > 1e-5 * std::fabs(want)) return nullptr;
+  }
+  return dq;
+}
+
 ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementType type) {
   if (zero_point) return zero_point;
   Tensor zero(type, {});  // zero-filled

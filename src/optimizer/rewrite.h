@@ -164,6 +164,13 @@ ir::Value* zero_point_or_zero(ir::Graph& graph, ir::Value* zero_point, ElementTy
 // zero point of `a`, then of `b`, then the scale and zero point of the QuantizeLinear `q` that requantizes the
 // result, with omitted zero points made explicit (q's as uint8, its default).
 std::vector<ir::Value*> qlinear_inputs(ir::Graph& graph, const Dequantized& a, const Dequantized& b, const ir::Node* q);
+// Whether `zp` is the lowest value of its type (0 for uint8, -128 for int8; an omitted zero point is uint8 0):
+// a QuantizeLinear to it already clamps where a Relu before it would.
+bool is_lowest_zero_point(const ir::Value* zp);
+// The DequantizeLinear producing `b` when it dequantizes a constant int32 bias [M] with zero point 0 and scale
+// x_scale * w_scale (per tensor, or per output channel when w_scale has M values), as QDQ quantizers write a
+// convolution's bias; null otherwise.
+ir::Node* quantized_bias(const ir::Value* b, float x_scale, const Tensor& w_scale, int64_t M);
 // Removes `node` when none of its outputs is read, is a graph output or is read by a subgraph.
 void remove_if_unused(ir::Graph& graph, ir::Node* node, const std::unordered_set<const ir::Value*>& sub_reads);
 }  // namespace kestrel::optimizer

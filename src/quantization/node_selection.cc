@@ -14,7 +14,7 @@ using optimizer::constant_of;
 const std::vector<std::string> kDynamicOps = {"Conv", "MatMul", "Gemm", "Gather"};
 const std::vector<std::string> kStaticOps = {
     "Conv",  "MatMul", "Gemm", "Add", "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "Gather"};
+    "Resize", "ConvTranspose", "Gather"};
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
@@ -45,7 +45,9 @@ std::optional<double> constant_scalar(const ir::Value* v) {
   return static_cast<double>(value->t.data<float>()[0]);
 }
 
-bool is_layer(const std::string& op) { return op == "Conv" || op == "MatMul" || op == "Gemm"; }
+bool is_layer(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm";
+}
 
 // A Relu, or a Clip with lower bound 0, reading `v` alone: asymmetric quantization of its output saturates at
 // the same bounds, so the quantized output of the node before it can stand for it.
@@ -59,6 +61,34 @@ ir::Node* removable_activation(const ir::Value* v, const std::unordered_set<cons
   if (next->inputs.size() < 2 || !next->inputs[1]) return nullptr;
   const auto lo = constant_scalar(next->inputs[1]);
   return lo && *lo == 0.0 ? next : nullptr;
+}
+
+// Nodes that static quantization leaves float although their op type is chosen: an Add or Mul with a
+// one-element constant operand (an affine map of one tensor, which needs no quantized kernel: engines fold it
+// into the neighbouring layer or into a 256-entry table with the activation around it), and the Add and Mul
+// of a decomposed hard-swish, Div(Mul(v, Clip(Add(v, 3), 0, 6)), 6). Quantizing each of those would round
+// the same tensor once per node; left float, the whole chain between two quantized layers is rounded once.
+std::unordered_set<const ir::Node*> elementwise_chain_nodes(const ir::Graph& graph,
+                                                            const std::unordered_set<const ir::Value*>& reads) {
+  std::unordered_set<const ir::Node*> chain;
+  for (ir::Node* node : graph.topological_order()) {
+    if (!node->domain.empty()) continue;
+    if ((node->op_type == "Add" || node->op_type == "Mul") && node->inputs.size() == 2 && node->opset >= 7) {
+      for (const ir::Value* in : node->inputs) {
+        const Tensor* t = constant_of(in);
+        if (t && t->size() == 1 && t->type() == ElementType::kFloat) chain.insert(node);
+      }
+    }
+    for (ir::Value* out : node->outputs) {
+      if (!out || out->consumers.size() != 2) continue;
+      std::vector<ir::Node*> nodes;
+      std::string name;
+      std::vector<float> params;
+      if (optimizer::match_activation_chain(out, reads, nodes, name, params) && name == "HardSwish")
+        chain.insert(nodes.begin(), nodes.end());
+    }
+  }
+  return chain;
 }
 
 }  // namespace
@@ -102,6 +132,7 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
   const std::vector<std::string> op_types = op_types_to_quantize(options, dynamic);
   const bool const_b_only = options.matmul_const_b_only.value_or(dynamic);
   const auto sub_reads = optimizer::subgraph_reads(graph);
+  const auto chain = dynamic ? std::unordered_set<const ir::Node*>{} : elementwise_chain_nodes(graph, sub_reads);
 
   std::vector<NodePlan> plans;
   for (ir::Node* node : graph.topological_order()) {
@@ -110,6 +141,10 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
     if (contains(options.nodes_to_exclude, node->name)) continue;
     auto skip = [&](const std::string& why) { summary.skipped.push_back(node->describe() + ": " + why); };
     const std::string& op = node->op_type;
+    if (chain.count(node)) {
+      skip("part of an elementwise chain (a scalar affine map or a hard-swish), rounded once after it");
+      continue;
+    }
     if (node->outputs.empty() || !node->outputs[0] || !may_be_float(node->outputs[0])) {
       skip("its output is not float");
       continue;
@@ -117,14 +152,20 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
     NodePlan plan;
     plan.node = node;
     bool ok = true;
-    if (op == "Conv") {
+    if (op == "Conv" || op == "ConvTranspose") {
       if (!is_float_constant(node->inputs.at(1)) || constant_of(node->inputs[1])->rank() < 3) {
         skip("its weight is not a float constant");
         continue;
       }
       plan.activation_inputs = {0};
       plan.weight_input = 1;
-      plan.weight_axis = options.per_channel ? 0 : -1;
+      // ConvTranspose's weight is [C, M / group, k...]: its output channels run along axis 1, and map one to
+      // one onto the bias (whose scale is x_scale * w_scale[m]) only without groups.
+      const bool grouped = optimizer::attr_int(node, "group", 1) != 1;
+      if (op == "ConvTranspose")
+        plan.weight_axis = options.per_channel && !grouped ? 1 : -1;
+      else
+        plan.weight_axis = options.per_channel ? 0 : -1;
       if (node->inputs.size() > 2 && node->inputs[2]) {
         if (!is_float_constant(node->inputs[2])) {
           skip("its bias is not a float constant");
@@ -191,13 +232,14 @@ std::vector<NodePlan> select_nodes(const ir::Graph& graph, const QuantizationOpt
         skip(ok ? "all its inputs are constants" : "an input is not float");
         continue;
       }
-    } else {  // MaxPool, AveragePool, GlobalAveragePool
+    } else {  // MaxPool, AveragePool, GlobalAveragePool, Resize
       if (op == "MaxPool" && node->outputs.size() > 1 && node->outputs[1]) {
         skip("its Indices output is used");
         continue;
       }
-      plan.activation_inputs = {0};
-      plan.output_shares_input_params = op == "MaxPool";
+      plan.activation_inputs = {0};  // Resize's roi, scales and sizes stay as they are
+      // Their outputs lie within their inputs' ranges (a resize interpolates between input values).
+      plan.output_shares_input_params = op == "MaxPool" || op == "Resize";
     }
     for (size_t i : plan.activation_inputs)
       if (!may_be_float(node->inputs[i])) ok = false;

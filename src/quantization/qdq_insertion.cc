@@ -5,6 +5,7 @@
 //
 // A Relu (or Clip from 0) right after a quantized node is dropped: the QuantizeLinear after the node, with
 // the range calibrated on the activation's output, saturates at the same bound.
+#include <algorithm>
 #include <map>
 
 #include "optimizer/rewrite.h"
@@ -112,11 +113,49 @@ class QdqWriter {
   std::map<ir::Value*, QuantizedActivation> done_;
 };
 
+// A Concat's inputs and output quantized with one scale and zero point (the union of their ranges) make the
+// Concat a plain copy of bytes, with no requantization of any input. Each input's range is widened back to the
+// tensor it shares parameters with (a Resize's or MaxPool's input), so the whole path keeps one scale.
+std::map<std::string, FloatRange> share_concat_ranges(const std::vector<NodePlan>& plans,
+                                                      std::map<std::string, FloatRange> ranges) {
+  std::map<const ir::Value*, const NodePlan*> sharing_producer;
+  for (const NodePlan& plan : plans)
+    if (plan.output_shares_input_params && !plan.node->outputs.empty())
+      sharing_producer[plan.node->outputs[0]] = &plan;
+  for (const NodePlan& plan : plans) {
+    if (plan.node->op_type != "Concat" || !plan.quantize_output || plan.absorbed_activation) continue;
+    std::vector<const ir::Value*> path = {plan.node->outputs[0]};
+    for (size_t i : plan.activation_inputs) {
+      const ir::Value* v = plan.node->inputs[i];
+      for (int hops = 0; v && hops < 16; ++hops) {  // a bounded walk: these chains are a node or two long
+        path.push_back(v);
+        auto it = sharing_producer.find(v);
+        v = it == sharing_producer.end() ? nullptr : it->second->node->inputs[0];
+      }
+    }
+    bool all_seen = true;
+    FloatRange joint{0, 0};
+    for (const ir::Value* v : path) {
+      auto it = ranges.find(v->name);
+      if (it == ranges.end()) {
+        all_seen = false;
+        break;
+      }
+      joint.min = std::min(joint.min, it->second.min);
+      joint.max = std::max(joint.max, it->second.max);
+    }
+    if (!all_seen) continue;
+    for (const ir::Value* v : path) ranges[v->name] = joint;
+  }
+  return ranges;
+}
+
 }  // namespace
 
 void insert_qdq(ir::Graph& graph, std::vector<NodePlan>& plans,
-                const std::map<std::string, FloatRange>& ranges, const QuantizationOptions& options,
+                const std::map<std::string, FloatRange>& calibrated, const QuantizationOptions& options,
                 QuantizationSummary& summary) {
+  const std::map<std::string, FloatRange> ranges = share_concat_ranges(plans, calibrated);
   const bool weight_symmetric = options.weight_symmetric.value_or(options.weight_type == QuantType::kInt8);
   auto params_of = [&](const ir::Value* v) -> std::optional<QuantParams> {
     auto it = ranges.find(v->name);

@@ -4,6 +4,7 @@
 
 #include "onnx/loader.h"
 #include "onnx/writer.h"
+#include "optimizer/optimizer.h"
 #include "quantization/passes.h"
 
 namespace kestrel {
@@ -54,6 +55,7 @@ QuantizationSummary quantize_dynamic(const std::string& input_path, const std::s
   QuantizationSummary summary;
   // DynamicQuantizeLinear needs opset 11; DequantizeLinear's axis (per-channel weights) needs 13.
   std::unique_ptr<ir::Model> model = load(input_path, options.per_channel ? 13 : 11, summary);
+  if (options.preprocess) optimizer::optimize(*model->graph, 1);
   quantization::constants_to_initializers(*model->graph, quantization::op_types_to_quantize(options, true));
   std::vector<NodePlan> plans = quantization::select_nodes(*model->graph, options, /*dynamic=*/true, summary);
   const bool integer_ops = options.format.value_or(QuantFormat::kQOperator) == QuantFormat::kQOperator;
@@ -76,6 +78,7 @@ QuantizationSummary quantize_static(const std::string& input_path, const std::st
                                                  std::to_string(options.entropy_quantized_bins) + ")");
   QuantizationSummary summary;
   std::unique_ptr<ir::Model> model = load(input_path, options.per_channel ? 13 : 10, summary);
+  if (options.preprocess) optimizer::optimize(*model->graph, 1);
   quantization::constants_to_initializers(*model->graph, quantization::op_types_to_quantize(options, false));
   std::vector<NodePlan> plans =
       quantization::select_nodes(*model->graph, options, /*dynamic=*/false, summary);

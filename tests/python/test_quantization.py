@@ -158,17 +158,38 @@ def test_accuracy_target_keeps_the_harmful_node_float(models):
     model_fp32, model_quant = models / "sensitive.onnx", models / "sensitive.int8.onnx"
     x = np.random.default_rng(9).uniform(-1, 1, (1, 4, 8, 8)).astype(np.float32)  # held out
 
-    quantize_static(model_fp32, model_quant, DataReader(model_fp32, shape=(1, 4, 8, 8)))
+    # Without pre-processing, which would fold 'wide' into c1's bias and move the harm to c1.
+    quantize_static(model_fp32, model_quant, DataReader(model_fp32, shape=(1, 4, 8, 8)),
+                    extra_options={"Preprocess": False})
     ref, whole = _outputs(model_fp32, {"input": x}), _outputs(model_quant, {"input": x})
     assert np.abs(whole - ref).max() > 0.5 * np.abs(ref).max()  # quantized whole, the model is ruined
 
     summary = quantize_static(model_fp32, model_quant, DataReader(model_fp32, shape=(1, 4, 8, 8)),
-                              extra_options={"AccuracyTarget": 0.99, "AccuracyBatches": 2})
+                              extra_options={"AccuracyTarget": 0.99, "AccuracyBatches": 2, "Preprocess": False})
     assert summary["cosine_all_quantized"] < 0.9
     assert summary["cosine"] >= 0.99
     assert len(summary["kept_for_accuracy"]) == 1 and "'wide'" in summary["kept_for_accuracy"][0]
     assert _op_types(model_quant).get("QuantizeLinear", 0) >= 2
     assert _cosine(_outputs(model_fp32, {"input": x}), _outputs(model_quant, {"input": x})) >= 0.99
+
+
+def test_preprocessing_folds_batch_norm_into_the_conv(tmp_path):
+    rng = np.random.default_rng(5)
+    nodes = [P.node("Conv", ["input", "W"], ["c"], name="conv", attrs=[P.attr_ints("pads", [1, 1, 1, 1])]),
+             P.node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["y"], name="bn")]
+    inits = [P.tensor("W", rng.uniform(-0.3, 0.3, (4, 3, 3, 3)).astype(np.float32)),
+             P.tensor("gamma", np.array([0.1, 2.0, 1.0, 0.5], np.float32)),
+             P.tensor("beta", np.array([0.2, -0.3, 0.0, 0.1], np.float32)),
+             P.tensor("mean", np.zeros(4, np.float32)), P.tensor("var", np.ones(4, np.float32))]
+    model_fp32, model_quant = tmp_path / "bn.onnx", tmp_path / "bn.int8.onnx"
+    model_fp32.write_bytes(P.model(nodes, [("input", P.tensor_type(P.FLOAT, [1, 3, 12, 12]))],
+                                   [("y", P.tensor_type(P.FLOAT, [1, 4, 12, 12]))], initializers=inits, opset=13))
+    quantize_static(model_fp32, model_quant, DataReader(model_fp32))
+    assert "BatchNormalization" not in _op_types(model_quant)
+    x = np.random.default_rng(6).uniform(-1, 1, (1, 3, 12, 12)).astype(np.float32)
+    assert _cosine(_outputs(model_fp32, {"input": x}), _outputs(model_quant, {"input": x})) > 0.999
+    quantize_static(model_fp32, model_quant, DataReader(model_fp32), extra_options={"Preprocess": False})
+    assert _op_types(model_quant).get("BatchNormalization") == 1
 
 
 def test_accuracy_target_is_static_only(models):

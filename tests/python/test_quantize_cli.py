@@ -70,13 +70,19 @@ def test_keep_accuracy_names_the_nodes_kept_float(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(4):
         np.savez(cal / f"batch_{i}.npz", input=rng.uniform(-1, 1, (1, 4, 8, 8)).astype(np.float32))
+    # --no-preprocess: pre-processing would fold 'wide' into c1's bias and move the harm to c1.
     p = _quantize(model, tmp_path / "out.onnx", "--mode", "static", "--calibration", cal, "--keep-accuracy", "0.99",
-                  "--accuracy-batches", "3", "--progress")
+                  "--accuracy-batches", "3", "--progress", "--no-preprocess")
     assert p.returncode == 0, p.stderr
     assert "accuracy on 3 calibration batches" in p.stdout
     assert "kept in float for accuracy (1, most harmful first)" in p.stdout
     assert "Add node 'wide'" in p.stdout
     assert "measuring accuracy [" in p.stderr
+    # Pre-processed, the Add is part of c1, which is then the node kept.
+    p = _quantize(model, tmp_path / "out.onnx", "--mode", "static", "--calibration", cal, "--keep-accuracy", "0.99",
+                  "--accuracy-batches", "3")
+    assert p.returncode == 0, p.stderr
+    assert "Conv node 'c1'" in p.stdout
 
 
 @pytest.mark.parametrize("args, message", [

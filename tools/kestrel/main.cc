@@ -18,7 +18,7 @@ void usage(std::ostream& out) {
          "           [--per-channel] [--format qdq|qoperator] [--weight-type s8|u8] [--activation-type s8|u8]\n"
          "           [--op-types A,B] [--exclude-nodes A,B] [--nodes A,B] [--keep-first-layer]\n"
          "           [--keep-last-layer] [--reduce-range] [--symmetric-activations] [--asymmetric-weights]\n"
-         "           [--matmul-const-b-only | --matmul-any-b] [--percentile P] [--progress]\n"
+         "           [--matmul-const-b-only | --matmul-any-b] [--percentile P] [--progress] [--no-preprocess]\n"
          "           [--keep-accuracy COSINE [--accuracy-batches N]]   harmful nodes kept float to reach COSINE\n"
          "           [--report [--report-iterations N]]        int8 model (+ accuracy/size/latency report)\n"
          "  bench MODEL [--inputs DIR] [--shape NAME=D0,..] [--threads N] [--warmup N]\n"

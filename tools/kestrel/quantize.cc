@@ -115,7 +115,7 @@ int quantize_main(int argc, char** argv) {
              "--keep-accuracy", "--accuracy-batches"},
             {"--per-channel", "--report", "--progress", "--reduce-range", "--symmetric-activations",
              "--asymmetric-weights", "--keep-first-layer", "--keep-last-layer", "--matmul-const-b-only",
-             "--matmul-any-b"});
+             "--matmul-any-b", "--no-preprocess"});
   if (args.positional().size() != 2) throw UsageError("expects IN and OUT model paths");
   const std::string in_path = args.positional()[0];
   const std::string out_path = args.positional()[1];
@@ -158,6 +158,7 @@ int quantize_main(int argc, char** argv) {
   options.activation_symmetric = args.has("--symmetric-activations");
   if (args.has("--asymmetric-weights")) options.weight_symmetric = false;
   options.keep_first_layer_fp32 = args.has("--keep-first-layer");
+  options.preprocess = !args.has("--no-preprocess");
   options.keep_last_layer_fp32 = args.has("--keep-last-layer");
   if (args.has("--matmul-const-b-only") && args.has("--matmul-any-b"))
     throw UsageError("--matmul-const-b-only and --matmul-any-b exclude each other");

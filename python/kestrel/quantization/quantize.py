@@ -22,6 +22,9 @@ _EXTRA_OPTIONS = {
     # AccuracyTarget. The returned summary names them.
     "AccuracyTarget": ("accuracy_target", float),
     "AccuracyBatches": ("accuracy_batches", int),
+    # Kestrel's own: False skips the basic graph rewrites (BatchNormalization and constant Mul/Add
+    # folded into Conv) made before quantizing.
+    "Preprocess": ("preprocess", bool),
 }
 
 

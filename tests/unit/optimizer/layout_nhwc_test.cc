@@ -1,6 +1,7 @@
 // layout_nhwc: at level 3, convolutions and the ops between them run channels-last with one Transpose at each
 // boundary; outputs match level 0, level 2 keeps the model's layout, and the rewritten graph saves and reloads.
 // Int8 QDQ chains become channels-last ai.kestrel QLinearConvs with the per-tensor Q/DQ between them.
+// ai.kestrel QLinearGlobalAveragePool and QLinearConvTranspose after them take channels_last = 1.
 #include "onnx/writer.h"
 #include "qdq_test_util.h"
 
@@ -313,6 +314,43 @@ TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {
   ASSERT_EQ(a.shape(), b.shape());
   for (int64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << "element " << i;
   expect_same_outputs(bytes, feeds, GraphOptimizationLevel::kLayout, 0, kPoolOutputScale * 1.01f);
+}
+
+// Q/DQ(X) -> Conv 3x3 (int8 weights) -> Q/DQ -> ConvTranspose 2x2 stride 2 (int8 weights) -> Q/DQ -> Y: the
+// upsampling joins the channels-last region of the convolution and writes NHWC itself.
+TEST(LayoutNhwc, QuantizedConvTransposeAfterInt8Conv) {
+  ModelBuilder m;
+  m.input("X", {1, 4, 9, 7});
+  fake_quantize(m, "X", "xd", 0.02f, 128);
+  typed_initializer<int8_t>(m, "wq", {6, 4, 3, 3}, onnx::TensorProto::INT8, seeded_int8(6 * 4 * 9, 1));
+  m.initializer("ws", {}, {0.005f});
+  typed_initializer<int8_t>(m, "wz", {}, onnx::TensorProto::INT8, {0});
+  m.node("DequantizeLinear", {"wq", "ws", "wz"}, {"w"});
+  attr(m.node("Conv", {"xd", "w"}, {"c"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
+  fake_quantize(m, "c", "cd", 0.05f, 120);
+  typed_initializer<int8_t>(m, "tq", {6, 3, 2, 2}, onnx::TensorProto::INT8, seeded_int8(6 * 3 * 4, 2));
+  m.initializer("ts", {}, {0.007f});
+  m.node("DequantizeLinear", {"tq", "ts"}, {"t"});
+  attr(m.node("ConvTranspose", {"cd", "t"}, {"u"}), "strides", std::vector<int64_t>{2, 2});
+  fake_quantize(m, "u", "Y", 0.03f, 128);
+  m.output("Y");
+  const std::string bytes = m.bytes();
+  auto model = optimized(bytes, 3);
+  int channels_last = 0;
+  for (const auto& node : model->graph->nodes())
+    if (node->op_type == "QLinearConvTranspose" && node->attribute("channels_last") &&
+        node->attribute("channels_last")->i == 1)
+      ++channels_last;
+  EXPECT_EQ(channels_last, 1);
+  EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);  // X in, the upsampled map out
+  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 5))}};
+  // Level 3 computes what level 2 computes, in the other layout: identical outputs.
+  const auto want = run(bytes, feeds, GraphOptimizationLevel::kExtended);
+  const auto got = run(bytes, feeds, GraphOptimizationLevel::kLayout);
+  const Tensor& a = want[0].tensor();
+  const Tensor& b = got[0].tensor();
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << "element " << i;
 }
 
 }  // namespace

@@ -58,13 +58,6 @@ TEST(TransposeToReshape, KeepsTransposesThatMoveData) {
   m.output("Y");
   auto model = load(m.bytes());
   EXPECT_EQ(optimizer::transpose_to_reshape(*model->graph), 0);
-  // Two unknown dims: the Reshape target could not be written.
-  ModelBuilder u;
-  u.input("X", {-1, 1, -1});
-  attr(u.node("Transpose", {"X"}, {"Y"}), "perm", std::vector<int64_t>{1, 0, 2});
-  u.output("Y");
-  auto unknown = load(u.bytes());
-  EXPECT_EQ(optimizer::transpose_to_reshape(*unknown->graph), 0);
   // Unknown rank.
   ModelBuilder r;
   r.input("X", {1, 1});
@@ -75,6 +68,24 @@ TEST(TransposeToReshape, KeepsTransposesThatMoveData) {
   r.output("Y");
   auto no_rank = load(r.bytes());
   EXPECT_EQ(optimizer::transpose_to_reshape(*no_rank->graph), 0);
+}
+
+TEST(TransposeToReshape, UnknownDimsBecomeSqueezeAndUnsqueeze) {
+  // [N, H, W, 1] back to NCHW with N, H, W unknown: no Reshape target can be written.
+  for (int opset : {11, 13}) {
+    SCOPED_TRACE("opset " + std::to_string(opset));
+    ModelBuilder m(opset);
+    m.input("X", {-1, -1, -1, 1});
+    attr(m.node("Transpose", {"X"}, {"t"}), "perm", std::vector<int64_t>{0, 3, 1, 2});
+    m.node("Sigmoid", {"t"}, {"Y"});
+    m.output("Y");
+    auto model = load(m.bytes());
+    EXPECT_EQ(optimizer::transpose_to_reshape(*model->graph), 1);
+    EXPECT_EQ(count_ops(*model->graph, "Transpose"), 0);
+    EXPECT_EQ(count_ops(*model->graph, "Squeeze"), 1);
+    EXPECT_EQ(count_ops(*model->graph, "Unsqueeze"), 1);
+    expect_same_outputs(m.bytes(), {{"X", Value(random_tensor({2, 3, 5, 1}, 4))}}, GraphOptimizationLevel::kBasic);
+  }
 }
 
 TEST(TransposeToReshape, FoldsIntoFlatten) {

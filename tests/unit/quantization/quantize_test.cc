@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "kestrel/quantization.h"
 #include "optimizer/optimizer_test_util.h"
@@ -463,9 +464,152 @@ ModelBuilder one_sensitive_node_model() {
   return m;
 }
 
+// X -> Conv -> BatchNormalization -> Mul(2) -> Add(0.5) -> Relu -> Conv -> Y: the scale-and-bias nodes after the
+// first Conv, one per-channel (the batch norm) and two scalar, each with its own activation range.
+ModelBuilder conv_scale_bias_model() {
+  ModelBuilder m(13);
+  m.input("X", {1, 4, 8, 8});
+  m.random_initializer("W1", {6, 4, 3, 3}, -0.3f, 0.3f);
+  m.random_initializer("B1", {6}, -0.1f, 0.1f);
+  m.initializer("gamma", {6}, {0.2f, 3.0f, 1.0f, 0.05f, 2.0f, 0.7f});  // channels of very different ranges
+  m.initializer("beta", {6}, {0.1f, -0.5f, 0.0f, 0.3f, 0.2f, -0.1f});
+  m.initializer("mean", {6}, {0.0f, 0.1f, -0.1f, 0.05f, 0.0f, 0.2f});
+  m.initializer("var", {6}, {1.0f, 0.5f, 2.0f, 1.5f, 0.8f, 1.2f});
+  m.initializer("two", {1}, {2.0f});
+  m.initializer("half", {1}, {0.5f});
+  m.random_initializer("W2", {3, 6, 1, 1}, -0.5f, 0.5f);
+  auto& c1 = m.node("Conv", {"X", "W1", "B1"}, {"c"});
+  attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"bn"});
+  m.node("Mul", {"bn", "two"}, {"scaled"});
+  m.node("Add", {"scaled", "half"}, {"shifted"});
+  m.node("Relu", {"shifted"}, {"r"});
+  m.node("Conv", {"r", "W2"}, {"Y"});
+  m.output("Y");
+  return m;
+}
+
+TEST_F(Quantize, PreprocessingFoldsScaleAndBiasIntoTheConv) {
+  const std::string in = write(conv_scale_bias_model());
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()));
+  auto counts = ops(out());
+  EXPECT_EQ(counts["BatchNormalization"], 0);
+  EXPECT_EQ(counts["Mul"], 0);
+  EXPECT_EQ(counts["Add"], 0);
+  EXPECT_EQ(counts["Conv"], 2);
+  EXPECT_EQ(counts["QuantizeLinear"], 2);  // X and the first Conv's (Relu's) output, nothing in between
+  EXPECT_EQ(s.quantized_nodes["Conv"], 2);
+  expect_close(in, out(), cnn_feed(8), 0.999, 0.05);  // per-tensor 8 bits over channels 60x apart
+
+  // Without it every scale-and-bias node is quantized on its own.
+  QuantizationOptions o;
+  o.preprocess = false;
+  quantize_static(in, out(), reader_of(cnn_batches()), o);
+  counts = ops(out());
+  EXPECT_EQ(counts["BatchNormalization"], 1);
+  EXPECT_GT(counts["QuantizeLinear"], 2);
+}
+
+// X -> Conv -> hard-swish as exporters without the op write it -> Mul(0.8) -> Add(-0.1) -> Conv -> Y (PaddleOCR's
+// learnable affine hard-swish).
+ModelBuilder hard_swish_chain_model() {
+  ModelBuilder m(13);
+  m.input("X", {1, 4, 8, 8});
+  m.random_initializer("W1", {6, 4, 3, 3}, -0.4f, 0.4f);
+  m.random_initializer("W2", {3, 6, 1, 1}, -0.5f, 0.5f);
+  m.initializer("three", {}, {3.0f});
+  m.initializer("zero", {}, {0.0f});
+  m.initializer("six", {}, {6.0f});
+  m.initializer("a", {1}, {0.8f});
+  m.initializer("b", {1}, {-0.1f});
+  auto& c1 = m.node("Conv", {"X", "W1"}, {"c"});
+  attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  m.node("Add", {"c", "three"}, {"c3"});
+  m.node("Clip", {"c3", "zero", "six"}, {"clipped"});
+  m.node("Mul", {"c", "clipped"}, {"prod"});
+  m.node("Div", {"prod", "six"}, {"hs"});
+  m.node("Mul", {"hs", "a"}, {"scaled"});
+  m.node("Add", {"scaled", "b"}, {"shifted"});
+  m.node("Conv", {"shifted", "W2"}, {"Y"});
+  m.output("Y");
+  return m;
+}
+
+TEST_F(Quantize, HardSwishAndScalarAffineAreRoundedOnce) {
+  const std::string in = write(hard_swish_chain_model());
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()));
+  EXPECT_EQ(s.quantized_nodes["Conv"], 2);
+  EXPECT_EQ(s.quantized_nodes.count("Add"), 0u);
+  EXPECT_EQ(s.quantized_nodes.count("Mul"), 0u);
+  // X, the first Conv's output and the chain's output (the second Conv's input): one rounding per tensor
+  // between the two layers, none inside the chain.
+  EXPECT_EQ(ops(out())["QuantizeLinear"], 3);
+  auto model = onnx_format::load_model_file(out());
+  for (const auto& n : model->graph->nodes()) {
+    if (n->op_type != "Add" && n->op_type != "Mul" && n->op_type != "Clip" && n->op_type != "Div") continue;
+    for (const ir::Value* v : n->inputs)
+      EXPECT_FALSE(v->producer && v->producer->op_type == "DequantizeLinear" && v->name != "c_dequantized")
+          << n->describe() << " reads " << v->name;
+  }
+  expect_close(in, out(), cnn_feed(9));
+  // At run time the chain between the two quantized tensors is one 256-entry table.
+  optimizer::optimize(*model->graph, 2);
+  std::map<std::string, int> counts;
+  for (const auto& n : model->graph->nodes()) counts[n->op_type]++;
+  EXPECT_EQ(counts["QuantizedLookup"], 1);
+  EXPECT_EQ(counts["Add"] + counts["Mul"] + counts["Div"] + counts["Clip"], 0);
+}
+
+// X -> Conv a (stride 2) -> Resize x2 (nearest) ┐
+// X -> Conv b ───────────────────────────────────┴ Concat -> Conv c -> Y
+ModelBuilder concat_of_resized_model() {
+  ModelBuilder m(13);
+  m.input("X", {1, 4, 8, 8});
+  m.random_initializer("Wa", {4, 4, 3, 3}, -0.3f, 0.3f);
+  m.random_initializer("Wb", {4, 4, 3, 3}, -1.0f, 1.0f);  // a range several times Conv a's
+  m.random_initializer("Wc", {2, 8, 1, 1}, -0.5f, 0.5f);
+  m.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
+  auto& a = m.node("Conv", {"X", "Wa"}, {"a"});
+  attr(a, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  attr(a, "strides", std::vector<int64_t>{2, 2});
+  auto& r = m.node("Resize", {"a", "", "scales"}, {"up"});
+  attr(r, "mode", std::string("nearest"));
+  auto& b = m.node("Conv", {"X", "Wb"}, {"b"});
+  attr(b, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  attr(m.node("Concat", {"up", "b"}, {"cat"}), "axis", int64_t{1});
+  m.node("Conv", {"cat", "Wc"}, {"Y"});
+  m.output("Y");
+  return m;
+}
+
+TEST_F(Quantize, ConcatInputsShareTheOutputScale) {
+  const std::string in = write(concat_of_resized_model());
+  QuantizationSummary s = quantize_static(in, out(), reader_of(cnn_batches()));
+  EXPECT_EQ(s.quantized_nodes["Resize"], 1);
+  EXPECT_EQ(s.quantized_nodes["Concat"], 1);
+  auto model = onnx_format::load_model_file(out());
+  // Every scale on the path Conv a -> Resize -> Concat and Conv b -> Concat is the Concat output's.
+  std::set<float> scales;
+  for (const char* name : {"a_scale", "up_scale", "b_scale", "cat_scale"}) {
+    const ir::Value* v = model->graph->find(name);
+    ASSERT_TRUE(v && v->initializer) << name;
+    scales.insert(v->initializer->data<float>()[0]);
+  }
+  EXPECT_EQ(scales.size(), 1u);
+  expect_close(in, out(), cnn_feed(10), 0.999, 0.05);  // Conv a's values share Conv b's wider scale
+  // So the Resize and the Concat run on the int8 bytes: no DequantizeLinear feeds them.
+  optimizer::optimize(*model->graph, 2);
+  for (const auto& n : model->graph->nodes()) {
+    if (n->op_type != "Concat" && n->op_type != "Resize") continue;
+    EXPECT_FALSE(n->inputs[0]->producer && n->inputs[0]->producer->op_type == "DequantizeLinear")
+        << n->describe();
+  }
+}
+
 TEST_F(Quantize, AccuracyTargetKeepsTheHarmfulNodeInFloat) {
   const std::string in = write(one_sensitive_node_model());
   QuantizationOptions o;
+  o.preprocess = false;  // pre-processing would fold 'wide' into c1's bias, moving the harm to c1
   o.accuracy_target = 0.99;
   int last_done = -1, last_planned = -1;
   o.accuracy_progress = [&](int done, int planned) {
@@ -493,7 +637,9 @@ TEST_F(Quantize, AccuracyTargetKeepsTheHarmfulNodeInFloat) {
   expect_close(in, out(), cnn_feed(7), 0.99, 0.1);  // held out from calibration
 
   // Without the target the same graph is quantized whole and fails it.
-  quantize_static(in, out(), reader_of(cnn_batches()));
+  QuantizationOptions whole;
+  whole.preprocess = false;
+  quantize_static(in, out(), reader_of(cnn_batches()), whole);
   Session a(in), b(out());
   const Tensor ref = a.run(cnn_feed(7))[0].tensor();
   const Tensor got = b.run(cnn_feed(7))[0].tensor();

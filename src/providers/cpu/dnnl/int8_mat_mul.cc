@@ -133,6 +133,7 @@ bool prepare_activations(const Tensor& A, const Tensor* zero_point, const Int8Pa
   if (s8) {
     uint8_t* flipped = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(n)));
     const int8_t* a = A.data<int8_t>();
+#pragma omp simd
     for (int64_t i = 0; i < n; ++i) flipped[i] = static_cast<uint8_t>(a[i]) ^ 0x80u;  // a + 128
     out.data = flipped;
   } else {

@@ -39,6 +39,24 @@ int64_t for_chunks(int64_t n, int threads, const Fn& fn) {
   return chunks;
 }
 
+// Stores of 16 bytes / 16 floats: plain stores for whole vectors, masked ones only for the tail (a masked
+// store, or a narrowing store to memory under a mask, costs many times a plain one on AMD's Zen cores).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void store16(uint8_t* y, __mmask16 m, __m128i v) {
+  if (m == 0xFFFF)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), v);
+  else
+    _mm_mask_storeu_epi8(y, m, v);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void store16(int8_t* y, __mmask16 m, __m128i v) {
+  store16(reinterpret_cast<uint8_t*>(y), m, v);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void store16(float* y, __mmask16 m, __m512 v) {
+  if (m == 0xFFFF)
+    _mm512_storeu_ps(y, v);
+  else
+    _mm512_mask_storeu_ps(y, m, v);
+}
+
 inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
@@ -84,9 +102,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_avx512(const 
     r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);  // max(NaN, lo) is lo, as in saturate_round
     const __m512i q = _mm512_cvtps_epi32(r);
     if constexpr (std::is_same_v<Q, uint8_t>)
-      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtusepi32_epi8(q));
+      store16(y + i, m, _mm512_cvtusepi32_epi8(q));
     else
-      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtsepi32_epi8(q));
+      store16(y + i, m, _mm512_cvtsepi32_epi8(q));
   }
 }
 
@@ -104,7 +122,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void dequantize_avx512(cons
     const __mmask16 m = tail_mask(n - i);
     const __m128i raw = _mm_maskz_loadu_epi8(m, x + i);
     const __m512i wide = std::is_same_v<Q, uint8_t> ? _mm512_cvtepu8_epi32(raw) : _mm512_cvtepi8_epi32(raw);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(wide, vz)), vs));
+    store16(y + i, m, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(wide, vz)), vs));
   }
 }
 
@@ -114,9 +132,11 @@ void dequantize_scalar(const Q* x, int64_t n, int32_t zero_point, float scale, f
 }
 
 // `scales` holds n values, or one when kOneScale.
+// `offsets` (n values) replaces `offset` when not null.
 template <typename Q, bool kOneScale>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(const int32_t* acc, int64_t n, const float* scales,
-                                                                   float zero_point, bool round_first, int32_t offset, Q* y) {
+                                                                   float zero_point, bool round_first, int32_t offset,
+                                                                   const int32_t* offsets, Q* y) {
   const __m512i voff = _mm512_set1_epi32(offset);
   constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   const __m512 vz = _mm512_set1_ps(zero_point);
@@ -126,7 +146,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(cons
     const __mmask16 m = tail_mask(n - i);
     // Explicitly rounded operations: the compiler may not contract them into one fused multiply-add.
     const __m512 vscale = kOneScale ? _mm512_set1_ps(scales[0]) : _mm512_maskz_loadu_ps(m, scales + i);
-    const __m512i sums = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), voff);
+    const __m512i sums =
+        _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), offsets ? _mm512_maskz_loadu_epi32(m, offsets + i) : voff);
     __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums), vscale, kNear);
     if (round_first)
       r = _mm512_add_round_ps(_mm512_roundscale_ps(r, kNear), vz, kNear);
@@ -135,18 +156,19 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(cons
     r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
     const __m512i q = _mm512_cvtps_epi32(r);
     if constexpr (std::is_same_v<Q, uint8_t>)
-      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtusepi32_epi8(q));
+      store16(y + i, m, _mm512_cvtusepi32_epi8(q));
     else
-      _mm_mask_storeu_epi8(y + i, m, _mm512_cvtsepi32_epi8(q));
+      store16(y + i, m, _mm512_cvtsepi32_epi8(q));
   }
 }
 
 template <typename Q, bool kOneScale = false>
 void requantize_any(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, Q* y,
-                    int32_t offset = 0) {
-  if (has_avx512()) return requantize_avx512<Q, kOneScale>(acc, n, scales, zero_point, round_first, offset, y);
+                    int32_t offset = 0, const int32_t* offsets = nullptr) {
+  if (has_avx512())
+    return requantize_avx512<Q, kOneScale>(acc, n, scales, zero_point, round_first, offset, offsets, y);
   for (int64_t i = 0; i < n; ++i) {
-    const float v = static_cast<float>(acc[i] + offset) * scales[kOneScale ? 0 : i];
+    const float v = static_cast<float>(acc[i] + (offsets ? offsets[i] : offset)) * scales[kOneScale ? 0 : i];
     y[i] = round_first ? saturate_round<Q>(std::nearbyint(v) + zero_point) : saturate_round<Q>(v + zero_point);
   }
 }
@@ -163,7 +185,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_and_bias_avx512(
     __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums),
                                    _mm512_maskz_loadu_ps(m, scales + i), kNear);
     if (bias) r = _mm512_add_round_ps(r, _mm512_maskz_loadu_ps(m, bias + i), kNear);
-    _mm512_mask_storeu_ps(y + i, m, r);
+    store16(y + i, m, r);
   }
 }
 
@@ -225,6 +247,15 @@ void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_p
 void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first,
                 int8_t* y) {
   requantize_any(acc, n, scales, zero_point, round_first, y);
+}
+
+void requantize(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, float zero_point,
+                bool round_first, uint8_t* y) {
+  requantize_any(acc, n, scales, zero_point, round_first, y, 0, offsets);
+}
+void requantize(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, float zero_point,
+                bool round_first, int8_t* y) {
+  requantize_any(acc, n, scales, zero_point, round_first, y, 0, offsets);
 }
 
 void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,

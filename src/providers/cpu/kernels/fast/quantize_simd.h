@@ -58,6 +58,12 @@ void dequantize(const int8_t* x, int64_t n, int32_t zero_point, float scale, flo
 void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, uint8_t* y);
 void requantize(const int32_t* acc, int64_t n, const float* scales, float zero_point, bool round_first, int8_t* y);
 
+// The same with a scale and an int32 offset (added to the sum first) per element.
+void requantize(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, float zero_point,
+                bool round_first, uint8_t* y);
+void requantize(const int32_t* acc, int64_t n, const int32_t* offsets, const float* scales, float zero_point,
+                bool round_first, int8_t* y);
+
 // The same with one scale for all n elements and `offset` added to each sum first (in int32).
 void requantize(const int32_t* acc, int64_t n, float scale, float zero_point, bool round_first, int32_t offset,
                 uint8_t* y);
