@@ -241,6 +241,10 @@ class DnnlConv final : public Kernel {
   bool prefers_winograd(std::span<const int64_t> xs, const Window3& g, int threads) const {
     return threads == 1 && winograd_shape(g) && winograd_pays(xs[1], g.out[1] * g.out[2]);
   }
+  // oneDNN lists its F(2x2, 3x3) kernel first, but its F(4x4, 3x3) one measured faster wherever both ran, on one
+  // thread: squeezenet1_1's 55x55 (16 in) 197 -> 147 us and 27x27 (32 in) 144 -> 117 us, a 56x56 64 -> 64 one
+  // alone 459 -> 371 us (the same time in resnet18 and resnet50, where their weights stream from memory).
+  static bool winograd_preferred(const char* impl_info) { return std::strstr(impl_info, "wino_4x3") != nullptr; }
   static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 400;
   // Winograd weights take 16/9 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) times the space and oneDNN transforms them slowly:
   // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
@@ -324,31 +328,34 @@ class DnnlConv final : public Kernel {
     // The Winograd primitive with its weights, or nothing (chosen unchanged) when there is none for this shape and
     // post-ops or its weights cannot be made. oneDNN makes a Winograd weights layout from the plain weights only and
     // makes nothing from it, and its Winograd kernels (F(2x2, 3x3), F(4x4, 3x3)) each have their own layout: the
-    // first kernel whose weights exist or can still be made is taken. The primitive is made for one image, so its
-    // kernel does not change with the batch, and runs once per image on the blocked tensors, whose images are
-    // contiguous.
+    // first kernel whose weights exist or can still be made is taken, F(4x4, 3x3) first (winograd_preferred). The
+    // primitive is made for one image, so its kernel does not change with the batch, and runs once per image on the
+    // blocked tensors, whose images are contiguous.
     auto winograd = [&]() -> dnnl::memory {
       try {
         // The descriptor outlives pd: oneDNN's iterator over implementations (next_impl) keeps a pointer to it.
         const dnnl::convolution_forward::desc one_image =
             describe(dnnl::algorithm::convolution_winograd, dt::f32, blocked, blocked, 1);
-        dnnl::convolution_forward::primitive_desc pd(one_image, attr, dn::engine());
-        do {
-          try {
-            dnnl::memory weights = packed_->get(pd.weights_desc());
-            chosen.emplace(std::move(pd));
-            return weights;
-          } catch (const dnnl::error&) {
-            // this kernel's layout cannot be made any more; try the next kernel
-          }
-        } while (pd.next_impl());
+        for (bool preferred_only : {true, false}) {
+          dnnl::convolution_forward::primitive_desc pd(one_image, attr, dn::engine());
+          do {
+            if (preferred_only && !winograd_preferred(pd.impl_info_str())) continue;
+            try {
+              dnnl::memory weights = packed_->get(pd.weights_desc());
+              chosen.emplace(std::move(pd));
+              return weights;
+            } catch (const dnnl::error&) {
+              // this kernel's layout cannot be made any more; try the next kernel
+            }
+          } while (pd.next_impl());
+        }
       } catch (const dnnl::error&) {
         // no Winograd kernel for this shape and post-ops on this CPU
       }
       return {};
     };
-    if (!chosen && threads > 1 && channels_last_ && winograd_shape(g) && row_bands(*plan, xs, g, threads, attr, b_md, mode))
-      return plan;
+    const bool banded_winograd = !chosen && threads > 1 && channels_last_ && winograd_shape(g);
+    if (banded_winograd && row_bands(*plan, xs, g, threads, attr, b_md, mode)) return plan;
     dnnl::memory weights;
     if (!chosen && prefers_winograd(xs, g, threads)) weights = winograd();
     if (!chosen) chosen = choose(dt::f32);
@@ -380,80 +387,89 @@ class DnnlConv final : public Kernel {
     return plan;
   }
 
-  // Fills plan.bands with one one-thread Winograd primitive per band of output rows, `threads` bands per image, all
-  // reading one packed copy of the weights (each band's kernel is the first whose weights layout is the top
-  // band's). False, leaving the plan as it was, when a band would be too small for Winograd to pay, or no kernel
-  // serves every band from one layout that exists or can still be made.
+  // Fills plan.bands with one one-thread Winograd primitive per band of output rows, `threads` bands per image,
+  // all reading one packed copy of the weights: the top band takes the first kernel (F(4x4, 3x3) first) whose
+  // weights exist or can still be made and every other band one with the same weights layout. False, leaving the
+  // plan as it was, when a band would be too small for Winograd to pay or no kernel serves every band.
   bool row_bands(DnnlConvPlan& plan, std::span<const int64_t> xs, const Window3& g, int threads,
                  const dnnl::primitive_attr& attr, const dnnl::memory::desc& b_md, Post mode) const {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
     using primitive_desc = dnnl::convolution_forward::primitive_desc;
+    using dims = dnnl::memory::dims;
     const std::vector<dn::RowBand> rows =
         dn::split_rows(g.in[1], g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], threads);
     if (rows.empty() || !winograd_pays(xs[1], (rows[0].out_end - rows[0].out_begin) * g.out[2])) return false;
     dn::ThreadScope one(1);  // each band runs on one thread
     const int64_t C = xs[1], M = w_.dim(0), W = g.in[2], OW = g.out[2];
-    auto band_dims = [](int64_t channels, int64_t height, int64_t width) {
-      return dnnl::memory::dims{1, channels, height, width};
+    auto src_rows = [&](const dn::RowBand& r, tag t) {
+      return dnnl::memory::desc({1, C, r.in_end - r.in_begin, W}, dt::f32, t);
     };
+    auto dst_rows = [&](const dn::RowBand& r, tag t) {
+      return dnnl::memory::desc({1, M, r.out_end - r.out_begin, OW}, dt::f32, t);
+    };
+    // The descriptors outlive the primitive descriptors: oneDNN's iterator over implementations (next_impl) keeps
+    // a pointer to its descriptor.
+    std::vector<dnnl::convolution_forward::desc> descs;
+    for (const dn::RowBand& r : rows)
+      descs.emplace_back(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
+                         src_rows(r, tag::nChw16c), dnnl::memory::desc(weights_dims_, dt::f32, tag::any), b_md,
+                         dst_rows(r, tag::nChw16c), dims{1, 1}, dims{0, 0}, dims{r.pad_begin, g.pad_begin[2]},
+                         dims{r.pad_end, g.pad_end[2]});
+    // Every band's first kernel with the top kernel's weights layout; empty if a band has none.
+    auto same_layout = [&](const primitive_desc& top) {
+      std::vector<primitive_desc> pds{top};
+      for (size_t b = 1; b < rows.size(); ++b) {
+        primitive_desc pd(descs[b], attr, dn::engine());
+        while (pd.weights_desc() != top.weights_desc())
+          if (!pd.next_impl()) return std::vector<primitive_desc>{};
+        pds.push_back(std::move(pd));
+      }
+      return pds;
+    };
+    std::vector<primitive_desc> pds;
+    dnnl::memory weights;
     try {
-      // The descriptors outlive the primitive descriptors: oneDNN's iterator over implementations (next_impl) keeps
-      // a pointer to its descriptor.
-      std::vector<dnnl::convolution_forward::desc> descs;
-      for (const dn::RowBand& r : rows)
-        descs.emplace_back(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
-                           dnnl::memory::desc(band_dims(C, r.in_end - r.in_begin, W), dt::f32, tag::nChw16c),
-                           dnnl::memory::desc(weights_dims_, dt::f32, tag::any), b_md,
-                           dnnl::memory::desc(band_dims(M, r.out_end - r.out_begin, OW), dt::f32, tag::nChw16c),
-                           dnnl::memory::dims{1, 1}, dnnl::memory::dims{0, 0},
-                           dnnl::memory::dims{r.pad_begin, g.pad_begin[2]}, dnnl::memory::dims{r.pad_end, g.pad_end[2]});
-      auto band_pd = [&](size_t b) { return primitive_desc(descs[b], attr, dn::engine()); };
-      primitive_desc top = band_pd(0);
-      do {
-        std::vector<primitive_desc> pds{top};
-        for (size_t b = 1; b < rows.size(); ++b) {
-          primitive_desc pd = band_pd(b);
-          while (pd.weights_desc() != top.weights_desc() && pd.next_impl()) {
+      for (bool preferred_only : {true, false}) {
+        primitive_desc top(descs[0], attr, dn::engine());
+        do {
+          if (preferred_only && !winograd_preferred(top.impl_info_str())) continue;
+          std::vector<primitive_desc> candidates = same_layout(top);
+          if (candidates.empty()) continue;
+          try {
+            weights = packed_->get(top.weights_desc());
+          } catch (const dnnl::error&) {
+            continue;  // this layout cannot be made any more
           }
-          if (pd.weights_desc() != top.weights_desc()) break;
-          pds.push_back(std::move(pd));
-        }
-        if (pds.size() != rows.size()) continue;
-        dnnl::memory weights;
-        try {
-          weights = packed_->get(top.weights_desc());
-        } catch (const dnnl::error&) {
-          continue;  // this layout cannot be made any more
-        }
-        std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, weights}};
-        if (b_.defined())
-          bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(b_md, dn::engine(), const_cast<float*>(b_.data<float>())));
-        for (size_t b = 0; b < rows.size(); ++b) {
-          const dn::RowBand& r = rows[b];
-          const primitive_desc& pd = pds[b];
-          const dnnl::memory::desc src_rows(band_dims(C, r.in_end - r.in_begin, W), dt::f32, tag::nhwc);
-          const dnnl::memory::desc dst_rows(band_dims(M, r.out_end - r.out_begin, OW), dt::f32, tag::nhwc);
-          dn::ConvBand band;
-          band.conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(),
-                                     {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, bound);
-          band.src = dn::Reorder(src_rows, pd.src_desc());
-          band.dst = dn::Reorder(pd.dst_desc(), dst_rows);
-          if (mode == Post::kResidual) band.residual = dn::Reorder(dst_rows, pd.dst_desc());
-          band.src_offset = static_cast<size_t>(r.in_begin * W * C) * sizeof(float);
-          band.dst_offset = static_cast<size_t>(r.out_begin * OW * M) * sizeof(float);
-          plan.bands.push_back(std::move(band));
-        }
-        plan.src_image_bytes = static_cast<size_t>(g.in[1] * W * C) * sizeof(float);
-        plan.dst_image_bytes = static_cast<size_t>(g.out[1] * OW * M) * sizeof(float);
-        return true;
-      } while (top.next_impl());
+          pds = std::move(candidates);
+          break;
+        } while (top.next_impl());
+        if (!pds.empty()) break;
+      }
     } catch (const dnnl::error&) {
-      // no Winograd kernel for a band's shape and post-ops on this CPU
+      return false;  // no Winograd kernel for a band's shape and post-ops on this CPU
     }
-    plan.bands.clear();
-    return false;
+    if (pds.empty()) return false;
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, weights}};
+    if (b_.defined())
+      bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(b_md, dn::engine(), const_cast<float*>(b_.data<float>())));
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const dn::RowBand& r = rows[b];
+      const primitive_desc& pd = pds[b];
+      dn::ConvBand band;
+      band.conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(),
+                                 {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, bound);
+      band.src = dn::Reorder(src_rows(r, tag::nhwc), pd.src_desc());
+      band.dst = dn::Reorder(pd.dst_desc(), dst_rows(r, tag::nhwc));
+      if (mode == Post::kResidual) band.residual = dn::Reorder(dst_rows(r, tag::nhwc), pd.dst_desc());
+      band.src_offset = static_cast<size_t>(r.in_begin * W * C) * sizeof(float);
+      band.dst_offset = static_cast<size_t>(r.out_begin * OW * M) * sizeof(float);
+      plan.bands.push_back(std::move(band));
+    }
+    plan.src_image_bytes = static_cast<size_t>(g.in[1] * W * C) * sizeof(float);
+    plan.dst_image_bytes = static_cast<size_t>(g.out[1] * OW * M) * sizeof(float);
+    return true;
   }
 
   // Shortest reduction (input channels per group x kernel window) run in reduced precision.

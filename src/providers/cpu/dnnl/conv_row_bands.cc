@@ -5,8 +5,8 @@
 
 namespace kestrel::cpu::dnnl_backend {
 
-void run_row_bands(const std::vector<ConvBand>& bands, int64_t images, size_t x_image_bytes, size_t y_image_bytes,
-                   const void* x, void* y, const void* z, int threads) {
+void run_row_bands(const std::vector<ConvBand>& bands, int64_t images, size_t x_image_bytes,
+                   size_t y_image_bytes, const void* x, void* y, const void* z, int threads) {
   const int64_t items = images * static_cast<int64_t>(bands.size());
   std::exception_ptr error;
 #pragma omp parallel for num_threads(threads) schedule(static)

@@ -1,12 +1,13 @@
-// Channels-last convolutions split into row bands (src/providers/cpu/dnnl/conv_row_bands.h): the band geometry
-// against the definition of a forward window, and banded Winograd FusedConvs (teams of 2 to 4: as many bands per
-// image) against the reference kernel and against the one-thread path (one band: the whole image) on odd heights,
-// asymmetric pads, residuals, batches and shapes seen only at run time.
+// Channels-last convolutions split into row bands (src/providers/cpu/dnnl/conv_row_bands.h): the band
+// geometry against the definition of a forward window, and banded Winograd FusedConvs (teams of 2 to 4: as
+// many bands per image) against the reference kernel and against the one-thread path (one band: the whole
+// image) on odd heights, asymmetric pads, residuals, batches and shapes seen only at run time.
+#include "providers/cpu/dnnl/conv_row_bands.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "providers/cpu/dnnl/conv_row_bands.h"
 #include "providers/cpu/fast/fast_vs_reference.h"
 
 namespace kestrel {
@@ -32,10 +33,10 @@ TEST(ConvRowBands, SplitReadsWhatTheWholeWindowReads) {
               if (in_rows + pad_begin + pad_end < span) continue;
               const int64_t out_rows = (in_rows + pad_begin + pad_end - span) / stride + 1;
               for (int64_t bands : {1, 2, 3, 4, 7}) {
-                SCOPED_TRACE("in " + std::to_string(in_rows) + " kernel " + std::to_string(kernel) + " stride " +
-                             std::to_string(stride) + " dilation " + std::to_string(dilation) + " pads " +
-                             std::to_string(pad_begin) + "," + std::to_string(pad_end) + " bands " +
-                             std::to_string(bands));
+                SCOPED_TRACE("in " + std::to_string(in_rows) + " kernel " + std::to_string(kernel) +
+                             " stride " + std::to_string(stride) + " dilation " + std::to_string(dilation) +
+                             " pads " + std::to_string(pad_begin) + "," + std::to_string(pad_end) +
+                             " bands " + std::to_string(bands));
                 const std::vector<RowBand> split =
                     split_rows(in_rows, out_rows, kernel, stride, dilation, pad_begin, bands);
                 if (split.empty()) {
@@ -43,7 +44,8 @@ TEST(ConvRowBands, SplitReadsWhatTheWholeWindowReads) {
                   bool padding_only = false;
                   for (int64_t b = 0; b < bands && out_rows >= bands; ++b) {
                     const int64_t o0 = out_rows * b / bands, o1 = out_rows * (b + 1) / bands;
-                    const int64_t first = o0 * stride - pad_begin, last = (o1 - 1) * stride - pad_begin + span - 1;
+                    const int64_t first = o0 * stride - pad_begin,
+                                  last = (o1 - 1) * stride - pad_begin + span - 1;
                     padding_only |= last < 0 || first >= in_rows;
                   }
                   EXPECT_TRUE(out_rows < bands || padding_only);
@@ -94,9 +96,9 @@ TEST(ConvRowBands, BandInPaddingAloneIsNoSplit) {
   EXPECT_TRUE(split_rows(2, 5, 1, 1, 1, 3, 2).empty());
 }
 
-// A channels-last FusedConv run by the reference kernel, and by the fast one at teams of 1 to 4, on each of `runs`;
-// every fast output is compared with the reference and with the one-thread fast output (the whole image on one
-// Winograd primitive, where the teams run one per band).
+// A channels-last FusedConv run by the reference kernel, and by the fast one at teams of 1 to 4, on each of
+// `runs`; every fast output is compared with the reference and with the one-thread fast output (the whole
+// image on one Winograd primitive, where the teams run one per band).
 void compare_teams(const std::vector<NodeInput>& inputs, const std::function<void(onnx::NodeProto&)>& attrs,
                    const std::vector<Feeds>& runs) {
   const std::string bytes = testing::model_with_initializers(
@@ -108,7 +110,8 @@ void compare_teams(const std::vector<NodeInput>& inputs, const std::function<voi
       13, "ai.kestrel");
   Session ref = testing::make_session(bytes, true, 1);
   std::vector<std::unique_ptr<Session>> fast;
-  for (int threads : {1, 2, 3, 4}) fast.emplace_back(new Session(testing::make_session(bytes, false, threads)));
+  for (int threads : {1, 2, 3, 4})
+    fast.emplace_back(new Session(testing::make_session(bytes, false, threads)));
   for (size_t r = 0; r < runs.size(); ++r) {
     SCOPED_TRACE("run " + std::to_string(r));
     const Tensor expected = ref.run(runs[r]).at(0).tensor();
@@ -132,9 +135,9 @@ std::function<void(onnx::NodeProto&)> conv_attrs(std::vector<int64_t> pads, cons
   };
 }
 
-// Shapes large enough for a team (over 2^20 multiply-adds) and for Winograd in every band of up to four (at least
-// 400 outputs a band, or 128 input channels), with Relu, which oneDNN's Winograd kernels take as a post-op.
-// 41 rows: bands of 20/21, 13/14/14 and 10/10/10/11 rows.
+// Shapes large enough for a team (over 2^20 multiply-adds) and for Winograd in every band of up to four (at
+// least 400 outputs a band, or 128 input channels), with Relu, which oneDNN's Winograd kernels take as a
+// post-op. 41 rows: bands of 20/21, 13/14/14 and 10/10/10/11 rows.
 TEST(ConvRowBands, OddHeightSymmetricPads) {
   const std::vector<NodeInput> in{{"X", pattern_tensor({1, 41, 41, 20}, 1)},
                                   {"W", pattern_tensor({24, 20, 3, 3}, 2), true},
@@ -147,8 +150,8 @@ TEST(ConvRowBands, AsymmetricPads) {
   for (const std::vector<int64_t>& pads :
        {std::vector<int64_t>{0, 1, 1, 0}, std::vector<int64_t>{1, 0, 0, 1}, std::vector<int64_t>{0, 0, 0, 0},
         std::vector<int64_t>{2, 1, 0, 2}}) {
-    SCOPED_TRACE("pads " + std::to_string(pads[0]) + "," + std::to_string(pads[1]) + "," + std::to_string(pads[2]) +
-                 "," + std::to_string(pads[3]));
+    SCOPED_TRACE("pads " + std::to_string(pads[0]) + "," + std::to_string(pads[1]) + "," +
+                 std::to_string(pads[2]) + "," + std::to_string(pads[3]));
     const std::vector<NodeInput> in{{"X", pattern_tensor({1, 37, 53, 19}, 1)},
                                     {"W", pattern_tensor({21, 19, 3, 3}, 2), true},
                                     {"B", pattern_tensor({21}, 3), true}};
@@ -180,20 +183,24 @@ TEST(ConvRowBands, BroadcastResidualAndSilu) {  // applied after the bands
   compare_teams(plain, conv_attrs({1, 1, 1, 1}, "Silu"), {testing::feeds_of(plain)});
 }
 
-// Post-ops a Winograd kernel does not take (Clip, an affine map after the activation): every team runs the direct
-// kernel on the whole tensors instead.
+// Post-ops a Winograd kernel does not take (Clip, an affine map after the activation): every team runs the
+// direct kernel on the whole tensors instead.
 TEST(ConvRowBands, PostOpsWithoutWinogradRunDirect) {
   const std::vector<NodeInput> in{{"X", pattern_tensor({1, 31, 60, 24}, 1)},
                                   {"W", pattern_tensor({17, 24, 3, 3}, 2), true},
                                   {"B", pattern_tensor({17}, 3), true}};
-  compare_teams(in, conv_attrs({1, 1, 1, 1}, "Clip", [](onnx::NodeProto& n) {
-                  add_attr(n, "activation_params", std::vector<float>{0.0f, 6.0f});
-                }),
+  compare_teams(in,
+                conv_attrs({1, 1, 1, 1}, "Clip",
+                           [](onnx::NodeProto& n) {
+                             add_attr(n, "activation_params", std::vector<float>{0.0f, 6.0f});
+                           }),
                 {testing::feeds_of(in)});
-  compare_teams(in, conv_attrs({1, 1, 1, 1}, "Relu", [](onnx::NodeProto& n) {
-                  add_attr(n, "activation_scale", 0.5f);
-                  add_attr(n, "activation_shift", -0.25f);
-                }),
+  compare_teams(in,
+                conv_attrs({1, 1, 1, 1}, "Relu",
+                           [](onnx::NodeProto& n) {
+                             add_attr(n, "activation_scale", 0.5f);
+                             add_attr(n, "activation_shift", -0.25f);
+                           }),
                 {testing::feeds_of(in)});
 }
 
@@ -204,8 +211,8 @@ TEST(ConvRowBands, WideInputFewRows) {  // 9 rows over 4 bands: 2, 2, 2 and 3 ro
   compare_teams(in, conv_attrs({1, 1, 1, 1}, "Relu"), {testing::feeds_of(in)});
 }
 
-// The weights are packed at creation for the declared batch of 1 and the model's copy freed; other batches then
-// run every image's bands from that one layout.
+// The weights are packed at creation for the declared batch of 1 and the model's copy freed; other batches
+// then run every image's bands from that one layout.
 TEST(ConvRowBands, BatchesFromWeightsPackedAtCreation) {
   const std::vector<NodeInput> in{{"X", pattern_tensor({1, 30, 60, 18}, 1), false, false, true},
                                   {"W", pattern_tensor({18, 18, 3, 3}, 2), true},
@@ -225,7 +232,8 @@ TEST(ConvRowBands, ShapesSeenAtRunTime) {
                                   {"W", pattern_tensor({24, 20, 3, 3}, 2), true},
                                   {"B", pattern_tensor({24}, 3), true}};
   std::vector<Feeds> runs;
-  for (const Shape& s : {Shape{1, 41, 41, 20}, Shape{1, 28, 64, 20}, Shape{2, 57, 33, 20}, Shape{1, 41, 41, 20}})
+  for (const Shape& s :
+       {Shape{1, 41, 41, 20}, Shape{1, 28, 64, 20}, Shape{2, 57, 33, 20}, Shape{1, 41, 41, 20}})
     runs.push_back({{"X", Value(pattern_tensor(s, 7))}});
   compare_teams(in, conv_attrs({1, 1, 1, 1}, ""), runs);
 }
