@@ -48,10 +48,10 @@ inline std::vector<RowBand> split_rows(int64_t in_rows, int64_t out_rows, int64_
 // One band's primitive and the reorders between the tensors' channels-last rows and the primitive's layout.
 struct ConvBand {
   Executable conv;  // run({src, dst}), weights and bias bound
-  Reorder src, dst,
-      residual;  // NHWC rows -> src layout, dst layout -> NHWC rows, residual rows -> dst layout
-  size_t src_offset = 0,
-         dst_offset = 0;  // bytes from an image's start to the band's first input / output row
+  // NHWC rows -> src layout, dst layout -> NHWC rows, residual rows -> dst layout (for the sum post-op).
+  Reorder src, dst, residual;
+  // Bytes from an image's start to the band's first input row and first output row.
+  size_t src_offset = 0, dst_offset = 0;
 };
 
 // Runs every band of every image on a team of `threads` (one band at a time per thread, each on one thread):
