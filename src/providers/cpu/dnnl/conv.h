@@ -250,6 +250,11 @@ class DnnlConv final : public Kernel {
   // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
   // ORT's and its session creation from 0.9 to 2.1 of ORT's. Large weights (its last two stages) stay direct.
   static constexpr int64_t kWinogradMaxWeights = 256 * 1024;
+  // Every band reads all the Winograd weights (4 times the plain ones for F(4x4, 3x3)): banded, they should stay in
+  // a core's 1 MiB L2. In resnet50 at two threads, per convolution (medians of six interleaved runs), 56x56 64 -> 64
+  // (590 KB of Winograd weights) went from 492 us direct to 254-314 us banded, but 28x28 128 -> 128 (2.4 MB) from
+  // 486-496 to 552-569 us, though alone, its weights in cache, it ran in half the direct time.
+  static constexpr int64_t kBandedWinogradMaxWeights = 64 * 1024;
 
   std::shared_ptr<const DnnlConvPlan> make_plan(std::span<const int64_t> xs, const Window3& g, int threads,
                                                 Post mode) const {
@@ -390,7 +395,8 @@ class DnnlConv final : public Kernel {
   // Fills plan.bands with one one-thread Winograd primitive per band of output rows, `threads` bands per image,
   // all reading one packed copy of the weights: the top band takes the first kernel (F(4x4, 3x3) first) whose
   // weights exist or can still be made and every other band one with the same weights layout. False, leaving the
-  // plan as it was, when a band would be too small for Winograd to pay or no kernel serves every band.
+  // plan as it was, when the weights are too large to share, a band would be too small for Winograd to pay or no
+  // kernel serves every band.
   bool row_bands(DnnlConvPlan& plan, std::span<const int64_t> xs, const Window3& g, int threads,
                  const dnnl::primitive_attr& attr, const dnnl::memory::desc& b_md, Post mode) const {
     namespace dn = dnnl_backend;
@@ -400,7 +406,9 @@ class DnnlConv final : public Kernel {
     using dims = dnnl::memory::dims;
     const std::vector<dn::RowBand> rows =
         dn::split_rows(g.in[1], g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], threads);
-    if (rows.empty() || !winograd_pays(xs[1], (rows[0].out_end - rows[0].out_begin) * g.out[2])) return false;
+    if (w_.size() > kBandedWinogradMaxWeights || rows.empty() ||
+        !winograd_pays(xs[1], (rows[0].out_end - rows[0].out_begin) * g.out[2]))
+      return false;
     dn::ThreadScope one(1);  // each band runs on one thread
     const int64_t C = xs[1], M = w_.dim(0), W = g.in[2], OW = g.out[2];
     auto src_rows = [&](const dn::RowBand& r, tag t) {
