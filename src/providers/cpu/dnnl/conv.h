@@ -7,7 +7,8 @@
 // (activation_scale, activation_shift) run as post-ops (sum, eltwise, eltwise_linear).
 // SiLU is the exception: Kestrel's own pass after the primitive (fast::silu_in_place) costs about half of
 // oneDNN 2.6's swish post-op (efficientnet_b0 runs it after every convolution).
-// 3x3 stride-1 convolutions run oneDNN's Winograd kernel where it measured faster (prefers_winograd).
+// 3x3 stride-1 convolutions run oneDNN's Winograd kernel where it measured faster (prefers_winograd), on a team
+// in row bands (row_bands, conv_row_bands.h).
 // At bf16 precision the weights are packed as bfloat16 and X is converted by its reorder (added when X is
 // channels_last); Y, the residual and the bias stay f32.
 #pragma once
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "providers/cpu/dnnl/conv_row_bands.h"
 #include "providers/cpu/dnnl/dnnl_common.h"
 #include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/fast/silu.h"
@@ -34,6 +36,9 @@ struct DnnlConvPlan {
   // A Winograd primitive is made for one image and run once per image (see DnnlConv::winograd below).
   int64_t images = 1;
   size_t src_image_bytes = 0, dst_image_bytes = 0;
+  // Or, when not empty, row bands run side by side instead of `conv` and the reorders (see DnnlConv::row_bands);
+  // the image sizes are then the channels-last tensors'.
+  std::vector<dnnl_backend::ConvBand> bands;
 };
 
 class DnnlConv final : public Kernel {
@@ -175,23 +180,34 @@ class DnnlConv final : public Kernel {
     key.push_back(team);
     key.push_back(static_cast<int64_t>(mode));
     const auto plan = cache_.get(key.span(), [&] { return make_plan(xs.span(), g, team, mode); });
-    const void* x = dn::converted_input(plan->src_reorder, X.raw_data(), team);
-    void* y = dn::output_buffer(plan->dst_reorder, Y.raw_data());
-    if (residual_inside) {  // the sum post-op adds what dst holds before the convolution writes it
-      if (plan->residual_reorder)
-        plan->residual_reorder.run(Z->raw_data(), y, team);
-      else if (Y.raw_data() != Z->raw_data())  // (the planner may run the op in place on Z)
-        std::memcpy(Y.raw_data(), Z->raw_data(), Z->bytes());
-    }
-    for (int64_t i = 0; i < plan->images; ++i)
-      plan->conv.run({static_cast<const char*>(x) + i * plan->src_image_bytes,
-                      static_cast<char*>(y) + i * plan->dst_image_bytes});
-    dn::converted_output(plan->dst_reorder, y, Y.raw_data(), team);
+    if (!plan->bands.empty())
+      dn::run_row_bands(plan->bands, N, plan->src_image_bytes, plan->dst_image_bytes, X.raw_data(), Y.raw_data(),
+                        residual_inside ? Z->raw_data() : nullptr, team);
+    else
+      run_whole(*plan, X, Y, residual_inside ? Z : nullptr, team);
     if (silu_after_ && mode != Post::kNone) fast::silu_in_place(Y.data<float>(), Y.size(), threads);
     if (Z && !residual_inside) finish_outside(ctx, Y, Z);
   }
 
  private:
+  // One primitive over the whole tensors, with reorders around it when its layouts are not the tensors'; a residual
+  // Z (of Y's shape) is put in dst for the sum post-op.
+  static void run_whole(const DnnlConvPlan& plan, const Tensor& X, Tensor& Y, const Tensor* Z, int team) {
+    namespace dn = dnnl_backend;
+    const void* x = dn::converted_input(plan.src_reorder, X.raw_data(), team);
+    void* y = dn::output_buffer(plan.dst_reorder, Y.raw_data());
+    if (Z) {  // the sum post-op adds what dst holds before the convolution writes it
+      if (plan.residual_reorder)
+        plan.residual_reorder.run(Z->raw_data(), y, team);
+      else if (Y.raw_data() != Z->raw_data())  // (the planner may run the op in place on Z)
+        std::memcpy(Y.raw_data(), Z->raw_data(), Z->bytes());
+    }
+    for (int64_t i = 0; i < plan.images; ++i)
+      plan.conv.run({static_cast<const char*>(x) + i * plan.src_image_bytes,
+                     static_cast<char*>(y) + i * plan.dst_image_bytes});
+    dn::converted_output(plan.dst_reorder, y, Y.raw_data(), team);
+  }
+
   // Residual and activation applied after the convolution (broadcast residuals, and the no-channel case).
   void finish_outside(const KernelContext& ctx, Tensor& Y, const Tensor* Z) const {
     float* y = Y.data<float>();
@@ -208,22 +224,37 @@ class DnnlConv final : public Kernel {
   // many (wide inputs) or the map has many tiles. Measured in the models at one thread, Winograd time over direct
   // time (reorders included): resnet18's 56x56 to 7x7 convolutions (64 to 512 channels in) 0.58-0.87, squeezenet's
   // 55x55 (16 in) 0.78-0.93 and 27x27 (32 in) 0.72, but its 13x13 ones (48 and 64 in) 1.07-1.10.
-  // One thread only: with a larger team than images, oneDNN 2.6 runs the transforms and products of each block of
-  // tiles as three parallel regions, dozens per convolution, each one a barrier for the team.
-  bool prefers_winograd(std::span<const int64_t> xs, const Window3& g, int threads) const {
-    if (threads != 1 || g.spatial_rank != 2 || group_ != 1 ||
-        dnnl_backend::compute_type(precision_) != dnnl::memory::data_type::f32)
+  // With a larger team than images, oneDNN 2.6 runs the transforms and products of each block of tiles as three
+  // parallel regions, dozens per convolution, each one a barrier for the team: a team runs channels-last ones in
+  // row bands instead, one one-thread primitive per band (row_bands), and the others on the direct kernel.
+  bool winograd_shape(const Window3& g) const {
+    if (g.spatial_rank != 2 || group_ != 1 || dnnl_backend::compute_type(precision_) != dnnl::memory::data_type::f32)
       return false;
     for (int i = 1; i < 3; ++i)
       if (g.kernel[i] != 3 || g.stride[i] != 1 || g.dilation[i] != 1) return false;
-    if (w_.size() > kWinogradMaxWeights) return false;
-    return xs[1] >= kWinogradMinChannels || g.out[1] * g.out[2] >= kWinogradMinPixels;
+    return w_.size() <= kWinogradMaxWeights;
   }
+  // Whether Winograd pays on one thread for `channels` inputs and `out_pixels` outputs (an image's, or a band's).
+  static bool winograd_pays(int64_t channels, int64_t out_pixels) {
+    return channels >= kWinogradMinChannels || out_pixels >= kWinogradMinPixels;
+  }
+  bool prefers_winograd(std::span<const int64_t> xs, const Window3& g, int threads) const {
+    return threads == 1 && winograd_shape(g) && winograd_pays(xs[1], g.out[1] * g.out[2]);
+  }
+  // oneDNN lists its F(2x2, 3x3) kernel first, but its F(4x4, 3x3) one measured faster wherever both ran, on one
+  // thread: squeezenet1_1's 55x55 (16 in) 197 -> 147 us and 27x27 (32 in) 144 -> 117 us, a 56x56 64 -> 64 one
+  // alone 459 -> 371 us (the same time in resnet18 and resnet50, where their weights stream from memory).
+  static bool winograd_preferred(const char* impl_info) { return std::strstr(impl_info, "wino_4x3") != nullptr; }
   static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 400;
   // Winograd weights take 16/9 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) times the space and oneDNN transforms them slowly:
   // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
   // ORT's and its session creation from 0.9 to 2.1 of ORT's. Large weights (its last two stages) stay direct.
   static constexpr int64_t kWinogradMaxWeights = 256 * 1024;
+  // Every band reads all the Winograd weights (4 times the plain ones for F(4x4, 3x3)): banded, they should stay in
+  // a core's 1 MiB L2. In resnet50 at two threads, per convolution (medians of six interleaved runs), 56x56 64 -> 64
+  // (590 KB of Winograd weights) went from 492 us direct to 254-314 us banded, but 28x28 128 -> 128 (2.4 MB) from
+  // 486-496 to 552-569 us, though alone, its weights in cache, it ran in half the direct time.
+  static constexpr int64_t kBandedWinogradMaxWeights = 64 * 1024;
 
   std::shared_ptr<const DnnlConvPlan> make_plan(std::span<const int64_t> xs, const Window3& g, int threads,
                                                 Post mode) const {
@@ -302,27 +333,34 @@ class DnnlConv final : public Kernel {
     // The Winograd primitive with its weights, or nothing (chosen unchanged) when there is none for this shape and
     // post-ops or its weights cannot be made. oneDNN makes a Winograd weights layout from the plain weights only and
     // makes nothing from it, and its Winograd kernels (F(2x2, 3x3), F(4x4, 3x3)) each have their own layout: the
-    // first kernel whose weights exist or can still be made is taken. The primitive is made for one image, so its
-    // kernel does not change with the batch, and runs once per image on the blocked tensors, whose images are
-    // contiguous.
+    // first kernel whose weights exist or can still be made is taken, F(4x4, 3x3) first (winograd_preferred). The
+    // primitive is made for one image, so its kernel does not change with the batch, and runs once per image on the
+    // blocked tensors, whose images are contiguous.
     auto winograd = [&]() -> dnnl::memory {
       try {
-        dnnl::convolution_forward::primitive_desc pd(
-            describe(dnnl::algorithm::convolution_winograd, dt::f32, blocked, blocked, 1), attr, dn::engine());
-        do {
-          try {
-            dnnl::memory weights = packed_->get(pd.weights_desc());
-            chosen.emplace(std::move(pd));
-            return weights;
-          } catch (const dnnl::error&) {
-            // this kernel's layout cannot be made any more; try the next kernel
-          }
-        } while (pd.next_impl());
+        // The descriptor outlives pd: oneDNN's iterator over implementations (next_impl) keeps a pointer to it.
+        const dnnl::convolution_forward::desc one_image =
+            describe(dnnl::algorithm::convolution_winograd, dt::f32, blocked, blocked, 1);
+        for (bool preferred_only : {true, false}) {
+          dnnl::convolution_forward::primitive_desc pd(one_image, attr, dn::engine());
+          do {
+            if (preferred_only && !winograd_preferred(pd.impl_info_str())) continue;
+            try {
+              dnnl::memory weights = packed_->get(pd.weights_desc());
+              chosen.emplace(std::move(pd));
+              return weights;
+            } catch (const dnnl::error&) {
+              // this kernel's layout cannot be made any more; try the next kernel
+            }
+          } while (pd.next_impl());
+        }
       } catch (const dnnl::error&) {
         // no Winograd kernel for this shape and post-ops on this CPU
       }
       return {};
     };
+    const bool banded_winograd = !chosen && threads > 1 && channels_last_ && winograd_shape(g);
+    if (banded_winograd && row_bands(*plan, xs, g, threads, attr, b_md, mode)) return plan;
     dnnl::memory weights;
     if (!chosen && prefers_winograd(xs, g, threads)) weights = winograd();
     if (!chosen) chosen = choose(dt::f32);
@@ -352,6 +390,94 @@ class DnnlConv final : public Kernel {
     plan->dst_reorder = dn::Reorder(dst_md, dst_user);
     if (mode == Post::kResidual && plan->dst_reorder) plan->residual_reorder = dn::Reorder(dst_user, dst_md);
     return plan;
+  }
+
+  // Fills plan.bands with one one-thread Winograd primitive per band of output rows, `threads` bands per image,
+  // all reading one packed copy of the weights: the top band takes the first kernel (F(4x4, 3x3) first) whose
+  // weights exist or can still be made and every other band one with the same weights layout. False, leaving the
+  // plan as it was, when the weights are too large to share, a band would be too small for Winograd to pay or no
+  // kernel serves every band.
+  bool row_bands(DnnlConvPlan& plan, std::span<const int64_t> xs, const Window3& g, int threads,
+                 const dnnl::primitive_attr& attr, const dnnl::memory::desc& b_md, Post mode) const {
+    namespace dn = dnnl_backend;
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+    using primitive_desc = dnnl::convolution_forward::primitive_desc;
+    using dims = dnnl::memory::dims;
+    const std::vector<dn::RowBand> rows =
+        dn::split_rows(g.in[1], g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], threads);
+    if (w_.size() > kBandedWinogradMaxWeights || rows.empty() ||
+        !winograd_pays(xs[1], (rows[0].out_end - rows[0].out_begin) * g.out[2]))
+      return false;
+    dn::ThreadScope one(1);  // each band runs on one thread
+    const int64_t C = xs[1], M = w_.dim(0), W = g.in[2], OW = g.out[2];
+    auto src_rows = [&](const dn::RowBand& r, tag t) {
+      return dnnl::memory::desc({1, C, r.in_end - r.in_begin, W}, dt::f32, t);
+    };
+    auto dst_rows = [&](const dn::RowBand& r, tag t) {
+      return dnnl::memory::desc({1, M, r.out_end - r.out_begin, OW}, dt::f32, t);
+    };
+    // The descriptors outlive the primitive descriptors: oneDNN's iterator over implementations (next_impl) keeps
+    // a pointer to its descriptor.
+    std::vector<dnnl::convolution_forward::desc> descs;
+    for (const dn::RowBand& r : rows)
+      descs.emplace_back(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
+                         src_rows(r, tag::nChw16c), dnnl::memory::desc(weights_dims_, dt::f32, tag::any), b_md,
+                         dst_rows(r, tag::nChw16c), dims{1, 1}, dims{0, 0}, dims{r.pad_begin, g.pad_begin[2]},
+                         dims{r.pad_end, g.pad_end[2]});
+    // Every band's first kernel with the top kernel's weights layout; empty if a band has none.
+    auto same_layout = [&](const primitive_desc& top) {
+      std::vector<primitive_desc> pds{top};
+      for (size_t b = 1; b < rows.size(); ++b) {
+        primitive_desc pd(descs[b], attr, dn::engine());
+        while (pd.weights_desc() != top.weights_desc())
+          if (!pd.next_impl()) return std::vector<primitive_desc>{};
+        pds.push_back(std::move(pd));
+      }
+      return pds;
+    };
+    std::vector<primitive_desc> pds;
+    dnnl::memory weights;
+    try {
+      for (bool preferred_only : {true, false}) {
+        primitive_desc top(descs[0], attr, dn::engine());
+        do {
+          if (preferred_only && !winograd_preferred(top.impl_info_str())) continue;
+          std::vector<primitive_desc> candidates = same_layout(top);
+          if (candidates.empty()) continue;
+          try {
+            weights = packed_->get(top.weights_desc());
+          } catch (const dnnl::error&) {
+            continue;  // this layout cannot be made any more
+          }
+          pds = std::move(candidates);
+          break;
+        } while (top.next_impl());
+        if (!pds.empty()) break;
+      }
+    } catch (const dnnl::error&) {
+      return false;  // no Winograd kernel for a band's shape and post-ops on this CPU
+    }
+    if (pds.empty()) return false;
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, weights}};
+    if (b_.defined())
+      bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(b_md, dn::engine(), const_cast<float*>(b_.data<float>())));
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const dn::RowBand& r = rows[b];
+      const primitive_desc& pd = pds[b];
+      dn::ConvBand band;
+      band.conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(),
+                                 {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, bound);
+      band.src = dn::Reorder(src_rows(r, tag::nhwc), pd.src_desc());
+      band.dst = dn::Reorder(pd.dst_desc(), dst_rows(r, tag::nhwc));
+      if (mode == Post::kResidual) band.residual = dn::Reorder(dst_rows(r, tag::nhwc), pd.dst_desc());
+      band.src_offset = static_cast<size_t>(r.in_begin * W * C) * sizeof(float);
+      band.dst_offset = static_cast<size_t>(r.out_begin * OW * M) * sizeof(float);
+      plan.bands.push_back(std::move(band));
+    }
+    plan.src_image_bytes = static_cast<size_t>(g.in[1] * W * C) * sizeof(float);
+    plan.dst_image_bytes = static_cast<size_t>(g.out[1] * OW * M) * sizeof(float);
+    return true;
   }
 
   // Shortest reduction (input channels per group x kernel window) run in reduced precision.
