@@ -1,7 +1,7 @@
 // u8 x s8 -> s32 2-D convolution on oneDNN over a zero-point-padded NHWC copy of the input (see int8_conv.h).
 #include "providers/cpu/dnnl/int8_conv.h"
 
-#include <bit>
+#include <array>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -71,16 +71,20 @@ Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
       weights_.data());
 }
 
+void Int8PackedConv::set_requantization(std::vector<float> scales, int32_t y_zero_point, ElementType out_type) {
+  scales_ = std::move(scales);
+  y_zero_point_ = y_zero_point;
+  out_type_ = out_type;
+}
+
 std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, const Run& run, int threads,
-                                                         bool s8, ElementType out_type, int32_t y_zero_point,
-                                                         const float* scales) const {
-  Shape key = x_shape;
-  if (out_type != ElementType::kInt32)
-    for (int64_t m = 0; m < M_; ++m) key.push_back(std::bit_cast<int32_t>(scales[m]));
-  for (int64_t v : {run.window.pad_begin[1], run.window.pad_begin[2], run.window.pad_end[1], run.window.pad_end[2],
-                    int64_t{threads}, int64_t{s8}, static_cast<int64_t>(out_type), int64_t{y_zero_point}})
-    key.push_back(v);
-  return plans_.get(key, [&]() -> std::shared_ptr<const Int8ConvPlan> {
+                                                         bool s8, bool quantized) const {
+  // Built on the stack: a run looks its plan up without allocating.
+  const std::array<int64_t, 11> key{x_shape[0],           x_shape[1],           x_shape[2],
+                                    x_shape[3],           run.window.pad_begin[1], run.window.pad_begin[2],
+                                    run.window.pad_end[1], run.window.pad_end[2], int64_t{threads},
+                                    int64_t{s8},          int64_t{quantized}};
+  return plans_.get(std::span<const int64_t>(key), [&]() -> std::shared_ptr<const Int8ConvPlan> {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
@@ -94,15 +98,14 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
       dilates.push_back(g.dilation[i] - 1);
     }
     const dnnl::memory::desc padded({N, C, Hp, Wp}, dt::u8, tag::nhwc);
-    const bool quantized = out_type != ElementType::kInt32;
+    const ElementType out_type = quantized ? out_type_ : ElementType::kInt32;
     const dt y_type = out_type == ElementType::kUInt8 ? dt::u8 : out_type == ElementType::kInt8 ? dt::s8 : dt::s32;
     dnnl::primitive_attr attr = dn::user_scratchpad_attr();
     if (quantized) {
-      // Per output channel, fixed at creation (oneDNN 2.6 convolutions take no run-time scales): the plan is
-      // keyed by them, and models' scales are constants.
-      attr.set_output_scales(2, std::vector<float>(scales, scales + M_));
-      dnnl::post_ops po;  // + y_zero_point before rounding (set at creation: the plan is keyed by it)
-      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(y_zero_point));
+      // Per output channel, fixed at creation (oneDNN 2.6 convolutions take no run-time scales).
+      attr.set_output_scales(2, scales_);
+      dnnl::post_ops po;  // + y_zero_point before rounding
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(y_zero_point_));
       attr.set_post_ops(po);
     }
     const dnnl::convolution_forward::desc desc(
@@ -208,7 +211,7 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
+  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, false);
   const uint8_t* buf = padded_input(X, run, *p, threads);
   int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   p->conv.run({buf, nhwc});
@@ -216,13 +219,13 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
 }
 
 bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run,
-                                          const float* scales, const int32_t* offsets, int32_t y_zero_point,
-                                          ElementType out_type, void* y) const {
+                                          const int32_t* offsets, void* y) const {
   namespace dn = dnnl_backend;
+  if (!has_requantization()) return false;
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
+  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, true);
   if (!p) return false;
   const uint8_t* buf = padded_input(X, run, *p, threads);
   void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));

@@ -249,14 +249,16 @@ TEST(FastInt8, ConvIntegerWeightZeroPointKeepsReference) {
           10, false);
 }
 
-// `channels_last`: ai.kestrel QLinearConv with X given NHWC (c.x stays the NCHW shape).
-void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias, bool channels_last = false) {
+// `channels_last`: ai.kestrel QLinearConv with X given NHWC (c.x stays the NCHW shape). `constant_x_zp`: the
+// input zero point is a constant, as in models (the kernel then makes its per-channel offsets once).
+void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias, bool channels_last = false,
+                   bool constant_x_zp = false) {
   const int64_t M = c.w[0];
   const Shape x_shape = channels_last ? Shape{c.x[0], c.x[2], c.x[3], c.x[1]} : c.x;
   // Constant scales and output zero point: requantized inside the oneDNN primitive (see QLinearConvRuntimeScales).
   std::vector<NodeInput> in{{"X", random_of(c.xt, x_shape, 1)},
                             {"x_scale", scalar_of(kF, 0.05), true},
-                            {"x_zp", scalar_of(c.xt, c.xt == kU8 ? 120 : 4)},
+                            {"x_zp", scalar_of(c.xt, c.xt == kU8 ? 120 : 4), constant_x_zp},
                             {"W", random_of(c.wt, c.w, 2), true},
                             {"w_scale", per_channel ? positive_scales({M}, 3) : scalar_of(kF, 0.01), true},
                             {"w_zp", c.wt == kU8 ? scalar_of(kU8, 128) : scalar_of(kS8, 0), true},
@@ -285,6 +287,12 @@ TEST(FastInt8, QLinearConvPerChannelWithBias) {
 }
 TEST(FastInt8, QLinearConvSignedDepthwise) {
   q_linear_conv({{1, 24, 10, 10}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true);
+}
+TEST(FastInt8, QLinearConvConstantInputZeroPoint) {
+  q_linear_conv({{1, 5, 9, 11}, {7, 5, 3, 3}, kU8, kS8, 1, {1, 1, 1, 1}}, kU8, true, true, false, true);
+  q_linear_conv({{1, 24, 10, 7}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true, false, true);
+  q_linear_conv({{2, 24, 12, 9}, {24, 1, 5, 5}, kS8, kS8, 24, {2, 1, 2, 3}}, kU8, true, true, true, true);
+  q_linear_conv({{3, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8, 1, {0, 0, 0, 0}, {2, 1}}, kS8, false, true, true, true);
 }
 TEST(FastInt8, QLinearConvRuntimeScales) {
   // Scales fed at run time: requantized after the convolution instead of inside it.
