@@ -40,6 +40,7 @@ int fuse_qdq_global_average_pool(ir::Graph& graph);
 int fuse_qdq_data_movement(ir::Graph& graph);
 int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
+int int8_activations_to_uint8(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -83,6 +84,9 @@ const std::vector<Rule>& rules() {
       // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
       // the rules above then run again over the rewritten graph (folding, dead nodes).
       {"layout_nhwc", 3, layout_nhwc},
+      // After the layout pass has moved its Transposes through the quantized ops, so that whole int8 chains
+      // change type together.
+      {"int8_activations_to_uint8", 3, int8_activations_to_uint8},
   };
   return kRules;
 }
