@@ -8,12 +8,12 @@
 // copy per convolution, a uint8 one without padding is read in place.
 //
 // A value changes only with everything it is tied to: the values joined through byte-moving ops (Transpose,
-// Reshape, Concat, MaxPool, nearest Resize... which carry int8 unchanged, as fuse_qdq_data_movement leaves
-// them) form one group, and a group changes when each of its values is made by a quantized op whose output
-// zero point is a constant (or by a byte-moving op of the group), each reader is a quantized op reading it with
-// a constant zero point (or a QuantizedLookup, whose table is indexed by storage order, the same for both
-// types), and none is a graph output or read by a subgraph. Weights (initializers) never change.
-#include <numeric>
+// Reshape, Concat, MaxPool and NhwcMaxPool, nearest Resize... which carry int8 unchanged, as
+// fuse_qdq_data_movement leaves them) form one group, and a group changes when each of its values is made by a
+// quantized op whose output zero point is a constant (or by a byte-moving op of the group), each reader is a
+// quantized op reading it with a constant zero point (or a QuantizedLookup, whose table is indexed by storage
+// order, the same for both types), and none is a graph output or read by a subgraph. Weights (initializers)
+// never change.
 #include <unordered_map>
 #include <unordered_set>
 
@@ -26,7 +26,9 @@ namespace {
 // The ops that move int8 bytes unchanged, and which of their inputs carry them (the rest are shapes, axes,
 // sizes).
 bool moves_bytes(const ir::Node* n) {
-  if (!n->domain.empty() || n->outputs.empty()) return false;
+  if (n->outputs.empty()) return false;
+  if (n->domain == kKestrelDomain) return n->op_type == "NhwcMaxPool";  // MaxPool in the channels-last region
+  if (!n->domain.empty()) return false;
   const std::string& t = n->op_type;
   if (t == "Resize") return attr_string(n, "mode", "nearest") == "nearest";
   if (t == "MaxPool") return n->outputs.size() < 2 || !n->outputs[1];  // no indices

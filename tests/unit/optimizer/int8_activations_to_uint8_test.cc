@@ -108,6 +108,16 @@ TEST(Int8ActivationsToUint8, ConvChainThroughByteMovingOps) {
   expect_moved(conv_chain(), {1, 5, 7, 6}, 0, 7, 0);
 }
 
+TEST(Int8ActivationsToUint8, WholeOptimizerLeavesNoInt8Activation) {
+  // At level 3 the MaxPools run channels-last (ai.kestrel NhwcMaxPool) between channels-last convolutions.
+  const std::string bytes = conv_chain();
+  auto model = load(bytes);
+  optimizer::optimize(*model->graph, 3);
+  EXPECT_EQ(count_ops(*model->graph, "ai.kestrel:NhwcMaxPool"), 2);
+  EXPECT_EQ(int8_values(*model->graph), 0);
+  expect_same_outputs(bytes, feeds({1, 5, 7, 6}), GraphOptimizationLevel::kLayout, 0, 0);
+}
+
 TEST(Int8ActivationsToUint8, GraphOutputHoldsItsGroupBack) {
   // c2 is a graph output: it stays int8 (and its readers keep its zero point); the rest moves.
   expect_moved(conv_chain(true), {1, 5, 7, 6}, 0, 6, 1);
