@@ -45,6 +45,7 @@ int zero_point_of_input(const ir::Node* n, size_t slot) {
   if (onnx && t == "DequantizeLinear" && slot == 0) return 2;
   if ((onnx || kestrel) && t == "QLinearConv" && slot == 0) return 2;
   if (onnx && t == "QLinearMatMul" && (slot == 0 || slot == 3)) return static_cast<int>(slot) + 2;
+  if (onnx && (t == "MatMulInteger" || t == "ConvInteger") && slot <= 1) return static_cast<int>(slot) + 2;
   if (kestrel && (t == "QLinearAdd" || t == "QLinearMul") && (slot == 0 || slot == 3)) return static_cast<int>(slot) + 2;
   if (kestrel && t == "QLinearGlobalAveragePool" && slot == 0) return 2;
   return -1;

@@ -33,6 +33,7 @@ int fuse_conv_output_affine(ir::Graph& graph);
 int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
+int fuse_qdq_gemm(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
 int fuse_quantized_lookup(ir::Graph& graph);
 int fuse_qdq_binary(ir::Graph& graph);
@@ -64,6 +65,7 @@ const std::vector<Rule>& rules() {
       // otherwise fold the score scale first).
       {"fuse_qdq_conv", 2, fuse_qdq_conv},
       {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
+      {"fuse_qdq_gemm", 2, fuse_qdq_gemm},  // before fold_weight_dequantize turns its int8 weights to float
       {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
       {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_quantized_lookup", 2, fuse_quantized_lookup},  // after the int8 Conv/MatMul groups took their Qs
