@@ -362,6 +362,31 @@ TEST(FastInt8, QuantizeLinearPerAxis) {
 TEST(FastInt8, QuantizeLinearLargeSplitsOverThreads) {
   compare("QuantizeLinear", {{"x", quantize_input({3, 40001})}, {"s", scalar_of(kF, 0.25)}, {"z", scalar_of(kU8, 10)}}, 13);
 }
+// x / scale next to every half-integer of the 8-bit range and a little beyond, for scales whose reciprocal is
+// inexact (a loop multiplying by the reciprocal instead of dividing would round some to the other integer);
+// also values far past saturation and a scale with no normal reciprocal.
+TEST(FastInt8, QuantizeLinearNearRoundingTies) {
+  for (float scale : {0.037f, 0.1f, 0.0071f, 3.3f}) {
+    std::vector<float> x;
+    for (int k = -300; k <= 300; ++k) {
+      const float tie = (static_cast<float>(k) + 0.5f) * scale;
+      float below = tie, above = tie;
+      x.push_back(tie);
+      for (int u = 0; u < 4; ++u) {
+        below = std::nextafter(below, -1e30f);
+        above = std::nextafter(above, 1e30f);
+        x.push_back(below);
+        x.push_back(above);
+      }
+    }
+    for (float big : {4095.5f, 4096.5f, 5000.5f, -4200.5f}) x.push_back(big * scale);
+    SCOPED_TRACE(scale);
+    const Tensor t = Tensor::from_vector<float>(x);
+    compare("QuantizeLinear", {{"x", t}, {"s", scalar_of(kF, scale)}, {"z", scalar_of(kU8, 3)}}, 13);
+    compare("QuantizeLinear", {{"x", t}, {"s", scalar_of(kF, scale)}, {"z", scalar_of(kS8, -5)}}, 13);
+  }
+  compare("QuantizeLinear", {{"x", quantize_input({77})}, {"s", scalar_of(kF, 1e-39)}, {"z", scalar_of(kU8, 9)}}, 13);
+}
 TEST(FastInt8, QuantizeLinearEmpty) {
   compare("QuantizeLinear", {{"x", quantize_input({0, 5})}, {"s", scalar_of(kF, 0.25)}, {"z", scalar_of(kU8, 10)}}, 13);
 }
