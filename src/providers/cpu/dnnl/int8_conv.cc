@@ -8,6 +8,7 @@
 
 #include "providers/cpu/dnnl/int8_mat_mul.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -185,9 +186,13 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
       std::memset(image, zero, static_cast<size_t>(g.pad_begin[1]) * padded_row);
       std::memset(image + (g.pad_begin[1] + H) * static_cast<int64_t>(padded_row), zero,
                   static_cast<size_t>(g.pad_end[1]) * padded_row);
-      for (int64_t h = 0; h < H; ++h) {
-        const uint8_t* src = x + (n * H + h) * static_cast<int64_t>(row);
-        uint8_t* dst = image + (h + g.pad_begin[1]) * static_cast<int64_t>(padded_row);
+    }
+    // The rows, split over the threads when there are enough bytes to pay for the fork.
+    parallel_ranges(N * H, threads, threads > 1 && bytes >= (size_t{1} << 17), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / H, h = r % H;
+        const uint8_t* src = x + r * static_cast<int64_t>(row);
+        uint8_t* dst = buf + (n * Hp + h + g.pad_begin[1]) * static_cast<int64_t>(padded_row);
         std::memset(dst, zero, left);
         if (s8)
           flip_sign_bits(src, dst + left, row);
@@ -195,7 +200,7 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
           std::memcpy(dst + left, src, row);
         std::memset(dst + left + row, zero, right);
       }
-    }
+    });
     return buf;
   }
   // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.

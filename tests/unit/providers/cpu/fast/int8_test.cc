@@ -328,6 +328,12 @@ TEST(FastInt8, QLinearConvChannelsLastDepthwiseKernel) {
   q_linear_conv({{1, 130, 40, 40}, {130, 1, 5, 5}, kS8, kS8, 130, {2, 2, 2, 2}}, kS8, true, true, true);
   q_linear_conv({{1, 7, 6, 5}, {7, 1, 3, 3}, kS8, kS8, 7, {1, 1, 1, 1}, {2, 2}}, kU8, true, false, true);
 }
+// Padded inputs large enough that the copy into the padded buffer splits its rows over the threads, across
+// the images of a batch.
+TEST(FastInt8, QLinearConvChannelsLastPaddedCopySplitOverThreads) {
+  q_linear_conv({{2, 67, 50, 45}, {67, 1, 3, 3}, kU8, kS8, 67, {1, 1, 1, 1}}, kU8, true, true, true, true);
+  q_linear_conv({{2, 19, 61, 59}, {7, 19, 3, 3}, kS8, kS8, 1, {2, 1, 0, 1}}, kS8, false, true, true, true);
+}
 TEST(FastInt8, QLinearConvChannelsLastPointwiseInPlace) {
   q_linear_conv({{1, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8}, kU8, true, true, true);
   q_linear_conv({{3, 19, 5, 11}, {13, 19, 1, 1}, kS8, kS8, 1, {0, 0, 0, 0}, {2, 1}}, kS8, false, false, true);
