@@ -2,8 +2,12 @@
 //   QuantizeLinear(x, s, z: int8) -> q: int8 -> QLinearConv(q, s, z, ...)
 // becomes
 //   QuantizeLinear(x, s, z + 128: uint8) -> q: uint8 -> QLinearConv(q, s, z + 128, ...)
-// Exact: every stored value moves by 128 (v -> v + 128), and so do the zero point and the saturation bounds
-// ([-128, 127] -> [0, 255]), so each dequantized value (q - z) * s and each requantized result is unchanged.
+// Every stored value moves by 128 (v -> v + 128), and so do the zero point and the saturation bounds
+// ([-128, 127] -> [0, 255]), so each dequantized value (q - z) * s is unchanged, and so is each requantized
+// result of the ops that round before adding their zero point (QuantizeLinear, the QLinear ops but
+// QLinearConv, the lookups). QLinearConv adds its output zero point in float before rounding (as its oneDNN
+// kernel must): there a result whose float sum lies within rounding error of a half-integer can move by one
+// step (about once in 10^5 values), as the QDQ fusions' results can against the float graph.
 // The int8 convolutions run on u8 activations (VNNI multiplies u8 by s8): an int8 input costs a sign-flipping
 // copy per convolution, a uint8 one without padding is read in place.
 //
