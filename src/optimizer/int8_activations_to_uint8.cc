@@ -66,6 +66,13 @@ int zero_point_of_output(const ir::Node* n) {
   return -1;
 }
 bool is_lookup(const ir::Node* n) { return n->domain == kKestrelDomain && n->op_type == "QuantizedLookup"; }
+// Whether `n` reads input `slot` through a table indexed by storage order, which holds for both types: a
+// lookup's X, or an ai.kestrel QLinearConv's X with an x_table (fuse_lookup_into_conv).
+bool reads_through_table(const ir::Node* n, size_t slot) {
+  if (is_lookup(n)) return slot == 0;
+  return n->domain == kKestrelDomain && n->op_type == "QLinearConv" && slot == 0 && n->inputs.size() > 9 &&
+         n->inputs[9];
+}
 
 // A constant int8 tensor in `n`'s input `slot` (a zero point, or a lookup's table).
 const Tensor* int8_constant(const ir::Node* n, int slot) {
@@ -97,8 +104,9 @@ bool movable(const ir::Value* v, const ir::Graph& graph, const std::unordered_se
     for (size_t slot = 0; slot < reader->inputs.size(); ++slot) {
       if (reader->inputs[slot] != v) continue;
       const bool known = moves_bytes(reader) ? slot < byte_inputs(reader)
-                         : is_lookup(reader)   ? slot == 0
-                                               : int8_constant(reader, zero_point_of_input(reader, slot)) != nullptr;
+                         : reads_through_table(reader, slot)
+                             ? true
+                             : int8_constant(reader, zero_point_of_input(reader, slot)) != nullptr;
       if (!known) return false;
     }
   }
@@ -157,7 +165,7 @@ int int8_activations_to_uint8(ir::Graph& graph) {
     for (ir::Node* reader : readers) {
       if (moves_bytes(reader) || is_lookup(reader) || !done.insert(reader).second) continue;
       for (size_t slot = 0; slot < reader->inputs.size(); ++slot)
-        if (reader->inputs[slot] == v) {
+        if (reader->inputs[slot] == v && !reads_through_table(reader, slot)) {
           const auto z = static_cast<size_t>(zero_point_of_input(reader, slot));
           set_input(reader, z, twin_of(reader->inputs[z]));
         }

@@ -42,6 +42,7 @@ int fuse_qdq_data_movement(ir::Graph& graph);
 int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
 int int8_activations_to_uint8(ir::Graph& graph);
+int fuse_lookup_into_conv(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -89,6 +90,7 @@ const std::vector<Rule>& rules() {
       // After the layout pass has moved its Transposes through the quantized ops, so that whole int8 chains
       // change type together.
       {"int8_activations_to_uint8", 3, int8_activations_to_uint8},
+      {"fuse_lookup_into_conv", 3, fuse_lookup_into_conv},  // on channels-last convolutions, with final types
   };
   return kRules;
 }

@@ -11,6 +11,8 @@
 
 namespace kestrel::optimizer {
 int int8_activations_to_uint8(ir::Graph& graph);
+int fuse_lookup_into_conv(ir::Graph& graph);
+int layout_nhwc(ir::Graph& graph);
 void propagate_shapes(ir::Graph& graph);
 }
 
@@ -178,6 +180,29 @@ TEST(Int8ActivationsToUint8, LookupsAndQLinearAddAfterFusion) {
   EXPECT_EQ(count_ops(*model->graph, "ai.kestrel:QuantizedLookup"), 1);
   EXPECT_EQ(count_ops(*model->graph, "ai.kestrel:QLinearAdd"), 1);
   expect_moved(bytes, {1, 6, 5, 7}, 2, 4, 0);
+}
+
+// A channels-last QLinearConv reading an int8 tensor through its x_table (fuse_lookup_into_conv, as in a model
+// optimized, saved and loaded again): the table is indexed by storage order, so the tensor moves with the
+// convolution's own input zero point (the table's type) left alone.
+TEST(Int8ActivationsToUint8, ConvInputTable) {
+  ModelBuilder m(13);
+  m.input("X", {1, 4, 6, 5});
+  quantize_s8(m, "X", "q", 0.05f, -3);
+  q_linear_conv(m, "q", "c1", 4, 4, 3, 7, 4);
+  m.node("DequantizeLinear", {"c1", "c1_s", "c1_z"}, {"c1d"});
+  m.node("Sigmoid", {"c1d"}, {"sig"});
+  quantize_s8(m, "sig", "sq", 1.0f / 256, -128);
+  q_linear_conv(m, "sq", "c2", 4, 4, 3, -5, 4);
+  dequantize(m, "c2", "Y");
+  m.output("Y");
+  auto model = load(m.bytes());
+  optimizer::optimize(*model->graph, 2);  // the Sigmoid between QDQ nodes becomes a QuantizedLookup
+  optimizer::propagate_shapes(*model->graph);
+  optimizer::layout_nhwc(*model->graph);
+  ASSERT_EQ(optimizer::fuse_lookup_into_conv(*model->graph), 1);
+  // q and its channels-last copy, c1 (read through c2's table), c2.
+  expect_moved(onnx_format::serialize_model(*model), {1, 4, 6, 5}, 0, 4, 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "providers/cpu/dnnl/int8_mat_mul.h"
+#include "providers/cpu/kernels/fast/byte_lookup.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/parallel_ranges.h"
 
@@ -70,6 +71,18 @@ Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
   packed_ = std::make_unique<dnnl_backend::PackedWeights>(
       dnnl::memory::desc(weights_dims_, dnnl::memory::data_type::s8, dnnl_backend::plain_tag(wd.size())),
       weights_.data());
+}
+
+bool Int8PackedConv::set_input_table(const Tensor& table) {
+  if (!channels_last_ || !fast::has_vbmi() || table.rank() != 1 || table.size() != 256 ||
+      (table.type() != ElementType::kUInt8 && table.type() != ElementType::kInt8))
+    return false;
+  table_type_ = table.type();
+  table_.resize(256);
+  const uint8_t to_u8 = table.type() == ElementType::kInt8 ? 0x80 : 0;  // int8 entries as u8 ones 128 higher
+  const auto* entries = static_cast<const uint8_t*>(table.raw_data());
+  for (int i = 0; i < 256; ++i) table_[static_cast<size_t>(i)] = entries[i] ^ to_u8;
+  return true;
 }
 
 void Int8PackedConv::set_requantization(std::vector<float> scales, int32_t y_zero_point, ElementType out_type) {
@@ -141,9 +154,11 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
 }
 
 bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Run& run) const {
-  const bool s8 = X.type() == ElementType::kInt8;
-  if ((!s8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0) return false;
-  if (x_zero_point && (x_zero_point->type() != X.type() || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
+  if ((X.type() != ElementType::kInt8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0)
+    return false;
+  const ElementType xt = input_type(X);  // what the convolution reads: table[X] with an input table
+  const bool s8 = xt == ElementType::kInt8;
+  if (x_zero_point && (x_zero_point->type() != xt || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
     return false;
   run.x = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
   if (run.x[1] != w_shape_[1] * group_) return false;
@@ -160,14 +175,14 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
 
 bool Int8PackedConv::reads_in_place(const Tensor& X, const Run& run) const {
   const Window3& g = run.window;
-  return channels_last_ && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 && g.pad_begin[2] == 0 &&
+  return channels_last_ && table_.empty() && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 && g.pad_begin[2] == 0 &&
          g.pad_end[1] == 0 && g.pad_end[2] == 0;
 }
 
 const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p,
                                             int threads) const {
   namespace dn = dnnl_backend;
-  const bool s8 = X.type() == ElementType::kInt8;
+  const bool s8 = input_type(X) == ElementType::kInt8;
   const Window3& g = run.window;
   const int64_t N = run.x[0], C = run.x[1], H = run.x[2], W = run.x[3];
   const int64_t Hp = H + g.pad_begin[1] + g.pad_end[1], Wp = W + g.pad_begin[2] + g.pad_end[2];
@@ -194,7 +209,9 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
         const uint8_t* src = x + r * static_cast<int64_t>(row);
         uint8_t* dst = buf + (n * Hp + h + g.pad_begin[1]) * static_cast<int64_t>(padded_row);
         std::memset(dst, zero, left);
-        if (s8)
+        if (!table_.empty())  // u8 entries (see set_input_table), indexed by X's storage order
+          fast::lookup_bytes(src, dst + left, row, table_.data(), X.type() == ElementType::kInt8 ? 0x80 : 0);
+        else if (s8)
           flip_sign_bits(src, dst + left, row);
         else
           std::memcpy(dst + left, src, row);
@@ -216,7 +233,7 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, false);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, false);
   const uint8_t* buf = padded_input(X, run, *p, threads);
   int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   p->conv.run({buf, nhwc});
@@ -230,7 +247,7 @@ bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, true);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, true);
   if (!p) return false;
   const uint8_t* buf = padded_input(X, run, *p, threads);
   void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));

@@ -3,7 +3,8 @@
 // int8_conv.h with bias and requantization per output channel inside the oneDNN primitive (else in a
 // vectorised pass afterwards), in the reference's order: saturate(round(float(acc + bias) * (x_scale *
 // w_scale / y_scale) + y_zero_point)). Other cases keep the reference kernel. The same kernel runs ai.kestrel
-// QLinearConv with `channels_last` = 1 (NHWC X and Y, made by the layout_nhwc rule).
+// QLinearConv with `channels_last` = 1 (NHWC X and Y, made by the layout_nhwc rule), and its `x_table` (the
+// lookup applied while X is copied into the padded buffer).
 #include "providers/cpu/dnnl/int8_conv.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
@@ -19,6 +20,10 @@ class DnnlQLinearConv final : public Kernel {
     if (info.has_input(8) && !info.constant_input(8)) return nullptr;
     auto conv = Int8PackedConv::from_constants(info, 3, 5);
     if (!conv) return nullptr;
+    if (info.has_input(9)) {  // ai.kestrel's x_table; Y's type then comes from y_zero_point
+      const Tensor* table = info.constant_input(9);
+      if (!table || !info.has_input(7) || !conv->set_input_table(*table)) return nullptr;
+    }
     const int64_t M = conv->out_channels();
     if (!(w_scale->size() == 1 && w_scale->rank() <= 1) && !(w_scale->rank() == 1 && w_scale->dim(0) == M))
       return nullptr;

@@ -334,6 +334,37 @@ TEST(FastInt8, QLinearConvChannelsLastPaddedCopySplitOverThreads) {
   q_linear_conv({{2, 67, 50, 45}, {67, 1, 3, 3}, kU8, kS8, 67, {1, 1, 1, 1}}, kU8, true, true, true, true);
   q_linear_conv({{2, 19, 61, 59}, {7, 19, 3, 3}, kS8, kS8, 1, {2, 1, 0, 1}}, kS8, false, true, true, true);
 }
+// ai.kestrel QLinearConv's x_table: the convolution reads table[X]; the fast kernel looks X up while copying it
+// into the padded buffer (never in place), u8/s8 X and table, padded or not, large enough to split the copy.
+void q_linear_conv_table(const ConvCase& c, ElementType table_type) {
+  const Shape x_shape{c.x[0], c.x[2], c.x[3], c.x[1]};
+  const int64_t M = c.w[0];
+  Tensor b(ElementType::kInt32, {M});
+  for (int64_t m = 0; m < M; ++m) b.data<int32_t>()[m] = static_cast<int32_t>(m * 331 % 2001) - 1000;
+  compare("QLinearConv",
+          {{"X", random_of(c.xt, x_shape, 1)},
+           {"x_scale", scalar_of(kF, 0.05), true},
+           {"x_zp", scalar_of(table_type, table_type == kU8 ? 117 : -9), true},
+           {"W", random_of(c.wt, c.w, 2), true},
+           {"w_scale", positive_scales({M}, 3), true},
+           {"w_zp", scalar_of(kS8, 0), true},
+           {"y_scale", scalar_of(kF, 0.9), true},
+           {"y_zp", scalar_of(kU8, 100), true},
+           {"B", b, true},
+           {"x_table", random_of(table_type, {256}, 4), true}},
+          1, kVnni,
+          [c](onnx::NodeProto& n) {
+            conv_attrs(c)(n);
+            testing::add_attr(n, "channels_last", int64_t{1});
+          },
+          "ai.kestrel");
+}
+TEST(FastInt8, QLinearConvInputTable) {
+  q_linear_conv_table({{1, 24, 10, 7}, {24, 1, 3, 3}, kU8, kS8, 24, {1, 1, 1, 1}}, kS8);
+  q_linear_conv_table({{2, 19, 9, 11}, {19, 1, 5, 5}, kS8, kS8, 19, {2, 2, 2, 2}, {2, 1}}, kU8);
+  q_linear_conv_table({{1, 13, 5, 11}, {7, 13, 1, 1}, kU8, kS8}, kU8);  // no padding: still looked up
+  q_linear_conv_table({{2, 67, 50, 45}, {67, 1, 3, 3}, kS8, kS8, 67, {1, 1, 1, 1}}, kS8);  // copy split over threads
+}
 TEST(FastInt8, QLinearConvChannelsLastPointwiseInPlace) {
   q_linear_conv({{1, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8}, kU8, true, true, true);
   q_linear_conv({{3, 19, 5, 11}, {13, 19, 1, 1}, kS8, kS8, 1, {0, 0, 0, 0}, {2, 1}}, kS8, false, false, true);
