@@ -3,8 +3,8 @@
 // becomes
 //   xq -> ai.kestrel QLinearConv(xq, ..., x_table = table, channels_last = 1)
 // The convolution copies its input into a zero-point-padded buffer anyway; with the table it looks each byte
-// up on the way (the SiLU of efficientnet's expansion layers, before their depthwise convolutions), which saves
-// the lookup's own pass over the tensor. Exact: the convolution reads table[xq], which is yq.
+// up on the way (the SiLU of efficientnet's expansion layers, before their depthwise convolutions), which
+// saves the lookup's own pass over the tensor. Exact: the convolution reads table[xq], which is yq.
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -21,7 +21,8 @@ int fuse_lookup_into_conv(ir::Graph& graph) {
     if (!conv || conv->domain != kKestrelDomain || conv->op_type != "QLinearConv" || conv->inputs.empty() ||
         conv->inputs[0] != lookup->outputs[0] || attr_int(conv, "channels_last", 0) != 1)
       continue;
-    if (conv->inputs.size() < 8 || !conv->inputs[7] || conv->inputs.size() > 9) continue;  // y_zero_point; no table yet
+    if (conv->inputs.size() < 8 || !conv->inputs[7] || conv->inputs.size() > 9)
+      continue;  // y_zero_point; no table yet
     ir::Value* table = lookup->inputs[1];
     set_input(conv, 0, lookup->inputs[0]);
     while (conv->inputs.size() < 9) conv->inputs.push_back(nullptr);  // B omitted

@@ -3,11 +3,12 @@
 //   DequantizeLinear(bq, bs, bz) ──────────────┴─ Gemm(C) -> y (float)
 // becomes the exact integer product, scaled once per output column:
 //   aq [-> Flatten] -> MatMulInteger(b', az, bz) -> Cast(float) -> Mul(as * bs) -> Add(C) -> y
-// where b' is bq laid out [K, N] (transposed once here when transB = 1). The Gemm must have alpha = beta = 1 and
-// transA = 0, a's scale and zero point one constant value each, b a constant 2-D tensor quantized per tensor or
-// per output column, and C (optional) N constant values (or their DequantizeLinear). Outputs differ from the float Gemm's by float
-// rounding only (the sum is exact where the float one rounds at each step), as in ONNX Runtime's integer
-// matrix products with a float output; the weights stay int8 (a quarter of the bytes to stream per run).
+// where b' is bq laid out [K, N] (transposed once here when transB = 1). The Gemm must have alpha = beta = 1
+// and transA = 0, a's scale and zero point one constant value each, b a constant 2-D tensor quantized per
+// tensor or per output column, and C (optional) N constant values (or their DequantizeLinear). Outputs differ
+// from the float Gemm's by float rounding only (the sum is exact where the float one rounds at each step), as
+// in ONNX Runtime's integer matrix products with a float output; the weights stay int8 (a quarter of the
+// bytes to stream per run).
 #include "optimizer/optimizer.h"
 #include "optimizer/rewrite.h"
 
@@ -46,7 +47,8 @@ int fuse_qdq_gemm(ir::Graph& graph) {
   const auto reads = subgraph_reads(graph);
   int fired = 0;
   for (ir::Node* gemm : anchors_of(graph, {"Gemm"})) {
-    if (!is_op(gemm, "Gemm") || gemm->inputs.size() < 2 || gemm->outputs.size() != 1 || !gemm->outputs[0]) continue;
+    if (!is_op(gemm, "Gemm") || gemm->inputs.size() < 2 || gemm->outputs.size() != 1 || !gemm->outputs[0])
+      continue;
     if (attr_float(gemm, "alpha", 1.0f) != 1.0f || attr_float(gemm, "beta", 1.0f) != 1.0f ||
         attr_int(gemm, "transA", 0) != 0)
       continue;
@@ -69,7 +71,8 @@ int fuse_qdq_gemm(ir::Graph& graph) {
     const float a_scale = constant_of(a->scale)->data<float>()[0];
     const Tensor* bs = constant_of(b->scale);
     Tensor scale(ElementType::kFloat, {N});
-    for (int64_t n = 0; n < N; ++n) scale.data<float>()[n] = a_scale * bs->data<float>()[bs->size() == 1 ? 0 : n];
+    for (int64_t n = 0; n < N; ++n)
+      scale.data<float>()[n] = a_scale * bs->data<float>()[bs->size() == 1 ? 0 : n];
     const std::string name = gemm->name;
     ir::Value* y = gemm->outputs[0];
     ir::Value* a_int = a->x;

@@ -13,11 +13,11 @@
 //
 // A value changes only with everything it is tied to: the values joined through byte-moving ops (Transpose,
 // Reshape, Concat, MaxPool and NhwcMaxPool, nearest Resize... which carry int8 unchanged, as
-// fuse_qdq_data_movement leaves them) form one group, and a group changes when each of its values is made by a
-// quantized op whose output zero point is a constant (or by a byte-moving op of the group), each reader is a
-// quantized op reading it with a constant zero point (or a QuantizedLookup, whose table is indexed by storage
-// order, the same for both types), and none is a graph output or read by a subgraph. Weights (initializers)
-// never change.
+// fuse_qdq_data_movement leaves them) form one group, and a group changes when each of its values is made by
+// a quantized op whose output zero point is a constant (or by a byte-moving op of the group), each reader is
+// a quantized op reading it with a constant zero point (or a QuantizedLookup, whose table is indexed by
+// storage order, the same for both types), and none is a graph output or read by a subgraph. Weights
+// (initializers) never change.
 #include <unordered_map>
 #include <unordered_set>
 
@@ -41,8 +41,8 @@ bool moves_bytes(const ir::Node* n) {
 }
 size_t byte_inputs(const ir::Node* n) { return n->op_type == "Concat" ? n->inputs.size() : 1; }
 
-// For a quantized op: the zero-point input slot that goes with its data input `slot` (-1 when the slot holds no
-// activation this rule can move).
+// For a quantized op: the zero-point input slot that goes with its data input `slot` (-1 when the slot holds
+// no activation this rule can move).
 int zero_point_of_input(const ir::Node* n, size_t slot) {
   const std::string& t = n->op_type;
   const bool onnx = n->domain.empty(), kestrel = n->domain == kKestrelDomain;
@@ -50,7 +50,8 @@ int zero_point_of_input(const ir::Node* n, size_t slot) {
   if ((onnx || kestrel) && t == "QLinearConv" && slot == 0) return 2;
   if (onnx && t == "QLinearMatMul" && (slot == 0 || slot == 3)) return static_cast<int>(slot) + 2;
   if (onnx && (t == "MatMulInteger" || t == "ConvInteger") && slot <= 1) return static_cast<int>(slot) + 2;
-  if (kestrel && (t == "QLinearAdd" || t == "QLinearMul") && (slot == 0 || slot == 3)) return static_cast<int>(slot) + 2;
+  if (kestrel && (t == "QLinearAdd" || t == "QLinearMul") && (slot == 0 || slot == 3))
+    return static_cast<int>(slot) + 2;
   if (kestrel && t == "QLinearGlobalAveragePool" && slot == 0) return 2;
   return -1;
 }
@@ -94,7 +95,8 @@ struct Groups {
 };
 
 // Whether value `v` of a group may change, given the group's values.
-bool movable(const ir::Value* v, const ir::Graph& graph, const std::unordered_set<const ir::Value*>& sub_reads) {
+bool movable(const ir::Value* v, const ir::Graph& graph,
+             const std::unordered_set<const ir::Value*>& sub_reads) {
   if (!v->producer || v->producer->owner != &graph || v->is_graph_output || sub_reads.count(v)) return false;
   const ir::Node* p = v->producer;
   if (p->outputs[0] != v) return false;
@@ -116,7 +118,8 @@ bool movable(const ir::Value* v, const ir::Graph& graph, const std::unordered_se
 // The uint8 twin of an int8 constant: every element + 128 (its bytes with the sign bit flipped).
 Tensor flipped(const Tensor& t) {
   Tensor u(ElementType::kUInt8, t.shape());
-  for (int64_t i = 0; i < t.size(); ++i) u.data<uint8_t>()[i] = static_cast<uint8_t>(t.data<int8_t>()[i] + 128);
+  for (int64_t i = 0; i < t.size(); ++i)
+    u.data<uint8_t>()[i] = static_cast<uint8_t>(t.data<int8_t>()[i] + 128);
   return u;
 }
 

@@ -45,8 +45,8 @@ std::string conv_silu_conv(bool silu_output) {
   return m.bytes();
 }
 
-// The model after the extended rules and the layout pass, then after this rule (which must fire `fired` times):
-// both run without further rewrites, and every output must be identical.
+// The model after the extended rules and the layout pass, then after this rule (which must fire `fired`
+// times): both run without further rewrites, and every output must be identical.
 void expect_fused(const std::string& bytes, int fired) {
   auto model = load(bytes);
   optimizer::optimize(*model->graph, 2);

@@ -14,7 +14,7 @@ constexpr int64_t kK = 37, kN = 11;  // odd sizes
 struct GemmCase {
   bool trans_b = true;
   bool per_column = true;
-  bool flatten = true;   // X [1, 37, 1, 1] -> Flatten -> Gemm; else X [3, 37]
+  bool flatten = true;     // X [1, 37, 1, 1] -> Flatten -> Gemm; else X [3, 37]
   bool int32_bias = true;  // the bias as the QDQ quantizers write it: int32 behind a DequantizeLinear
   float alpha = 1.0f;
   bool int8_activation = false;

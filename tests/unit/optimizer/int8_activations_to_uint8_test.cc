@@ -1,9 +1,9 @@
 // int8_activations_to_uint8: int8 activations between quantized ops become uint8 with their zero points moved
-// by 128, through byte-moving ops, lookups and the QLinear ops; graph outputs, unknown readers and run-time zero
-// points hold a value (and everything tied to it) back. Each rewrite is checked bit for bit: the model as
-// given and as rewritten both run on the reference kernels (level 0) and every output must be identical (the
-// rule keeps every result but a QLinearConv's whose float sum lies within rounding of a half-integer; none
-// of these seeded inputs does).
+// by 128, through byte-moving ops, lookups and the QLinear ops; graph outputs, unknown readers and run-time
+// zero points hold a value (and everything tied to it) back. Each rewrite is checked bit for bit: the model
+// as given and as rewritten both run on the reference kernels (level 0) and every output must be identical
+// (the rule keeps every result but a QLinearConv's whose float sum lies within rounding of a half-integer;
+// none of these seeded inputs does).
 #include <cstring>
 
 #include "onnx/writer.h"
@@ -14,7 +14,7 @@ int int8_activations_to_uint8(ir::Graph& graph);
 int fuse_lookup_into_conv(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
 void propagate_shapes(ir::Graph& graph);
-}
+}  // namespace kestrel::optimizer
 
 namespace kestrel::optimizer_test {
 namespace {
@@ -28,8 +28,8 @@ void quantize_s8(ModelBuilder& m, const std::string& x, const std::string& out, 
   m.node("QuantizeLinear", {x, out + "_s", out + "_z"}, {out});
 }
 
-// x (int8, scale x + "_s", zero point x + "_z") -> QLinearConv with seeded int8 weights [out_c, c/group, k, k],
-// a bias and padding k/2 -> out (int8, zero point `zp`).
+// x (int8, scale x + "_s", zero point x + "_z") -> QLinearConv with seeded int8 weights [out_c, c/group, k,
+// k], a bias and padding k/2 -> out (int8, zero point `zp`).
 void q_linear_conv(ModelBuilder& m, const std::string& x, const std::string& out, int64_t c, int64_t out_c,
                    int64_t k, int8_t zp, int64_t group = 1) {
   typed_initializer<int8_t>(m, out + "_w", {out_c, c / group, k, k}, kInt8,
@@ -41,9 +41,10 @@ void q_linear_conv(ModelBuilder& m, const std::string& x, const std::string& out
   typed_initializer<int32_t>(m, out + "_b", {out_c}, onnx::TensorProto::INT32, bias);
   m.initializer(out + "_s", {}, {0.08f});
   typed_initializer<int8_t>(m, out + "_z", {}, kInt8, {zp});
-  auto& n = m.node("QLinearConv", {x, x + "_s", x + "_z", out + "_w", out + "_ws", out + "_wz", out + "_s", out + "_z",
-                                   out + "_b"},
-                   {out});
+  auto& n = m.node(
+      "QLinearConv",
+      {x, x + "_s", x + "_z", out + "_w", out + "_ws", out + "_wz", out + "_s", out + "_z", out + "_b"},
+      {out});
   const int64_t p = k / 2;
   attr(n, "pads", std::vector<int64_t>{p, p, p, p});
   attr(n, "group", group);
@@ -64,7 +65,8 @@ int int8_values(const ir::Graph& g) {
 Feeds feeds(const Shape& shape) { return {{"X", Value(random_tensor(shape, 5, -4, 4))}}; }
 
 // Applies the rule to `bytes` (first optimized at `level` when > 0), expecting it to move `moved` values and
-// leave `left` int8 ones, and checks the rewritten model's outputs against the model before the rule, bit for bit.
+// leave `left` int8 ones, and checks the rewritten model's outputs against the model before the rule, bit for
+// bit.
 void expect_moved(const std::string& bytes, const Shape& x_shape, int level, int moved, int left) {
   auto model = load(bytes);
   if (level > 0) optimizer::optimize(*model->graph, level);
@@ -85,8 +87,8 @@ void expect_moved(const std::string& bytes, const Shape& x_shape, int level, int
   }
 }
 
-// X -> Q -> QLinearConv -> two MaxPools (one padded) -> Concat -> depthwise QLinearConv -> QLinearConv -> DQ -> Y:
-// all seven int8 values become uint8.
+// X -> Q -> QLinearConv -> two MaxPools (one padded) -> Concat -> depthwise QLinearConv -> QLinearConv -> DQ
+// -> Y: all seven int8 values become uint8.
 std::string conv_chain(bool int8_output = false) {
   ModelBuilder m(13);
   m.input("X", {1, 5, 7, 6});
@@ -182,9 +184,9 @@ TEST(Int8ActivationsToUint8, LookupsAndQLinearAddAfterFusion) {
   expect_moved(bytes, {1, 6, 5, 7}, 2, 4, 0);
 }
 
-// A channels-last QLinearConv reading an int8 tensor through its x_table (fuse_lookup_into_conv, as in a model
-// optimized, saved and loaded again): the table is indexed by storage order, so the tensor moves with the
-// convolution's own input zero point (the table's type) left alone.
+// A channels-last QLinearConv reading an int8 tensor through its x_table (fuse_lookup_into_conv, as in a
+// model optimized, saved and loaded again): the table is indexed by storage order, so the tensor moves with
+// the convolution's own input zero point (the table's type) left alone.
 TEST(Int8ActivationsToUint8, ConvInputTable) {
   ModelBuilder m(13);
   m.input("X", {1, 4, 6, 5});

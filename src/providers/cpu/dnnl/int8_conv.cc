@@ -175,8 +175,8 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
 
 bool Int8PackedConv::reads_in_place(const Tensor& X, const Run& run) const {
   const Window3& g = run.window;
-  return channels_last_ && table_.empty() && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 && g.pad_begin[2] == 0 &&
-         g.pad_end[1] == 0 && g.pad_end[2] == 0;
+  return channels_last_ && table_.empty() && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 &&
+         g.pad_begin[2] == 0 && g.pad_end[1] == 0 && g.pad_end[2] == 0;
 }
 
 const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p,

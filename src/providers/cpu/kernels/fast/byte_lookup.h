@@ -18,7 +18,8 @@ inline bool has_vbmi() {
 #define KESTREL_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 
 // table[idx ^ flip] for 64 indices; t0..t3 hold table entries 0..63, 64..127, 128..191, 192..255.
-KESTREL_VBMI inline __m512i lookup64(__m512i idx, __m512i flip, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
+KESTREL_VBMI inline __m512i lookup64(__m512i idx, __m512i flip, __m512i t0, __m512i t1, __m512i t2,
+                                     __m512i t3) {
   idx = _mm512_xor_si512(idx, flip);
   const __m512i low = _mm512_permutex2var_epi8(t0, idx, t1);   // entries 0..127 (index bit 6 picks t0 or t1)
   const __m512i high = _mm512_permutex2var_epi8(t2, idx, t3);  // entries 128..255
@@ -26,7 +27,8 @@ KESTREL_VBMI inline __m512i lookup64(__m512i idx, __m512i flip, __m512i t0, __m5
 }
 
 // Needs has_vbmi().
-KESTREL_VBMI inline void lookup_bytes(const uint8_t* x, uint8_t* y, int64_t n, const uint8_t* table, uint8_t flip) {
+KESTREL_VBMI inline void lookup_bytes(const uint8_t* x, uint8_t* y, int64_t n, const uint8_t* table,
+                                      uint8_t flip) {
   const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
   const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
   const __m512i f = _mm512_set1_epi8(static_cast<char>(flip));

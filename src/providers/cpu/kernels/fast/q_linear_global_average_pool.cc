@@ -1,9 +1,9 @@
 // Fast ai.kestrel QLinearGlobalAveragePool (see kestrel/q_linear_global_average_pool.h) with AVX-512: the exact
 // integer sums of each image's channels, channels-last 64 channels at a time (16-bit lanes over runs of
-// positions, then int32; large images split over the threads by positions), channels-first one plane at a time
-// with byte sums of absolute differences (int8 values moved to uint8 by flipping the sign bit, 128 per position
-// taken off after). Then the same requantization as the reference. CPUs without AVX-512 and images of more than 2^23 positions (whose
-// int32 channels-last sums could overflow) keep the reference kernel.
+// positions, then int32; large images split over the threads by positions), channels-first one plane at a
+// time with byte sums of absolute differences (int8 values moved to uint8 by flipping the sign bit, 128 per
+// position taken off after). Then the same requantization as the reference. CPUs without AVX-512 and images
+// of more than 2^23 positions (whose int32 channels-last sums could overflow) keep the reference kernel.
 #include <immintrin.h>
 
 #include <algorithm>
