@@ -34,6 +34,7 @@ int fuse_dynamic_quantize_matmul(ir::Graph& graph);
 int fuse_qdq_conv(ir::Graph& graph);
 int fuse_qdq_conv_transpose(ir::Graph& graph);
 int fuse_qdq_matmul(ir::Graph& graph);
+int fuse_qdq_gemm(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
 int fuse_quantized_lookup(ir::Graph& graph);
 int fuse_qdq_binary(ir::Graph& graph);
@@ -41,6 +42,8 @@ int fuse_qdq_global_average_pool(ir::Graph& graph);
 int fuse_qdq_data_movement(ir::Graph& graph);
 int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
+int int8_activations_to_uint8(ir::Graph& graph);
+int fuse_lookup_into_conv(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -65,6 +68,7 @@ const std::vector<Rule>& rules() {
       {"fuse_qdq_conv", 2, fuse_qdq_conv},
       {"fuse_qdq_conv_transpose", 2, fuse_qdq_conv_transpose},
       {"fuse_qdq_matmul", 2, fuse_qdq_matmul},
+      {"fuse_qdq_gemm", 2, fuse_qdq_gemm},  // before fold_weight_dequantize turns its int8 weights to float
       {"fuse_dynamic_quantize_matmul", 2, fuse_dynamic_quantize_matmul},
       {"eliminate_relu_before_quantize", 2, eliminate_relu_before_quantize},
       {"fuse_quantized_lookup", 2, fuse_quantized_lookup},  // after the int8 Conv/MatMul groups took their Qs
@@ -85,6 +89,10 @@ const std::vector<Rule>& rules() {
       // Layout (3): run once the rules above have nothing left to do, so they match the model's own layout;
       // the rules above then run again over the rewritten graph (folding, dead nodes).
       {"layout_nhwc", 3, layout_nhwc},
+      // After the layout pass has moved its Transposes through the quantized ops, so that whole int8 chains
+      // change type together.
+      {"int8_activations_to_uint8", 3, int8_activations_to_uint8},
+      {"fuse_lookup_into_conv", 3, fuse_lookup_into_conv},  // on channels-last convolutions, with final types
   };
   return kRules;
 }

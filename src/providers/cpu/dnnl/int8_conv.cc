@@ -1,13 +1,15 @@
 // u8 x s8 -> s32 2-D convolution on oneDNN over a zero-point-padded NHWC copy of the input (see int8_conv.h).
 #include "providers/cpu/dnnl/int8_conv.h"
 
-#include <bit>
+#include <array>
 #include <cstring>
 #include <optional>
 #include <string>
 
 #include "providers/cpu/dnnl/int8_mat_mul.h"
+#include "providers/cpu/kernels/fast/byte_lookup.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -71,16 +73,32 @@ Int8PackedConv::Int8PackedConv(const KernelInfo& info, const Tensor& w)
       weights_.data());
 }
 
+bool Int8PackedConv::set_input_table(const Tensor& table) {
+  if (!channels_last_ || !fast::has_vbmi() || table.rank() != 1 || table.size() != 256 ||
+      (table.type() != ElementType::kUInt8 && table.type() != ElementType::kInt8))
+    return false;
+  table_type_ = table.type();
+  table_.resize(256);
+  const uint8_t to_u8 = table.type() == ElementType::kInt8 ? 0x80 : 0;  // int8 entries as u8 ones 128 higher
+  const auto* entries = static_cast<const uint8_t*>(table.raw_data());
+  for (int i = 0; i < 256; ++i) table_[static_cast<size_t>(i)] = entries[i] ^ to_u8;
+  return true;
+}
+
+void Int8PackedConv::set_requantization(std::vector<float> scales, int32_t y_zero_point, ElementType out_type) {
+  scales_ = std::move(scales);
+  y_zero_point_ = y_zero_point;
+  out_type_ = out_type;
+}
+
 std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, const Run& run, int threads,
-                                                         bool s8, ElementType out_type, int32_t y_zero_point,
-                                                         const float* scales) const {
-  Shape key = x_shape;
-  if (out_type != ElementType::kInt32)
-    for (int64_t m = 0; m < M_; ++m) key.push_back(std::bit_cast<int32_t>(scales[m]));
-  for (int64_t v : {run.window.pad_begin[1], run.window.pad_begin[2], run.window.pad_end[1], run.window.pad_end[2],
-                    int64_t{threads}, int64_t{s8}, static_cast<int64_t>(out_type), int64_t{y_zero_point}})
-    key.push_back(v);
-  return plans_.get(key, [&]() -> std::shared_ptr<const Int8ConvPlan> {
+                                                         bool s8, bool quantized) const {
+  // Built on the stack: a run looks its plan up without allocating.
+  const std::array<int64_t, 11> key{x_shape[0],           x_shape[1],           x_shape[2],
+                                    x_shape[3],           run.window.pad_begin[1], run.window.pad_begin[2],
+                                    run.window.pad_end[1], run.window.pad_end[2], int64_t{threads},
+                                    int64_t{s8},          int64_t{quantized}};
+  return plans_.get(std::span<const int64_t>(key), [&]() -> std::shared_ptr<const Int8ConvPlan> {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
@@ -94,15 +112,14 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
       dilates.push_back(g.dilation[i] - 1);
     }
     const dnnl::memory::desc padded({N, C, Hp, Wp}, dt::u8, tag::nhwc);
-    const bool quantized = out_type != ElementType::kInt32;
+    const ElementType out_type = quantized ? out_type_ : ElementType::kInt32;
     const dt y_type = out_type == ElementType::kUInt8 ? dt::u8 : out_type == ElementType::kInt8 ? dt::s8 : dt::s32;
     dnnl::primitive_attr attr = dn::user_scratchpad_attr();
     if (quantized) {
-      // Per output channel, fixed at creation (oneDNN 2.6 convolutions take no run-time scales): the plan is
-      // keyed by them, and models' scales are constants.
-      attr.set_output_scales(2, std::vector<float>(scales, scales + M_));
-      dnnl::post_ops po;  // + y_zero_point before rounding (set at creation: the plan is keyed by it)
-      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(y_zero_point));
+      // Per output channel, fixed at creation (oneDNN 2.6 convolutions take no run-time scales).
+      attr.set_output_scales(2, scales_);
+      dnnl::post_ops po;  // + y_zero_point before rounding
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f, static_cast<float>(y_zero_point_));
       attr.set_post_ops(po);
     }
     const dnnl::convolution_forward::desc desc(
@@ -137,9 +154,11 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
 }
 
 bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Tensor* x_zero_point, Run& run) const {
-  const bool s8 = X.type() == ElementType::kInt8;
-  if ((!s8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0) return false;
-  if (x_zero_point && (x_zero_point->type() != X.type() || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
+  if ((X.type() != ElementType::kInt8 && X.type() != ElementType::kUInt8) || X.rank() != 4 || X.size() == 0)
+    return false;
+  const ElementType xt = input_type(X);  // what the convolution reads: table[X] with an input table
+  const bool s8 = xt == ElementType::kInt8;
+  if (x_zero_point && (x_zero_point->type() != xt || x_zero_point->size() != 1 || x_zero_point->rank() > 1))
     return false;
   run.x = channels_last_ ? Shape{X.dim(0), X.dim(3), X.dim(1), X.dim(2)} : X.shape();
   if (run.x[1] != w_shape_[1] * group_) return false;
@@ -156,14 +175,14 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
 
 bool Int8PackedConv::reads_in_place(const Tensor& X, const Run& run) const {
   const Window3& g = run.window;
-  return channels_last_ && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 && g.pad_begin[2] == 0 &&
-         g.pad_end[1] == 0 && g.pad_end[2] == 0;
+  return channels_last_ && table_.empty() && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 &&
+         g.pad_begin[2] == 0 && g.pad_end[1] == 0 && g.pad_end[2] == 0;
 }
 
 const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p,
                                             int threads) const {
   namespace dn = dnnl_backend;
-  const bool s8 = X.type() == ElementType::kInt8;
+  const bool s8 = input_type(X) == ElementType::kInt8;
   const Window3& g = run.window;
   const int64_t N = run.x[0], C = run.x[1], H = run.x[2], W = run.x[3];
   const int64_t Hp = H + g.pad_begin[1] + g.pad_end[1], Wp = W + g.pad_begin[2] + g.pad_end[2];
@@ -182,17 +201,23 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
       std::memset(image, zero, static_cast<size_t>(g.pad_begin[1]) * padded_row);
       std::memset(image + (g.pad_begin[1] + H) * static_cast<int64_t>(padded_row), zero,
                   static_cast<size_t>(g.pad_end[1]) * padded_row);
-      for (int64_t h = 0; h < H; ++h) {
-        const uint8_t* src = x + (n * H + h) * static_cast<int64_t>(row);
-        uint8_t* dst = image + (h + g.pad_begin[1]) * static_cast<int64_t>(padded_row);
+    }
+    // The rows, split over the threads when there are enough bytes to pay for the fork.
+    parallel_ranges(N * H, threads, threads > 1 && bytes >= (size_t{1} << 17), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / H, h = r % H;
+        const uint8_t* src = x + r * static_cast<int64_t>(row);
+        uint8_t* dst = buf + (n * Hp + h + g.pad_begin[1]) * static_cast<int64_t>(padded_row);
         std::memset(dst, zero, left);
-        if (s8)
+        if (!table_.empty())  // u8 entries (see set_input_table), indexed by X's storage order
+          fast::lookup_bytes(src, dst + left, row, table_.data(), X.type() == ElementType::kInt8 ? 0x80 : 0);
+        else if (s8)
           flip_sign_bits(src, dst + left, row);
         else
           std::memcpy(dst + left, src, row);
         std::memset(dst + left + row, zero, right);
       }
-    }
+    });
     return buf;
   }
   // The zero point everywhere (as stored: s8 inputs get their sign bit flipped afterwards), then X inside.
@@ -208,7 +233,7 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, ElementType::kInt32, 0, nullptr);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, false);
   const uint8_t* buf = padded_input(X, run, *p, threads);
   int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   p->conv.run({buf, nhwc});
@@ -216,13 +241,13 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
 }
 
 bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run,
-                                          const float* scales, const int32_t* offsets, int32_t y_zero_point,
-                                          ElementType out_type, void* y) const {
+                                          const int32_t* offsets, void* y) const {
   namespace dn = dnnl_backend;
+  if (!has_requantization()) return false;
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, X.type() == ElementType::kInt8, out_type, y_zero_point, scales);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, true);
   if (!p) return false;
   const uint8_t* buf = padded_input(X, run, *p, threads);
   void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));

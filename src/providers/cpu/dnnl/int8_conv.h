@@ -54,21 +54,34 @@ class Int8PackedConv {
   // exact result is y - run.x_zero_point * weight_sum(m).
   void accumulate(const KernelContext& ctx, const Tensor& X, const Run& run, int32_t* y) const;
   int32_t weight_sum(int64_t m) const { return weight_sums_[static_cast<size_t>(m)]; }
-  // QLinearConv's requantization inside the primitive: y[N, M, Ho, Wo] (uint8/int8 `out_type`) =
-  // saturate(round(float(sum + offsets[m]) * scales[m] + y_zero_point)), sum as in accumulate(). False, with
-  // nothing written, when oneDNN has only its reference kernel for it (the caller then uses accumulate()).
-  bool accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run, const float* scales,
-                            const int32_t* offsets, int32_t y_zero_point, ElementType out_type, void* y) const;
+  // ai.kestrel QLinearConv's `x_table`: the convolution reads table[X] (X's storage order) instead of X, the
+  // lookup done while X's rows are copied into the padded buffer. False (nothing set) when this path cannot:
+  // not channels-last, no AVX-512 VBMI, not a [256] uint8/int8 table.
+  bool set_input_table(const Tensor& table);
+  // Fixes the requantization accumulate_quantized() applies (called once, at kernel creation: oneDNN 2.6
+  // makes a convolution's scales and output zero point part of the primitive, so each run's plan lookup then
+  // needs no per-channel key).
+  void set_requantization(std::vector<float> scales, int32_t y_zero_point, ElementType out_type);
+  bool has_requantization() const { return !scales_.empty(); }
+  ElementType requantized_type() const { return out_type_; }
+  // QLinearConv's requantization inside the primitive: y[N, M, Ho, Wo] (uint8/int8 out_type) =
+  // saturate(round(float(sum + offsets[m]) * scales[m] + y_zero_point)), sum as in accumulate(), with the
+  // parameters of set_requantization(). False, with nothing written, when oneDNN has only its reference kernel
+  // for it (the caller then uses accumulate()).
+  bool accumulate_quantized(const KernelContext& ctx, const Tensor& X, const Run& run, const int32_t* offsets,
+                            void* y) const;
 
  private:
-  // `out_type` kInt32: plain sums; uint8/int8: requantized inside with `scales` and `y_zero_point` (null when
-  // that has no fast kernel).
+  // `quantized` false: plain int32 sums; true: requantized inside with the set_requantization() parameters
+  // (null when that has no fast kernel).
   std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8,
-                                           ElementType out_type, int32_t y_zero_point, const float* scales) const;
+                                           bool quantized) const;
   // The zero-point-padded NHWC copy of X (scratch slot 0), or X itself when it can be read in place.
   const uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
-  // Whether X is read in place: channels-last uint8 with no padding to fill.
+  // Whether X is read in place: channels-last uint8 with no padding to fill and no input table.
   bool reads_in_place(const Tensor& X, const Run& run) const;
+  // The type of what the convolution reads: the input table's, else X's.
+  ElementType input_type(const Tensor& X) const { return table_.empty() ? X.type() : table_type_; }
 
   WindowAttrs attrs_;
   int64_t group_;
@@ -79,7 +92,12 @@ class Int8PackedConv {
   std::vector<int32_t> weight_sums_;  // per output channel
   dnnl::memory::dims weights_dims_;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
-  mutable dnnl_backend::PrimitiveCache<Shape, Int8ConvPlan> plans_;
+  std::vector<uint8_t> table_;  // set_input_table()'s, its entries as u8 (int8 ones + 128)
+  ElementType table_type_ = ElementType::kUndefined;
+  std::vector<float> scales_;  // set_requantization()'s
+  int32_t y_zero_point_ = 0;
+  ElementType out_type_ = ElementType::kInt32;
+  mutable dnnl_backend::PrimitiveCache<Shape, Int8ConvPlan, dnnl_backend::DimsLess> plans_;
 };
 
 }  // namespace kestrel::cpu

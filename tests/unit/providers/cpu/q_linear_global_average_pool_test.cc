@@ -57,7 +57,10 @@ const std::vector<Case>& cases() {
       {{1, 300, 7, 7}, true, kS8, kS8, 0.05f, 0.002f},  // more channels than one block; saturating
       {{1, 2, 112, 113}, false, kU8, kS8},              // long planes with a tail
       {{3, 77, 5}, false, kS8, kU8},                    // 1-D spatial
-      {{1, 5, 4, 3, 2}, true, kU8, kU8}};               // 3-D spatial, channels-last
+      {{1, 5, 4, 3, 2}, true, kU8, kU8},                // 3-D spatial, channels-last
+      {{2, 37, 61, 67}, true, kS8, kU8},                // split over threads by positions; 16-bit runs' tail
+      {{1, 41, 59, 131}, true, kU8, kS8, 0.2f, 0.01f},  // split; 64-channel groups and a tail; saturating
+      {{1, 23, 29, 300}, true, kU8, kU8}};               // split, two blocks of channels
   return kCases;
 }
 

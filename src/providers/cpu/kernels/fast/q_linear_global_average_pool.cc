@@ -1,9 +1,9 @@
 // Fast ai.kestrel QLinearGlobalAveragePool (see kestrel/q_linear_global_average_pool.h) with AVX-512: the exact
-// integer sums of each image's channels, channels-last 64 channels at a time in int32 lanes (one 16-byte row
-// segment widened per lane group and position), channels-first one plane at a time with byte sums of absolute
-// differences (int8 values moved to uint8 by flipping the sign bit, 128 per position taken off after). Then the
-// same requantization as the reference. CPUs without AVX-512 and images of more than 2^23 positions (whose
-// int32 channels-last sums could overflow) keep the reference kernel.
+// integer sums of each image's channels, channels-last 64 channels at a time (16-bit lanes over runs of
+// positions, then int32; large images split over the threads by positions), channels-first one plane at a
+// time with byte sums of absolute differences (int8 values moved to uint8 by flipping the sign bit, 128 per
+// position taken off after). Then the same requantization as the reference. CPUs without AVX-512 and images
+// of more than 2^23 positions (whose int32 channels-last sums could overflow) keep the reference kernel.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -11,38 +11,48 @@
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
 #include "providers/cpu/kernels/kestrel/q_linear_global_average_pool.h"
+#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
 
 constexpr int64_t kMaxPositions = int64_t{1} << 23;
+constexpr int64_t kBlock = 256;                      // channels per pass over the image's positions
+constexpr int64_t kParallelFrom = int64_t{1} << 17;  // bytes: below it a fork/join costs about what it saves
+constexpr int64_t kMaxTeam = 8;
 
-// sums[c] = sum over s < S of x[s * stride + c], as stored (uint8, or int8 when kSigned), for c < C.
+// sums[c] = sum over s < S of x[s * stride + c], as stored (uint8, or int8 when kSigned), for c < C. 64 channels
+// at a time: each position's 64 bytes are widened into two vectors of 16-bit lanes and added there (kRun
+// positions cannot overflow them: |sum| <= 128 * 255 < 2^15), then into 32-bit totals after every kRun
+// positions. The accumulators are named registers: an array indexed in a loop lived on the stack.
 template <bool kSigned>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void channel_sums(const uint8_t* x, int64_t S, int64_t stride,
-                                                                       int64_t C, int64_t* sums) {
+                                                                       int64_t C, int32_t* sums) {
+  constexpr int64_t kRun = 128;
   for (int64_t c0 = 0; c0 < C; c0 += 64) {
-    __m512i acc[4];
-    __mmask16 mask[4];
-    for (int k = 0; k < 4; ++k) {
-      acc[k] = _mm512_setzero_si512();
-      const int64_t left = C - c0 - 16 * k;
-      mask[k] = left >= 16 ? static_cast<__mmask16>(0xFFFF)
-                           : left <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << left) - 1);
-    }
-    for (int64_t s = 0; s < S; ++s) {
-      const uint8_t* row = x + s * stride + c0;
-      for (int k = 0; k < 4; ++k) {
-        if (!mask[k]) break;
-        const __m128i raw = _mm_maskz_loadu_epi8(mask[k], row + 16 * k);
-        acc[k] = _mm512_add_epi32(acc[k], kSigned ? _mm512_cvtepi8_epi32(raw) : _mm512_cvtepu8_epi32(raw));
+    const int64_t cn = std::min<int64_t>(64, C - c0);
+    const __mmask64 m = cn == 64 ? ~__mmask64{0} : (__mmask64{1} << cn) - 1;
+    __m512i t0 = _mm512_setzero_si512(), t1 = t0, t2 = t0, t3 = t0;  // channels 0-15, 16-31, 32-47, 48-63
+    for (int64_t s0 = 0; s0 < S; s0 += kRun) {
+      const int64_t s1 = std::min(S, s0 + kRun);
+      __m512i lo = _mm512_setzero_si512(), hi = lo;  // channels 0-31, 32-63
+      for (int64_t s = s0; s < s1; ++s) {
+        const __m512i v = _mm512_maskz_loadu_epi8(m, x + s * stride + c0);
+        const __m256i v0 = _mm512_castsi512_si256(v), v1 = _mm512_extracti64x4_epi64(v, 1);
+        lo = _mm512_add_epi16(lo, kSigned ? _mm512_cvtepi8_epi16(v0) : _mm512_cvtepu8_epi16(v0));
+        hi = _mm512_add_epi16(hi, kSigned ? _mm512_cvtepi8_epi16(v1) : _mm512_cvtepu8_epi16(v1));
       }
+      t0 = _mm512_add_epi32(t0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(lo)));
+      t1 = _mm512_add_epi32(t1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(lo, 1)));
+      t2 = _mm512_add_epi32(t2, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(hi)));
+      t3 = _mm512_add_epi32(t3, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(hi, 1)));
     }
-    for (int k = 0; k < 4 && mask[k]; ++k) {
-      alignas(64) int32_t lanes[16];
-      _mm512_store_si512(lanes, acc[k]);
-      for (int64_t j = 0; j < 16 && c0 + 16 * k + j < C; ++j) sums[c0 + 16 * k + j] = lanes[j];
-    }
+    alignas(64) int32_t lanes[64];
+    _mm512_store_si512(lanes, t0);
+    _mm512_store_si512(lanes + 16, t1);
+    _mm512_store_si512(lanes + 32, t2);
+    _mm512_store_si512(lanes + 48, t3);
+    for (int64_t j = 0; j < cn; ++j) sums[c0 + j] = lanes[j];
   }
 }
 
@@ -81,18 +91,30 @@ class FastQLinearGlobalAveragePool final : public Kernel {
     const int64_t C = p.channels, S = p.positions;
     const bool s8 = X.type() == ElementType::kInt8;
     const auto* x = static_cast<const uint8_t*>(X.raw_data());
-    constexpr int64_t kBlock = 256;  // channels per pass over the image's positions
     int64_t sums[kBlock];
+    // Large channels-last images: each thread sums a range of positions, the ranges' sums added after.
+    const int team = static_cast<int>(std::min<int64_t>(ctx.intra_op_threads(), kMaxTeam));
+    const bool split = channels_last_ && team > 1 && S * C >= kParallelFrom;
     for (int64_t n = 0; n < p.batch; ++n)
       for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
         const int64_t cn = std::min(kBlock, C - c0);
         if (channels_last_) {
           // A block of channels: the image's rows read at an offset, C apart.
           const uint8_t* image = x + n * S * C + c0;
-          if (s8)
-            channel_sums<true>(image, S, C, cn, sums);
-          else
-            channel_sums<false>(image, S, C, cn, sums);
+          int32_t partial[kMaxTeam][kBlock];
+          parallel_ranges(split ? team : 1, team, split, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+              const int64_t parts = split ? team : 1, s0 = S * t / parts, s1 = S * (t + 1) / parts;
+              if (s8)
+                channel_sums<true>(image + s0 * C, s1 - s0, C, cn, partial[t]);
+              else
+                channel_sums<false>(image + s0 * C, s1 - s0, C, cn, partial[t]);
+            }
+          });
+          for (int64_t c = 0; c < cn; ++c) {
+            sums[c] = 0;
+            for (int64_t t = 0; t < (split ? team : 1); ++t) sums[c] += partial[t][c];
+          }
         } else {
           for (int64_t c = 0; c < cn; ++c) {
             const uint8_t* plane = x + (n * C + c0 + c) * S;

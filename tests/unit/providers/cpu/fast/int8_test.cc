@@ -249,14 +249,16 @@ TEST(FastInt8, ConvIntegerWeightZeroPointKeepsReference) {
           10, false);
 }
 
-// `channels_last`: ai.kestrel QLinearConv with X given NHWC (c.x stays the NCHW shape).
-void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias, bool channels_last = false) {
+// `channels_last`: ai.kestrel QLinearConv with X given NHWC (c.x stays the NCHW shape). `constant_x_zp`: the
+// input zero point is a constant, as in models (the kernel then makes its per-channel offsets once).
+void q_linear_conv(const ConvCase& c, ElementType yt, bool per_channel, bool bias, bool channels_last = false,
+                   bool constant_x_zp = false) {
   const int64_t M = c.w[0];
   const Shape x_shape = channels_last ? Shape{c.x[0], c.x[2], c.x[3], c.x[1]} : c.x;
   // Constant scales and output zero point: requantized inside the oneDNN primitive (see QLinearConvRuntimeScales).
   std::vector<NodeInput> in{{"X", random_of(c.xt, x_shape, 1)},
                             {"x_scale", scalar_of(kF, 0.05), true},
-                            {"x_zp", scalar_of(c.xt, c.xt == kU8 ? 120 : 4)},
+                            {"x_zp", scalar_of(c.xt, c.xt == kU8 ? 120 : 4), constant_x_zp},
                             {"W", random_of(c.wt, c.w, 2), true},
                             {"w_scale", per_channel ? positive_scales({M}, 3) : scalar_of(kF, 0.01), true},
                             {"w_zp", c.wt == kU8 ? scalar_of(kU8, 128) : scalar_of(kS8, 0), true},
@@ -285,6 +287,12 @@ TEST(FastInt8, QLinearConvPerChannelWithBias) {
 }
 TEST(FastInt8, QLinearConvSignedDepthwise) {
   q_linear_conv({{1, 24, 10, 10}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true);
+}
+TEST(FastInt8, QLinearConvConstantInputZeroPoint) {
+  q_linear_conv({{1, 5, 9, 11}, {7, 5, 3, 3}, kU8, kS8, 1, {1, 1, 1, 1}}, kU8, true, true, false, true);
+  q_linear_conv({{1, 24, 10, 7}, {24, 1, 3, 3}, kS8, kS8, 24, {1, 1, 1, 1}}, kS8, true, true, false, true);
+  q_linear_conv({{2, 24, 12, 9}, {24, 1, 5, 5}, kS8, kS8, 24, {2, 1, 2, 3}}, kU8, true, true, true, true);
+  q_linear_conv({{3, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8, 1, {0, 0, 0, 0}, {2, 1}}, kS8, false, true, true, true);
 }
 TEST(FastInt8, QLinearConvRuntimeScales) {
   // Scales fed at run time: requantized after the convolution instead of inside it.
@@ -320,6 +328,43 @@ TEST(FastInt8, QLinearConvChannelsLastDepthwiseKernel) {
   q_linear_conv({{1, 130, 40, 40}, {130, 1, 5, 5}, kS8, kS8, 130, {2, 2, 2, 2}}, kS8, true, true, true);
   q_linear_conv({{1, 7, 6, 5}, {7, 1, 3, 3}, kS8, kS8, 7, {1, 1, 1, 1}, {2, 2}}, kU8, true, false, true);
 }
+// Padded inputs large enough that the copy into the padded buffer splits its rows over the threads, across
+// the images of a batch.
+TEST(FastInt8, QLinearConvChannelsLastPaddedCopySplitOverThreads) {
+  q_linear_conv({{2, 67, 50, 45}, {67, 1, 3, 3}, kU8, kS8, 67, {1, 1, 1, 1}}, kU8, true, true, true, true);
+  q_linear_conv({{2, 19, 61, 59}, {7, 19, 3, 3}, kS8, kS8, 1, {2, 1, 0, 1}}, kS8, false, true, true, true);
+}
+// ai.kestrel QLinearConv's x_table: the convolution reads table[X]; the fast kernel looks X up while copying it
+// into the padded buffer (never in place), u8/s8 X and table, padded or not, large enough to split the copy.
+void q_linear_conv_table(const ConvCase& c, ElementType table_type) {
+  const Shape x_shape{c.x[0], c.x[2], c.x[3], c.x[1]};
+  const int64_t M = c.w[0];
+  Tensor b(ElementType::kInt32, {M});
+  for (int64_t m = 0; m < M; ++m) b.data<int32_t>()[m] = static_cast<int32_t>(m * 331 % 2001) - 1000;
+  compare("QLinearConv",
+          {{"X", random_of(c.xt, x_shape, 1)},
+           {"x_scale", scalar_of(kF, 0.05), true},
+           {"x_zp", scalar_of(table_type, table_type == kU8 ? 117 : -9), true},
+           {"W", random_of(c.wt, c.w, 2), true},
+           {"w_scale", positive_scales({M}, 3), true},
+           {"w_zp", scalar_of(kS8, 0), true},
+           {"y_scale", scalar_of(kF, 0.9), true},
+           {"y_zp", scalar_of(kU8, 100), true},
+           {"B", b, true},
+           {"x_table", random_of(table_type, {256}, 4), true}},
+          1, kVnni,
+          [c](onnx::NodeProto& n) {
+            conv_attrs(c)(n);
+            testing::add_attr(n, "channels_last", int64_t{1});
+          },
+          "ai.kestrel");
+}
+TEST(FastInt8, QLinearConvInputTable) {
+  q_linear_conv_table({{1, 24, 10, 7}, {24, 1, 3, 3}, kU8, kS8, 24, {1, 1, 1, 1}}, kS8);
+  q_linear_conv_table({{2, 19, 9, 11}, {19, 1, 5, 5}, kS8, kS8, 19, {2, 2, 2, 2}, {2, 1}}, kU8);
+  q_linear_conv_table({{1, 13, 5, 11}, {7, 13, 1, 1}, kU8, kS8}, kU8);  // no padding: still looked up
+  q_linear_conv_table({{2, 67, 50, 45}, {67, 1, 3, 3}, kS8, kS8, 67, {1, 1, 1, 1}}, kS8);  // copy split over threads
+}
 TEST(FastInt8, QLinearConvChannelsLastPointwiseInPlace) {
   q_linear_conv({{1, 19, 5, 11}, {13, 19, 1, 1}, kU8, kS8}, kU8, true, true, true);
   q_linear_conv({{3, 19, 5, 11}, {13, 19, 1, 1}, kS8, kS8, 1, {0, 0, 0, 0}, {2, 1}}, kS8, false, false, true);
@@ -353,6 +398,31 @@ TEST(FastInt8, QuantizeLinearPerAxis) {
 }
 TEST(FastInt8, QuantizeLinearLargeSplitsOverThreads) {
   compare("QuantizeLinear", {{"x", quantize_input({3, 40001})}, {"s", scalar_of(kF, 0.25)}, {"z", scalar_of(kU8, 10)}}, 13);
+}
+// x / scale next to every half-integer of the 8-bit range and a little beyond, for scales whose reciprocal is
+// inexact (a loop multiplying by the reciprocal instead of dividing would round some to the other integer);
+// also values far past saturation and a scale with no normal reciprocal.
+TEST(FastInt8, QuantizeLinearNearRoundingTies) {
+  for (float scale : {0.037f, 0.1f, 0.0071f, 3.3f}) {
+    std::vector<float> x;
+    for (int k = -300; k <= 300; ++k) {
+      const float tie = (static_cast<float>(k) + 0.5f) * scale;
+      float below = tie, above = tie;
+      x.push_back(tie);
+      for (int u = 0; u < 4; ++u) {
+        below = std::nextafter(below, -1e30f);
+        above = std::nextafter(above, 1e30f);
+        x.push_back(below);
+        x.push_back(above);
+      }
+    }
+    for (float big : {4095.5f, 4096.5f, 5000.5f, -4200.5f}) x.push_back(big * scale);
+    SCOPED_TRACE(scale);
+    const Tensor t = Tensor::from_vector<float>(x);
+    compare("QuantizeLinear", {{"x", t}, {"s", scalar_of(kF, scale)}, {"z", scalar_of(kU8, 3)}}, 13);
+    compare("QuantizeLinear", {{"x", t}, {"s", scalar_of(kF, scale)}, {"z", scalar_of(kS8, -5)}}, 13);
+  }
+  compare("QuantizeLinear", {{"x", quantize_input({77})}, {"s", scalar_of(kF, 1e-39)}, {"z", scalar_of(kU8, 9)}}, 13);
 }
 TEST(FastInt8, QuantizeLinearEmpty) {
   compare("QuantizeLinear", {{"x", quantize_input({0, 5})}, {"s", scalar_of(kF, 0.25)}, {"z", scalar_of(kU8, 10)}}, 13);
