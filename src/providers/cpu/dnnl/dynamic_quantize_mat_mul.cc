@@ -1,7 +1,9 @@
 // Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
 // (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed, then one pass for
-// the scales and the bias, and the activation as a oneDNN eltwise primitive over the output (the reference's
-// loop for HardSigmoid). Without activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+// the scales and the bias that also applies a Gelu (fast_common.h's, on each block while it is in cache; about
+// half the cost of oneDNN's gelu_erf), and any other activation as a oneDNN eltwise primitive over the output
+// (the reference's loop for HardSigmoid). Without activation bit-identical to the reference kernel
+// (kernels/kestrel/dynamic_quantize_mat_mul.cc).
 #include "providers/cpu/dnnl/int8_mat_mul.h"
 #include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
@@ -64,12 +66,17 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     float* y = Y.data<float>();
     // The scaling pass (and an activation oneDNN does not run) split over the rows: at 2 threads it was the
     // serial part of the op.
-    const bool own_activation = act_.kind != FusedActivation::Kind::kNone && !use_eltwise_;
+    using Kind = FusedActivation::Kind;
+    const bool gelu = act_.kind == Kind::kGelu || act_.kind == Kind::kGeluTanh;
+    const bool own_activation = act_.kind != Kind::kNone && !use_eltwise_;
     parallel_ranges(rows, threads, rows * N >= (int64_t{1} << 15), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
+      for (int64_t r = r0; r < r1; ++r) {
+        fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
+        if (gelu) fast::gelu_in_place(y + r * N, N, act_.kind == Kind::kGeluTanh, 1);
+      }
       if (own_activation) act_.apply(y + r0 * N, (r1 - r0) * N);
     });
-    if (act_.kind == FusedActivation::Kind::kNone || !use_eltwise_ || Y.size() == 0) return;
+    if (act_.kind == Kind::kNone || gelu || !use_eltwise_ || Y.size() == 0) return;
     namespace dn = dnnl_backend;
     const int team = dn::threads_for(Y.size() * 16, threads);
     dn::ThreadScope scope(team);

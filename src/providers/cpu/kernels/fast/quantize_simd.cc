@@ -252,7 +252,51 @@ DynamicQuantParams dynamic_quant_params(float lo, float hi) {
   return p;
 }
 
+namespace {
+
+// From this many elements dynamic_quantize splits over threads (a few microseconds of work per thread at 2).
+constexpr int64_t kSplitDynamicQuantizeFrom = int64_t{1} << 15;
+
+void range_serial(const float* x, int64_t n, float& lo, float& hi) {
+  if (has_avx512())
+    range_avx512(x, n, lo, hi);
+  else
+    range_scalar(x, n, lo, hi);
+}
+
+}  // namespace
+
 DynamicQuantParams dynamic_quantize(const float* x, int64_t n, uint8_t* y, int threads) {
+  if (threads > 1 && n >= kSplitDynamicQuantizeFrom) {
+    // One parallel region for both passes: each thread finds the range of its part, the team agrees on the
+    // parameters, and each thread quantizes the part it has just read, still in its own cache. Min and max
+    // do not depend on the order, so the result is the serial one.
+    constexpr int kMaxTeam = 64;
+    const int team = std::min(threads, kMaxTeam);
+    float los[kMaxTeam], his[kMaxTeam];
+    DynamicQuantParams params;
+#pragma omp parallel num_threads(team)
+    {
+      const int64_t t = omp_get_thread_num(), parts = omp_get_num_threads();
+      const int64_t per = (n + parts * 16 - 1) / (parts * 16) * 16;  // whole vectors per thread
+      const int64_t begin = std::min(n, t * per), end = std::min(n, begin + per);
+      float l = 0, h = 0;
+      if (begin < end) range_serial(x + begin, end - begin, l, h);
+      los[t] = l;
+      his[t] = h;
+#pragma omp barrier
+      const DynamicQuantParams p =
+          dynamic_quant_params(*std::min_element(los, los + parts), *std::max_element(his, his + parts));
+      if (t == 0) params = p;
+      if (begin < end) {
+        if (p.scale > 0)
+          quantize(x + begin, end - begin, p.scale, static_cast<float>(p.zero_point), y + begin, 1);
+        else
+          std::fill(y + begin, y + end, p.zero_point);
+      }
+    }
+    return params;
+  }
   float lo = 0, hi = 0;
   range_with_zero(x, n, lo, hi, threads);
   const DynamicQuantParams p = dynamic_quant_params(lo, hi);

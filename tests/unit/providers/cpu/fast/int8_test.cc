@@ -198,6 +198,21 @@ TEST(FastInt8, DynamicQuantizeMatMulActivations) {
     testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
   }
 }
+TEST(FastInt8, DynamicQuantizeMatMulGeluLargeInput) {
+  // An input large enough for the split quantization, odd K and N, Gelu applied in the scaling pass.
+  const std::vector<NodeInput> in{{"A", random_of(kF, {1, 131, 259}, 1)},
+                                  {"B", random_of(kS8, {259, 67}, 2), true},
+                                  {"b_scale", scalar_of(kF, 0.011), true},
+                                  {"b_zp", Tensor()},
+                                  {"bias", random_of(kF, {67}, 5), true}};
+  for (const char* act : {"Gelu", "GeluTanh"}) {
+    SCOPED_TRACE(act);
+    const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
+    const std::string bytes = testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
+    EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
+    testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
+  }
+}
 TEST(FastInt8, DynamicQuantizeMatMulAllZeroInput) {
   std::vector<NodeInput> in{{"A", Tensor(kF, {3, 16})},
                             {"B", random_of(kS8, {16, 5}, 2), true},
@@ -373,6 +388,17 @@ TEST(FastInt8, DynamicQuantizeLinear) {
   compare("DynamicQuantizeLinear", {{"x", random_of(kF, {100003}, 5, 0.5f, 3.0f)}}, 11, true, nullptr, "", {"s", "z"});
   compare("DynamicQuantizeLinear", {{"x", random_of(kF, {9}, 6, -4.0f, -1.0f)}}, 11, true, nullptr, "", {"s", "z"});
   compare("DynamicQuantizeLinear", {{"x", Tensor(kF, {2, 8})}}, 11, true, nullptr, "", {"s", "z"});
+}
+TEST(FastInt8, DynamicQuantizeLinearSplitOverThreads) {
+  // From 2^15 elements the range and the quantization split over the threads in one region: the extremes sit
+  // in the last thread's part (after a NaN), and the size leaves a tail that is not a whole vector.
+  Tensor x = random_of(kF, {3, 13337}, 7, -1.0f, 1.0f);
+  float* p = x.data<float>();
+  p[30001] = std::numeric_limits<float>::quiet_NaN();
+  p[35000] = -6.5f;
+  p[x.size() - 1] = 9.25f;
+  compare("DynamicQuantizeLinear", {{"x", x}}, 11, true, nullptr, "", {"s", "z"});
+  compare("DynamicQuantizeLinear", {{"x", Tensor(kF, {40001})}}, 11, true, nullptr, "", {"s", "z"});  // scale 0
 }
 
 }  // namespace
