@@ -1,8 +1,8 @@
 // Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
-// (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed, then one pass for
-// the scales and the bias that also applies a Gelu (fast_common.h's, on each block while it is in cache; about
-// half the cost of oneDNN's gelu_erf), and any other activation as a oneDNN eltwise primitive over the output
-// (the reference's loop for HardSigmoid). Without activation bit-identical to the reference kernel
+// (quantize_simd.h), then per block of rows the packed u8 x s8 product of int8_mat_mul.h, zero points removed
+// and one pass for the scales and the bias that also applies a Gelu (fast_common.h's, about half the cost of
+// oneDNN's gelu_erf), while the block is in cache; any other activation as a oneDNN eltwise primitive over
+// the output (the reference's loop for HardSigmoid). Without activation bit-identical to the reference kernel
 // (kernels/kestrel/dynamic_quantize_mat_mul.cc).
 #include "providers/cpu/dnnl/int8_mat_mul.h"
 #include "providers/cpu/dnnl/post_ops.h"
@@ -15,6 +15,10 @@ namespace {
 
 class DnnlDynamicQuantizeMatMul final : public Kernel {
  public:
+  // A block's int32 sums stay within this many bytes (in L2 beside the weights' panel being read).
+  static constexpr int64_t kBlockSumsBytes = int64_t{256} << 10;
+  // Rows each thread needs before the blocks are shared out rather than each block's columns.
+  static constexpr int64_t kMinRowsPerThread = 4;
   static std::unique_ptr<Kernel> create(const KernelInfo& info) {
     if (info.has_input(3) && !info.constant_input(3)) return nullptr;
     const Tensor* b = info.constant_input(1);
@@ -48,14 +52,10 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const int threads = ctx.intra_op_threads();
     uint8_t* q = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(A.size()) + 1));
     const fast::DynamicQuantParams p = fast::dynamic_quantize(A.data<float>(), A.size(), q, threads);
-    int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(rows * N) * 4 + 4));
-    weights_->multiply(q, rows, acc, dnnl_backend::threads_for(rows * N * K, threads));
     const int32_t za = p.zero_point;
     // Without weight zero points the activation's share, -za * column sum, rides along in the scaling pass.
     std::vector<int32_t> offsets;
-    if (weights_->has_zero_points()) {
-      weights_->remove_zero_points(acc, rows, [za](int64_t) { return za; }, row_sums_u8(q, rows, K));
-    } else if (za != 0) {
+    if (!weights_->has_zero_points() && za != 0) {
       offsets.resize(static_cast<size_t>(N));
       for (int64_t n = 0; n < N; ++n) offsets[static_cast<size_t>(n)] = -za * weights_->column_sum(n);
     }
@@ -64,23 +64,41 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const float* b = bias ? bias->data<float>() : nullptr;
     const int32_t* off = offsets.empty() ? nullptr : offsets.data();
     float* y = Y.data<float>();
-    // The scaling pass (and an activation oneDNN does not run) split over the rows: at 2 threads it was the
-    // serial part of the op.
     using Kind = FusedActivation::Kind;
     const bool gelu = act_.kind == Kind::kGelu || act_.kind == Kind::kGeluTanh;
     const bool own_activation = act_.kind != Kind::kNone && !use_eltwise_;
-    parallel_ranges(rows, threads, rows * N >= (int64_t{1} << 15), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
-        if (gelu) fast::gelu_in_place(y + r * N, N, act_.kind == Kind::kGeluTanh, 1);
+    // Blocks of rows whose int32 sums fit kBlockSumsBytes, each multiplied and then scaled (Gelu applied)
+    // while its sums are still in that core's cache. With rows enough for every thread, the blocks are shared
+    // out in one parallel region for the whole op (not a product over the team, then a pass over sums that
+    // no longer fit the cache); with fewer (a single-row product) oneDNN splits each block's columns.
+    const int team = dnnl_backend::threads_for(rows * N * K, threads);
+    const bool split_rows = team > 1 && rows >= team * kMinRowsPerThread;
+    int64_t block = std::max<int64_t>(8, kBlockSumsBytes / (N * 4) / 8 * 8);
+    if (split_rows) block = std::min(block, (rows + team - 1) / team);
+    block = std::clamp<int64_t>(block, 1, std::max<int64_t>(rows, 1));
+    const int64_t blocks = rows == 0 ? 0 : (rows + block - 1) / block;
+    const int product_team = split_rows ? 1 : team;
+    parallel_ranges(blocks, team, split_rows, [&](int64_t b0, int64_t b1) {
+      int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(block * N) * 4 + 4));
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        const int64_t r0 = blk * block, nr = std::min(rows, r0 + block) - r0;
+        const uint8_t* qb = q + r0 * K;
+        weights_->multiply(qb, nr, acc, product_team);
+        if (weights_->has_zero_points())
+          weights_->remove_zero_points(acc, nr, [za](int64_t) { return za; }, row_sums_u8(qb, nr, K));
+        for (int64_t r = 0; r < nr; ++r) {
+          float* yr = y + (r0 + r) * N;
+          fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, yr);
+          if (gelu) fast::gelu_in_place(yr, N, act_.kind == Kind::kGeluTanh, 1);
+        }
+        if (own_activation) act_.apply(y + r0 * N, nr * N);
       }
-      if (own_activation) act_.apply(y + r0 * N, (r1 - r0) * N);
     });
     if (act_.kind == Kind::kNone || gelu || !use_eltwise_ || Y.size() == 0) return;
     namespace dn = dnnl_backend;
-    const int team = dn::threads_for(Y.size() * 16, threads);
-    dn::ThreadScope scope(team);
-    const auto plan = activations_.get({Y.size(), team}, [&] {
+    const int eltwise_team = dn::threads_for(Y.size() * 16, threads);
+    dn::ThreadScope scope(eltwise_team);
+    const auto plan = activations_.get({Y.size(), eltwise_team}, [&] {
       const dnnl::memory::desc md({Y.size()}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
       const dnnl::eltwise_forward::primitive_desc pd(
           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg_, md, alpha_, beta_),

@@ -181,6 +181,15 @@ void dynamic_quantize_mat_mul(const Shape& a, int64_t N, ElementType bt, bool pe
 TEST(FastInt8, DynamicQuantizeMatMulPerTensor) { dynamic_quantize_mat_mul({5, 37}, 19, kS8, false, false, false); }
 TEST(FastInt8, DynamicQuantizeMatMulPerColumnWithBias) { dynamic_quantize_mat_mul({2, 9, 64}, 33, kS8, true, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulZeroPoints) { dynamic_quantize_mat_mul({1, 7, 30}, 12, kU8, true, true, true); }
+TEST(FastInt8, DynamicQuantizeMatMulZeroPointsManyRowBlocks) {
+  // The kernel multiplies blocks of rows whose int32 sums fit 256 KiB, at least one block per thread: 134
+  // rows of 70 columns make two blocks at 2 threads; 50 rows of 2100 columns blocks of 24, 24 and 2 rows.
+  dynamic_quantize_mat_mul({2, 67, 45}, 70, kU8, true, true, true);
+  dynamic_quantize_mat_mul({2, 25, 19}, 2100, kU8, true, true, true);
+  dynamic_quantize_mat_mul({50, 19}, 2100, kS8, false, false, true);
+  // Too few rows to share out (3 at 2 threads) but work enough for oneDNN to split the columns.
+  dynamic_quantize_mat_mul({3, 600}, 701, kS8, true, false, true);
+}
 TEST(FastInt8, DynamicQuantizeMatMulBertShapes) { dynamic_quantize_mat_mul({1, 128, 256}, 256, kS8, false, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulActivations) {
   // The eltwise primitive's Gelu (a polynomial erf) is not bit-identical to std::erf: compared with a
