@@ -73,10 +73,13 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     // no longer fit the cache); with fewer (a single-row product) oneDNN splits each block's columns.
     const int team = dnnl_backend::threads_for(rows * N * K, threads);
     const bool split_rows = team > 1 && rows >= team * kMinRowsPerThread;
-    int64_t block = std::max<int64_t>(8, kBlockSumsBytes / (N * 4) / 8 * 8);
-    if (split_rows) block = std::min(block, (rows + team - 1) / team);
-    block = std::clamp<int64_t>(block, 1, std::max<int64_t>(rows, 1));
-    const int64_t blocks = rows == 0 ? 0 : (rows + block - 1) / block;
+    // The block count a multiple of the team, so that every thread gets the same number of rows (within one
+    // per block).
+    const int64_t most_rows = std::max<int64_t>(8, kBlockSumsBytes / (N * 4));
+    int64_t blocks = (rows + most_rows - 1) / most_rows;
+    if (split_rows) blocks = (std::max<int64_t>(blocks, team) + team - 1) / team * team;
+    const int64_t block = rows == 0 ? 1 : (rows + blocks - 1) / blocks;
+    blocks = rows == 0 ? 0 : (rows + block - 1) / block;
     const int product_team = split_rows ? 1 : team;
     parallel_ranges(blocks, team, split_rows, [&](int64_t b0, int64_t b1) {
       int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(block * N) * 4 + 4));
