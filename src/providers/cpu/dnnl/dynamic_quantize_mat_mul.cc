@@ -1,14 +1,17 @@
 // Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
 // (quantize_simd.h), then per block of rows the packed u8 x s8 product of int8_mat_mul.h, zero points removed
 // and one pass for the scales and the bias that also applies a Gelu (fast_common.h's, about half the cost of
-// oneDNN's gelu_erf), while the block is in cache; any other activation as a oneDNN eltwise primitive over
-// the output (the reference's loop for HardSigmoid). Without activation bit-identical to the reference kernel
-// (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+// oneDNN's gelu_erf), while the block is in cache, at 2+ threads all in one parallel region; any other
+// activation as a oneDNN eltwise primitive over the output (the reference's loop for HardSigmoid). Without
+// activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+#include <omp.h>
+
+#include <algorithm>
+
 #include "providers/cpu/dnnl/int8_mat_mul.h"
 #include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
-#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -50,27 +53,19 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     out.back() = N;
     Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, out);
     const int threads = ctx.intra_op_threads();
+    const float* x = A.data<float>();
     uint8_t* q = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(A.size()) + 1));
-    const fast::DynamicQuantParams p = fast::dynamic_quantize(A.data<float>(), A.size(), q, threads);
-    const int32_t za = p.zero_point;
-    // Without weight zero points the activation's share, -za * column sum, rides along in the scaling pass.
-    std::vector<int32_t> offsets;
-    if (!weights_->has_zero_points() && za != 0) {
-      offsets.resize(static_cast<size_t>(N));
-      for (int64_t n = 0; n < N; ++n) offsets[static_cast<size_t>(n)] = -za * weights_->column_sum(n);
-    }
-    std::vector<float> scales(static_cast<size_t>(N));
-    for (int64_t n = 0; n < N; ++n) scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
     const float* b = bias ? bias->data<float>() : nullptr;
-    const int32_t* off = offsets.empty() ? nullptr : offsets.data();
     float* y = Y.data<float>();
     using Kind = FusedActivation::Kind;
     const bool gelu = act_.kind == Kind::kGelu || act_.kind == Kind::kGeluTanh;
     const bool own_activation = act_.kind != Kind::kNone && !use_eltwise_;
     // Blocks of rows whose int32 sums fit kBlockSumsBytes, each multiplied and then scaled (Gelu applied)
-    // while its sums are still in that core's cache. With rows enough for every thread, the blocks are shared
-    // out in one parallel region for the whole op (not a product over the team, then a pass over sums that
-    // no longer fit the cache); with fewer (a single-row product) oneDNN splits each block's columns.
+    // while its sums are still in that core's cache. With rows enough for every thread, the whole op is one
+    // parallel region: each thread scans the rows of its blocks for A's range, the team agrees on the
+    // quantization parameters at a barrier, and each thread quantizes, multiplies and scales its own rows
+    // (not a quantization region, then a product over the team, then a pass over sums that no longer fit
+    // the cache). With fewer rows (a single-row product) oneDNN splits each block's columns.
     const int team = dnnl_backend::threads_for(rows * N * K, threads);
     const bool split_rows = team > 1 && rows >= team * kMinRowsPerThread;
     // The block count a multiple of the team, so that every thread gets the same number of rows (within one
@@ -80,8 +75,19 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     if (split_rows) blocks = (std::max<int64_t>(blocks, team) + team - 1) / team * team;
     const int64_t block = rows == 0 ? 1 : (rows + blocks - 1) / blocks;
     blocks = rows == 0 ? 0 : (rows + block - 1) / block;
+    // Per column: the scale and, without weight zero points, the activation's share -za * column sum (which
+    // then rides along in the scaling pass), for columns [n0, n1).
+    std::vector<float> scales(static_cast<size_t>(N));
+    std::vector<int32_t> offsets(weights_->has_zero_points() ? 0 : static_cast<size_t>(N));
+    const int32_t* off = offsets.empty() ? nullptr : offsets.data();
+    const auto column_factors = [&](const fast::DynamicQuantParams& p, int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
+        if (off) offsets[static_cast<size_t>(n)] = -static_cast<int32_t>(p.zero_point) * weights_->column_sum(n);
+      }
+    };
     const int product_team = split_rows ? 1 : team;
-    parallel_ranges(blocks, team, split_rows, [&](int64_t b0, int64_t b1) {
+    const auto run_blocks = [&](int64_t b0, int64_t b1, int32_t za) {
       int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(block * N) * 4 + 4));
       for (int64_t blk = b0; blk < b1; ++blk) {
         const int64_t r0 = blk * block, nr = std::min(rows, r0 + block) - r0;
@@ -96,7 +102,36 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
         }
         if (own_activation) act_.apply(y + r0 * N, nr * N);
       }
-    });
+    };
+    if (!split_rows) {
+      const fast::DynamicQuantParams p = fast::dynamic_quantize(x, A.size(), q, threads);
+      column_factors(p, 0, N);
+      run_blocks(0, blocks, p.zero_point);
+    } else {
+      constexpr int kMaxTeam = 64;
+      float los[kMaxTeam], his[kMaxTeam];
+#pragma omp parallel num_threads(std::min(team, kMaxTeam))
+      {
+        const int64_t t = omp_get_thread_num(), parts = omp_get_num_threads();
+        const int64_t b0 = blocks * t / parts, b1 = blocks * (t + 1) / parts;
+        const int64_t r0 = std::min(rows, b0 * block), r1 = std::min(rows, b1 * block);
+        float lo = 0, hi = 0;
+        fast::range_with_zero(x + r0 * K, (r1 - r0) * K, lo, hi, 1);
+        los[t] = lo;
+        his[t] = hi;
+#pragma omp barrier
+        // Min and max do not depend on the order: the parameters are the serial ones.
+        const fast::DynamicQuantParams p =
+            fast::dynamic_quant_params(*std::min_element(los, los + parts), *std::max_element(his, his + parts));
+        column_factors(p, N * t / parts, N * (t + 1) / parts);
+        if (p.scale > 0)
+          fast::quantize(x + r0 * K, (r1 - r0) * K, p.scale, static_cast<float>(p.zero_point), q + r0 * K, 1);
+        else
+          std::fill(q + r0 * K, q + r1 * K, p.zero_point);
+#pragma omp barrier
+        run_blocks(b0, b1, p.zero_point);  // every column's factors are written
+      }
+    }
     if (act_.kind == Kind::kNone || gelu || !use_eltwise_ || Y.size() == 0) return;
     namespace dn = dnnl_backend;
     const int eltwise_team = dn::threads_for(Y.size() * 16, threads);
