@@ -51,7 +51,8 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const int64_t rows = dims_product(A.shape(), 0, A.rank() - 1);
     Shape out = A.shape();
     out.back() = N;
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, out);
+    // Uninitialised: every block writes all of its rows.
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, out);
     const int threads = ctx.intra_op_threads();
     const float* x = A.data<float>();
     uint8_t* q = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(A.size()) + 1));
@@ -83,12 +84,13 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const auto column_factors = [&](const fast::DynamicQuantParams& p, int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
         scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
-        if (off) offsets[static_cast<size_t>(n)] = -static_cast<int32_t>(p.zero_point) * weights_->column_sum(n);
+        if (off) offsets[static_cast<size_t>(n)] = -int32_t{p.zero_point} * weights_->column_sum(n);
       }
     };
     const int product_team = split_rows ? 1 : team;
     const auto run_blocks = [&](int64_t b0, int64_t b1, int32_t za) {
-      int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(block * N) * 4 + 4));
+      const size_t acc_bytes = static_cast<size_t>(block * N) * 4 + 4;
+      int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, acc_bytes));
       for (int64_t blk = b0; blk < b1; ++blk) {
         const int64_t r0 = blk * block, nr = std::min(rows, r0 + block) - r0;
         const uint8_t* qb = q + r0 * K;
@@ -121,8 +123,9 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
         his[t] = hi;
 #pragma omp barrier
         // Min and max do not depend on the order: the parameters are the serial ones.
-        const fast::DynamicQuantParams p =
-            fast::dynamic_quant_params(*std::min_element(los, los + parts), *std::max_element(his, his + parts));
+        const float lo_all = *std::min_element(los, los + parts);
+        const float hi_all = *std::max_element(his, his + parts);
+        const fast::DynamicQuantParams p = fast::dynamic_quant_params(lo_all, hi_all);
         column_factors(p, N * t / parts, N * (t + 1) / parts);
         if (p.scale > 0)
           fast::quantize(x + r0 * K, (r1 - r0) * K, p.scale, static_cast<float>(p.zero_point), q + r0 * K, 1);

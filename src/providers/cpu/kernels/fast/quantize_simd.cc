@@ -83,7 +83,8 @@ void range_scalar(const float* x, int64_t n, float& lo, float& hi) {
 }
 
 template <typename Q>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs, __m512 vz) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs,
+                                                                          __m512 vz) {
   const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
   const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
   __m512 r = _mm512_roundscale_ps(_mm512_div_ps(x, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

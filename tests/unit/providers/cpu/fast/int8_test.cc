@@ -218,7 +218,8 @@ TEST(FastInt8, DynamicQuantizeMatMulGeluLargeInput) {
   for (const char* act : {"Gelu", "GeluTanh"}) {
     SCOPED_TRACE(act);
     const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
-    const std::string bytes = testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
+    const std::string bytes =
+        testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
     EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
     testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
   }
@@ -408,7 +409,8 @@ TEST(FastInt8, DynamicQuantizeLinearSplitOverThreads) {
   p[35000] = -6.5f;
   p[x.size() - 1] = 9.25f;
   compare("DynamicQuantizeLinear", {{"x", x}}, 11, true, nullptr, "", {"s", "z"});
-  compare("DynamicQuantizeLinear", {{"x", Tensor(kF, {40001})}}, 11, true, nullptr, "", {"s", "z"});  // scale 0
+  // All zeros: scale 0.
+  compare("DynamicQuantizeLinear", {{"x", Tensor(kF, {40001})}}, 11, true, nullptr, "", {"s", "z"});
 }
 
 }  // namespace
