@@ -1,7 +1,7 @@
 // Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
-// (quantize_simd.h), then per block of rows the packed u8 x s8 product of int8_mat_mul.h, zero points removed
-// and one pass for the scales and the bias that also applies a Gelu (fast_common.h's, about half the cost of
-// oneDNN's gelu_erf), while the block is in cache, at 2+ threads all in one parallel region; any other
+// (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed and one pass for the
+// scales and the bias that also applies a Gelu (fast_common.h's, about half the cost of oneDNN's gelu_erf),
+// at 2+ threads all in one parallel region, one block of rows per thread; any other
 // activation as a oneDNN eltwise primitive over the output (the reference's loop for HardSigmoid). Without
 // activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
 #include <omp.h>
@@ -18,8 +18,6 @@ namespace {
 
 class DnnlDynamicQuantizeMatMul final : public Kernel {
  public:
-  // A block's int32 sums stay within this many bytes (in L2 beside the weights' panel being read).
-  static constexpr int64_t kBlockSumsBytes = int64_t{256} << 10;
   // Rows each thread needs before the blocks are shared out rather than each block's columns.
   static constexpr int64_t kMinRowsPerThread = 4;
   static std::unique_ptr<Kernel> create(const KernelInfo& info) {
@@ -61,21 +59,17 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     using Kind = FusedActivation::Kind;
     const bool gelu = act_.kind == Kind::kGelu || act_.kind == Kind::kGeluTanh;
     const bool own_activation = act_.kind != Kind::kNone && !use_eltwise_;
-    // Blocks of rows whose int32 sums fit kBlockSumsBytes, each multiplied and then scaled (Gelu applied)
-    // while its sums are still in that core's cache. With rows enough for every thread, the whole op is one
-    // parallel region: each thread scans the rows of its blocks for A's range, the team agrees on the
-    // quantization parameters at a barrier, and each thread quantizes, multiplies and scales its own rows
-    // (not a quantization region, then a product over the team, then a pass over sums that no longer fit
-    // the cache). With fewer rows (a single-row product) oneDNN splits each block's columns.
+    // With rows enough for every thread, the whole op is one parallel region: each thread scans its own
+    // block of rows for A's range, the team agrees on the quantization parameters at a barrier, and each
+    // thread quantizes, multiplies and scales its rows (Gelu applied) while its int32 sums are still in its
+    // core's cache (not a quantization region, then a product over the team, then a pass over the sums).
+    // Otherwise one block on the calling thread, oneDNN splitting its columns when the work is large (a
+    // single-row product). Smaller blocks that keep the sums in L2 measured no faster: each re-reads the
+    // weights.
     const int team = dnnl_backend::threads_for(rows * N * K, threads);
     const bool split_rows = team > 1 && rows >= team * kMinRowsPerThread;
-    // The block count a multiple of the team, so that every thread gets the same number of rows (within one
-    // per block).
-    const int64_t most_rows = std::max<int64_t>(8, kBlockSumsBytes / (N * 4));
-    int64_t blocks = (rows + most_rows - 1) / most_rows;
-    if (split_rows) blocks = (std::max<int64_t>(blocks, team) + team - 1) / team * team;
-    const int64_t block = rows == 0 ? 1 : (rows + blocks - 1) / blocks;
-    blocks = rows == 0 ? 0 : (rows + block - 1) / block;
+    const int64_t blocks = rows == 0 ? 0 : split_rows ? team : 1;
+    const int64_t block = blocks == 0 ? 1 : (rows + blocks - 1) / blocks;
     // Per column: the scale and, without weight zero points, the activation's share -za * column sum (which
     // then rides along in the scaling pass), for columns [n0, n1).
     std::vector<float> scales(static_cast<size_t>(N));

@@ -181,13 +181,12 @@ void dynamic_quantize_mat_mul(const Shape& a, int64_t N, ElementType bt, bool pe
 TEST(FastInt8, DynamicQuantizeMatMulPerTensor) { dynamic_quantize_mat_mul({5, 37}, 19, kS8, false, false, false); }
 TEST(FastInt8, DynamicQuantizeMatMulPerColumnWithBias) { dynamic_quantize_mat_mul({2, 9, 64}, 33, kS8, true, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulZeroPoints) { dynamic_quantize_mat_mul({1, 7, 30}, 12, kU8, true, true, true); }
-TEST(FastInt8, DynamicQuantizeMatMulZeroPointsManyRowBlocks) {
-  // The kernel multiplies blocks of rows whose int32 sums fit 256 KiB, as many blocks per thread: 134 rows
-  // of 70 columns make blocks of 67 at 2 threads; 70 rows of 2100 columns blocks of 24, 24 and 22 rows at 1
-  // thread and of 18, 18, 18 and 16 at 2.
+TEST(FastInt8, DynamicQuantizeMatMulRowBlocks) {
+  // At 2 threads the rows split into one block per thread, each quantized, multiplied and scaled by its
+  // thread (odd row counts leave the second block shorter), with weight zero points and without.
   dynamic_quantize_mat_mul({2, 67, 45}, 70, kU8, true, true, true);
   dynamic_quantize_mat_mul({2, 35, 19}, 2100, kU8, true, true, true);
-  dynamic_quantize_mat_mul({70, 19}, 2100, kS8, false, false, true);
+  dynamic_quantize_mat_mul({71, 19}, 2100, kS8, false, false, true);
   // Too few rows to share out (3 at 2 threads) but work enough for oneDNN to split the columns.
   dynamic_quantize_mat_mul({3, 600}, 701, kS8, true, false, true);
 }
