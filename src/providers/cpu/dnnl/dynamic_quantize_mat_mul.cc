@@ -1,18 +1,25 @@
 // Fast ai.kestrel DynamicQuantizeMatMul for constant weights: A quantized to u8 in two vectorised passes
-// (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed, then one pass for
-// the scales and the bias, and the activation as a oneDNN eltwise primitive over the output (the reference's
-// loop for HardSigmoid). Without activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+// (quantize_simd.h), the packed u8 x s8 product of int8_mat_mul.h, zero points removed and one pass for the
+// scales and the bias that also applies a Gelu (fast_common.h's, about half the cost of oneDNN's gelu_erf),
+// at 2+ threads all in one parallel region, one block of rows per thread; any other
+// activation as a oneDNN eltwise primitive over the output (the reference's loop for HardSigmoid). Without
+// activation bit-identical to the reference kernel (kernels/kestrel/dynamic_quantize_mat_mul.cc).
+#include <omp.h>
+
+#include <algorithm>
+
 #include "providers/cpu/dnnl/int8_mat_mul.h"
 #include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
-#include "providers/cpu/kernels/parallel_ranges.h"
 
 namespace kestrel::cpu {
 namespace {
 
 class DnnlDynamicQuantizeMatMul final : public Kernel {
  public:
+  // Rows each thread needs before the blocks are shared out rather than each block's columns.
+  static constexpr int64_t kMinRowsPerThread = 4;
   static std::unique_ptr<Kernel> create(const KernelInfo& info) {
     if (info.has_input(3) && !info.constant_input(3)) return nullptr;
     const Tensor* b = info.constant_input(1);
@@ -42,38 +49,91 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const int64_t rows = dims_product(A.shape(), 0, A.rank() - 1);
     Shape out = A.shape();
     out.back() = N;
-    Tensor& Y = ctx.allocate_output(0, ElementType::kFloat, out);
+    // Uninitialised: every block writes all of its rows.
+    Tensor& Y = ctx.allocate_uninitialized_output(0, ElementType::kFloat, out);
     const int threads = ctx.intra_op_threads();
+    const float* x = A.data<float>();
     uint8_t* q = static_cast<uint8_t*>(dnnl_backend::thread_scratch(0, static_cast<size_t>(A.size()) + 1));
-    const fast::DynamicQuantParams p = fast::dynamic_quantize(A.data<float>(), A.size(), q, threads);
-    int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, static_cast<size_t>(rows * N) * 4 + 4));
-    weights_->multiply(q, rows, acc, dnnl_backend::threads_for(rows * N * K, threads));
-    const int32_t za = p.zero_point;
-    // Without weight zero points the activation's share, -za * column sum, rides along in the scaling pass.
-    std::vector<int32_t> offsets;
-    if (weights_->has_zero_points()) {
-      weights_->remove_zero_points(acc, rows, [za](int64_t) { return za; }, row_sums_u8(q, rows, K));
-    } else if (za != 0) {
-      offsets.resize(static_cast<size_t>(N));
-      for (int64_t n = 0; n < N; ++n) offsets[static_cast<size_t>(n)] = -za * weights_->column_sum(n);
-    }
-    std::vector<float> scales(static_cast<size_t>(N));
-    for (int64_t n = 0; n < N; ++n) scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
     const float* b = bias ? bias->data<float>() : nullptr;
-    const int32_t* off = offsets.empty() ? nullptr : offsets.data();
     float* y = Y.data<float>();
-    // The scaling pass (and an activation oneDNN does not run) split over the rows: at 2 threads it was the
-    // serial part of the op.
-    const bool own_activation = act_.kind != FusedActivation::Kind::kNone && !use_eltwise_;
-    parallel_ranges(rows, threads, rows * N >= (int64_t{1} << 15), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, y + r * N);
-      if (own_activation) act_.apply(y + r0 * N, (r1 - r0) * N);
-    });
-    if (act_.kind == FusedActivation::Kind::kNone || !use_eltwise_ || Y.size() == 0) return;
+    using Kind = FusedActivation::Kind;
+    const bool gelu = act_.kind == Kind::kGelu || act_.kind == Kind::kGeluTanh;
+    const bool own_activation = act_.kind != Kind::kNone && !use_eltwise_;
+    // With rows enough for every thread, the whole op is one parallel region: each thread scans its own
+    // block of rows for A's range, the team agrees on the quantization parameters at a barrier, and each
+    // thread quantizes, multiplies and scales its rows (Gelu applied) while its int32 sums are still in its
+    // core's cache (not a quantization region, then a product over the team, then a pass over the sums).
+    // Otherwise one block on the calling thread, oneDNN splitting its columns when the work is large (a
+    // single-row product). Smaller blocks that keep the sums in L2 measured no faster: each re-reads the
+    // weights.
+    const int team = dnnl_backend::threads_for(rows * N * K, threads);
+    const bool split_rows = team > 1 && rows >= team * kMinRowsPerThread;
+    const int64_t blocks = rows == 0 ? 0 : split_rows ? team : 1;
+    const int64_t block = blocks == 0 ? 1 : (rows + blocks - 1) / blocks;
+    // Per column: the scale and, without weight zero points, the activation's share -za * column sum (which
+    // then rides along in the scaling pass), for columns [n0, n1).
+    std::vector<float> scales(static_cast<size_t>(N));
+    std::vector<int32_t> offsets(weights_->has_zero_points() ? 0 : static_cast<size_t>(N));
+    const int32_t* off = offsets.empty() ? nullptr : offsets.data();
+    const auto column_factors = [&](const fast::DynamicQuantParams& p, int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        scales[static_cast<size_t>(n)] = p.scale * b_scale_[static_cast<size_t>(n)];
+        if (off) offsets[static_cast<size_t>(n)] = -int32_t{p.zero_point} * weights_->column_sum(n);
+      }
+    };
+    const int product_team = split_rows ? 1 : team;
+    const auto run_blocks = [&](int64_t b0, int64_t b1, int32_t za) {
+      const size_t acc_bytes = static_cast<size_t>(block * N) * 4 + 4;
+      int32_t* acc = static_cast<int32_t*>(dnnl_backend::thread_scratch(2, acc_bytes));
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        const int64_t r0 = blk * block, nr = std::min(rows, r0 + block) - r0;
+        const uint8_t* qb = q + r0 * K;
+        weights_->multiply(qb, nr, acc, product_team);
+        if (weights_->has_zero_points())
+          weights_->remove_zero_points(acc, nr, [za](int64_t) { return za; }, row_sums_u8(qb, nr, K));
+        for (int64_t r = 0; r < nr; ++r) {
+          float* yr = y + (r0 + r) * N;
+          fast::scale_and_bias(acc + r * N, N, off, scales.data(), b, yr);
+          if (gelu) fast::gelu_in_place(yr, N, act_.kind == Kind::kGeluTanh, 1);
+        }
+        if (own_activation) act_.apply(y + r0 * N, nr * N);
+      }
+    };
+    if (!split_rows) {
+      const fast::DynamicQuantParams p = fast::dynamic_quantize(x, A.size(), q, threads);
+      column_factors(p, 0, N);
+      run_blocks(0, blocks, p.zero_point);
+    } else {
+      constexpr int kMaxTeam = 64;
+      float los[kMaxTeam], his[kMaxTeam];
+#pragma omp parallel num_threads(std::min(team, kMaxTeam))
+      {
+        const int64_t t = omp_get_thread_num(), parts = omp_get_num_threads();
+        const int64_t b0 = blocks * t / parts, b1 = blocks * (t + 1) / parts;
+        const int64_t r0 = std::min(rows, b0 * block), r1 = std::min(rows, b1 * block);
+        float lo = 0, hi = 0;
+        fast::range_with_zero(x + r0 * K, (r1 - r0) * K, lo, hi, 1);
+        los[t] = lo;
+        his[t] = hi;
+#pragma omp barrier
+        // Min and max do not depend on the order: the parameters are the serial ones.
+        const float lo_all = *std::min_element(los, los + parts);
+        const float hi_all = *std::max_element(his, his + parts);
+        const fast::DynamicQuantParams p = fast::dynamic_quant_params(lo_all, hi_all);
+        column_factors(p, N * t / parts, N * (t + 1) / parts);
+        if (p.scale > 0)
+          fast::quantize(x + r0 * K, (r1 - r0) * K, p.scale, static_cast<float>(p.zero_point), q + r0 * K, 1);
+        else
+          std::fill(q + r0 * K, q + r1 * K, p.zero_point);
+#pragma omp barrier
+        run_blocks(b0, b1, p.zero_point);  // every column's factors are written
+      }
+    }
+    if (act_.kind == Kind::kNone || gelu || !use_eltwise_ || Y.size() == 0) return;
     namespace dn = dnnl_backend;
-    const int team = dn::threads_for(Y.size() * 16, threads);
-    dn::ThreadScope scope(team);
-    const auto plan = activations_.get({Y.size(), team}, [&] {
+    const int eltwise_team = dn::threads_for(Y.size() * 16, threads);
+    dn::ThreadScope scope(eltwise_team);
+    const auto plan = activations_.get({Y.size(), eltwise_team}, [&] {
       const dnnl::memory::desc md({Y.size()}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
       const dnnl::eltwise_forward::primitive_desc pd(
           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg_, md, alpha_, beta_),

@@ -320,7 +320,8 @@ class FastAttention final : public Kernel {
       p.mask = mask->data<float>();
     }
     const int64_t ys[] = {B, p.S, E};
-    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, ys);
+    // Uninitialised: every head writes all of its columns of every row.
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys);
     if (Y.size() == 0) return;
     p.qkv = X.data<float>();
     p.y = Y.data<float>();

@@ -13,7 +13,7 @@ class FastDynamicQuantizeLinear final : public Kernel {
   void compute(KernelContext& ctx) const override {
     const Tensor& X = ctx.input(0);
     if (X.type() != ElementType::kFloat) return reference_->compute(ctx);  // it reports the type
-    uint8_t* y = ctx.allocate_output(0, ElementType::kUInt8, X.shape()).data<uint8_t>();
+    uint8_t* y = ctx.allocate_uninitialized_output(0, ElementType::kUInt8, X.shape()).data<uint8_t>();
     const DynamicQuantParams p = dynamic_quantize(X.data<float>(), X.size(), y, ctx.intra_op_threads());
     if (ctx.has_output(1)) *ctx.allocate_output(1, ElementType::kFloat, {}).data<float>() = p.scale;
     if (ctx.has_output(2)) *ctx.allocate_output(2, ElementType::kUInt8, {}).data<uint8_t>() = p.zero_point;

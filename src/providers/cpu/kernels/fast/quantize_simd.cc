@@ -63,14 +63,26 @@ inline __mmask16 tail_mask(int64_t left) {
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void range_avx512(const float* x, int64_t n, float& lo,
                                                               float& hi) {
-  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 16) {
+  // Two pairs of running extremes, so that consecutive vectors do not wait on each other.
+  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps(), vlo2 = vlo, vhi2 = vhi;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    // min/max return the second operand when either is NaN: a NaN element leaves the running value alone.
+    const __m512 v = _mm512_loadu_ps(x + i), w = _mm512_loadu_ps(x + i + 16);
+    vlo = _mm512_min_ps(v, vlo);
+    vhi = _mm512_max_ps(v, vhi);
+    vlo2 = _mm512_min_ps(w, vlo2);
+    vhi2 = _mm512_max_ps(w, vhi2);
+  }
+  for (; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);  // masked-off lanes read 0, inside the range already
-    // min/max return the second operand when either is NaN: a NaN element leaves the running value alone.
     vlo = _mm512_min_ps(v, vlo);
     vhi = _mm512_max_ps(v, vhi);
   }
+  // (the mask_ forms: GCC 12 warns about the plain ones' undefined source here)
+  vlo = _mm512_mask_min_ps(vlo, static_cast<__mmask16>(0xFFFF), vlo2, vlo);
+  vhi = _mm512_mask_max_ps(vhi, static_cast<__mmask16>(0xFFFF), vhi2, vhi);
   // (GCC 12's _mm512_reduce_min_ps trips -Werror=uninitialized inside its header: reduce by hand.)
   float los[16], his[16];
   _mm512_storeu_ps(los, vlo);
@@ -89,22 +101,31 @@ void range_scalar(const float* x, int64_t n, float& lo, float& hi) {
 }
 
 template <typename Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs,
+                                                                          __m512 vz) {
+  const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
+  const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
+  __m512 r = _mm512_roundscale_ps(_mm512_div_ps(x, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm512_add_ps(r, vz);
+  r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);  // max(NaN, lo) is lo, as in saturate_round
+  const __m512i q = _mm512_cvtps_epi32(r);
+  if constexpr (std::is_same_v<Q, uint8_t>)
+    return _mm512_cvtusepi32_epi8(q);
+  else
+    return _mm512_cvtsepi32_epi8(q);
+}
+
+// Whole vectors with plain loads and stores (masked stores are slow on some CPUs), the tail masked.
+template <typename Q>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_avx512(const float* x, int64_t n, float scale,
                                                                  float zero_point, Q* y) {
   const __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps(zero_point);
-  const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
-  const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
-  for (int64_t i = 0; i < n; i += 16) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), quantize16<Q>(_mm512_loadu_ps(x + i), vs, vz));
+  if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    __m512 r = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), vs),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm512_add_ps(r, vz);
-    r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);  // max(NaN, lo) is lo, as in saturate_round
-    const __m512i q = _mm512_cvtps_epi32(r);
-    if constexpr (std::is_same_v<Q, uint8_t>)
-      store16(y + i, m, _mm512_cvtusepi32_epi8(q));
-    else
-      store16(y + i, m, _mm512_cvtsepi32_epi8(q));
+    _mm_mask_storeu_epi8(y + i, m, quantize16<Q>(_mm512_maskz_loadu_ps(m, x + i), vs, vz));
   }
 }
 
@@ -173,19 +194,30 @@ void requantize_any(const int32_t* acc, int64_t n, const float* scales, float ze
   }
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 scale_and_bias16(const int32_t* acc,
+                                                                           const int32_t* offsets,
+                                                                           const float* scales,
+                                                                           const float* bias, int64_t i,
+                                                                           __mmask16 m) {
+  constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  __m512i sums = _mm512_maskz_loadu_epi32(m, acc + i);
+  if (offsets) sums = _mm512_add_epi32(sums, _mm512_maskz_loadu_epi32(m, offsets + i));
+  __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums), _mm512_maskz_loadu_ps(m, scales + i), kNear);
+  if (bias) r = _mm512_add_round_ps(r, _mm512_maskz_loadu_ps(m, bias + i), kNear);
+  return r;
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_and_bias_avx512(const int32_t* acc, int64_t n,
                                                                        const int32_t* offsets,
                                                                        const float* scales, const float* bias,
                                                                        float* y) {
-  constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  for (int64_t i = 0; i < n; i += 16) {
+  // Whole vectors with plain stores (masked stores are slow on some CPUs), the tail masked.
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(y + i, scale_and_bias16(acc, offsets, scales, bias, i, static_cast<__mmask16>(0xFFFF)));
+  if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    __m512i sums = _mm512_maskz_loadu_epi32(m, acc + i);
-    if (offsets) sums = _mm512_add_epi32(sums, _mm512_maskz_loadu_epi32(m, offsets + i));
-    __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums),
-                                   _mm512_maskz_loadu_ps(m, scales + i), kNear);
-    if (bias) r = _mm512_add_round_ps(r, _mm512_maskz_loadu_ps(m, bias + i), kNear);
-    store16(y + i, m, r);
+    _mm512_mask_storeu_ps(y + i, m, scale_and_bias16(acc, offsets, scales, bias, i, m));
   }
 }
 
@@ -283,7 +315,51 @@ DynamicQuantParams dynamic_quant_params(float lo, float hi) {
   return p;
 }
 
+namespace {
+
+// From this many elements dynamic_quantize splits over threads (a few microseconds of work per thread at 2).
+constexpr int64_t kSplitDynamicQuantizeFrom = int64_t{1} << 15;
+
+void range_serial(const float* x, int64_t n, float& lo, float& hi) {
+  if (has_avx512())
+    range_avx512(x, n, lo, hi);
+  else
+    range_scalar(x, n, lo, hi);
+}
+
+}  // namespace
+
 DynamicQuantParams dynamic_quantize(const float* x, int64_t n, uint8_t* y, int threads) {
+  if (threads > 1 && n >= kSplitDynamicQuantizeFrom) {
+    // One parallel region for both passes: each thread finds the range of its part, the team agrees on the
+    // parameters, and each thread quantizes the part it has just read, still in its own cache. Min and max
+    // do not depend on the order, so the result is the serial one.
+    constexpr int kMaxTeam = 64;
+    const int team = std::min(threads, kMaxTeam);
+    float los[kMaxTeam], his[kMaxTeam];
+    DynamicQuantParams params;
+#pragma omp parallel num_threads(team)
+    {
+      const int64_t t = omp_get_thread_num(), parts = omp_get_num_threads();
+      const int64_t per = (n + parts * 16 - 1) / (parts * 16) * 16;  // whole vectors per thread
+      const int64_t begin = std::min(n, t * per), end = std::min(n, begin + per);
+      float l = 0, h = 0;
+      if (begin < end) range_serial(x + begin, end - begin, l, h);
+      los[t] = l;
+      his[t] = h;
+#pragma omp barrier
+      const DynamicQuantParams p =
+          dynamic_quant_params(*std::min_element(los, los + parts), *std::max_element(his, his + parts));
+      if (t == 0) params = p;
+      if (begin < end) {
+        if (p.scale > 0)
+          quantize(x + begin, end - begin, p.scale, static_cast<float>(p.zero_point), y + begin, 1);
+        else
+          std::fill(y + begin, y + end, p.zero_point);
+      }
+    }
+    return params;
+  }
   float lo = 0, hi = 0;
   range_with_zero(x, n, lo, hi, threads);
   const DynamicQuantParams p = dynamic_quant_params(lo, hi);

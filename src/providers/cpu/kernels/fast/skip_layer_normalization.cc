@@ -36,7 +36,8 @@ class FastSkipLayerNormalization final : public Kernel {
     while (!s.empty() && s.front() == 1 && s.size() > 1) s = s.subspan(1);
     if (s.empty() || s.size() > X.rank() || !std::equal(s.begin(), s.end(), X.shape().end() - s.size()))
       return reference_->compute(ctx);
-    Tensor& Y = ctx.allocate_output_dims(0, ElementType::kFloat, X.shape());
+    // Uninitialised: norm_rows writes every row.
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, X.shape());
     fast::NormRows job;
     job.x = X.data<float>();
     job.skip = skip.data<float>();

@@ -181,6 +181,15 @@ void dynamic_quantize_mat_mul(const Shape& a, int64_t N, ElementType bt, bool pe
 TEST(FastInt8, DynamicQuantizeMatMulPerTensor) { dynamic_quantize_mat_mul({5, 37}, 19, kS8, false, false, false); }
 TEST(FastInt8, DynamicQuantizeMatMulPerColumnWithBias) { dynamic_quantize_mat_mul({2, 9, 64}, 33, kS8, true, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulZeroPoints) { dynamic_quantize_mat_mul({1, 7, 30}, 12, kU8, true, true, true); }
+TEST(FastInt8, DynamicQuantizeMatMulRowBlocks) {
+  // At 2 threads the rows split into one block per thread, each quantized, multiplied and scaled by its
+  // thread (odd row counts leave the second block shorter), with weight zero points and without.
+  dynamic_quantize_mat_mul({2, 67, 45}, 70, kU8, true, true, true);
+  dynamic_quantize_mat_mul({2, 35, 19}, 2100, kU8, true, true, true);
+  dynamic_quantize_mat_mul({71, 19}, 2100, kS8, false, false, true);
+  // Too few rows to share out (3 at 2 threads) but work enough for oneDNN to split the columns.
+  dynamic_quantize_mat_mul({3, 600}, 701, kS8, true, false, true);
+}
 TEST(FastInt8, DynamicQuantizeMatMulBertShapes) { dynamic_quantize_mat_mul({1, 128, 256}, 256, kS8, false, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulActivations) {
   // The eltwise primitive's Gelu (a polynomial erf) is not bit-identical to std::erf: compared with a
@@ -194,6 +203,22 @@ TEST(FastInt8, DynamicQuantizeMatMulActivations) {
                                     {"bias", random_of(kF, {21}, 5), true}};
     const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
     const std::string bytes = testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
+    EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
+    testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
+  }
+}
+TEST(FastInt8, DynamicQuantizeMatMulGeluLargeInput) {
+  // An input large enough for the split quantization, odd K and N, Gelu applied in the scaling pass.
+  const std::vector<NodeInput> in{{"A", random_of(kF, {1, 131, 259}, 1)},
+                                  {"B", random_of(kS8, {259, 67}, 2), true},
+                                  {"b_scale", scalar_of(kF, 0.011), true},
+                                  {"b_zp", Tensor()},
+                                  {"bias", random_of(kF, {67}, 5), true}};
+  for (const char* act : {"Gelu", "GeluTanh"}) {
+    SCOPED_TRACE(act);
+    const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
+    const std::string bytes =
+        testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
     EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
     testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
   }
@@ -443,6 +468,18 @@ TEST(FastInt8, DynamicQuantizeLinear) {
   compare("DynamicQuantizeLinear", {{"x", random_of(kF, {100003}, 5, 0.5f, 3.0f)}}, 11, true, nullptr, "", {"s", "z"});
   compare("DynamicQuantizeLinear", {{"x", random_of(kF, {9}, 6, -4.0f, -1.0f)}}, 11, true, nullptr, "", {"s", "z"});
   compare("DynamicQuantizeLinear", {{"x", Tensor(kF, {2, 8})}}, 11, true, nullptr, "", {"s", "z"});
+}
+TEST(FastInt8, DynamicQuantizeLinearSplitOverThreads) {
+  // From 2^15 elements the range and the quantization split over the threads in one region: the extremes sit
+  // in the last thread's part (after a NaN), and the size leaves a tail that is not a whole vector.
+  Tensor x = random_of(kF, {3, 13337}, 7, -1.0f, 1.0f);
+  float* p = x.data<float>();
+  p[30001] = std::numeric_limits<float>::quiet_NaN();
+  p[35000] = -6.5f;
+  p[x.size() - 1] = 9.25f;
+  compare("DynamicQuantizeLinear", {{"x", x}}, 11, true, nullptr, "", {"s", "z"});
+  // All zeros: scale 0.
+  compare("DynamicQuantizeLinear", {{"x", Tensor(kF, {40001})}}, 11, true, nullptr, "", {"s", "z"});
 }
 
 }  // namespace
