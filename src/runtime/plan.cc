@@ -1,12 +1,7 @@
 // The planner: kernel choice per node from the CPU registry, slot assignment and tensor lifetimes.
 #include "runtime/plan.h"
 
-#include <omp.h>
-
 #include <algorithm>
-#include <atomic>
-#include <exception>
-#include <mutex>
 
 #include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
@@ -18,23 +13,11 @@ namespace {
 
 std::string domain_label(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
 
-// A graph's kernels may be made on several threads at once (compile_plan): what they share is guarded here.
-std::mutex& subplans_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-// Custom-op libraries' kernels are made one at a time: nothing says their code may run on two threads.
-std::mutex& custom_kernels_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-
 std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
   const KernelRegistry& registry = KernelRegistry::cpu();
   const KernelRegistry* custom = plan.options.custom_kernels;
   std::vector<const KernelDef*> defs;
   if (custom) defs = custom->candidates(node.domain, node.op_type, node.opset, false);
-  const size_t custom_defs = defs.size();
   for (const KernelDef* def :
        registry.candidates(node.domain, node.op_type, node.opset, plan.options.reference_kernels_only))
     defs.push_back(def);
@@ -50,17 +33,13 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
   auto compile_subgraph = [&node, &plan](const std::string& attr_name) -> const Plan* {
     const ir::Attribute* a = node.attribute(attr_name);
     if (!a || !a->g) return nullptr;
-    std::unique_ptr<Plan> subplan = compile_plan(*a->g, &plan, plan.options);
-    std::lock_guard<std::mutex> lock(subplans_mutex());
-    plan.subplans.push_back(std::move(subplan));
+    plan.subplans.push_back(compile_plan(*a->g, &plan, plan.options));
     return plan.subplans.back().get();
   };
   KernelInfo info(node, compile_subgraph, plan.options.precision);
   // Fast kernels first; one that declines the node (nullptr) hands it to the next, down to the reference.
-  for (size_t i = 0; i < defs.size(); ++i) {
-    std::unique_lock<std::mutex> lock(custom_kernels_mutex(), std::defer_lock);
-    if (i < custom_defs) lock.lock();
-    if (auto kernel = defs[i]->factory(info)) return kernel;
+  for (const KernelDef* def : defs) {
+    if (auto kernel = def->factory(info)) return kernel;
   }
   throw Error(ErrorCode::kNotImplemented, node.describe() + ": no kernel accepted this node");
 }
@@ -195,37 +174,11 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       releasable.erase(it);
     }
   };
-  // The main graph's kernels are made on the session's team, steps taken in order by whichever thread is
-  // free: packing weights and making oneDNN primitives are most of a session's creation. A step's constants
-  // are released once all their readers have kernels, whatever order those were made in. The error reported
-  // is the first failing step's, as when made one by one: every step before it has been taken when it fails.
-  const int team = enclosing ? 1 : std::min(omp_get_max_threads(), static_cast<int>(plan->steps.size()));
-  if (team <= 1) {
-    for (Step& step : plan->steps) {
-      step.kernel = create_kernel(*step.node, *plan);
-      release_constants_read_by(step);
-    }
-  } else {
-    std::vector<std::exception_ptr> errors(plan->steps.size());
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    std::mutex release_mu;
-#pragma omp parallel num_threads(team)
-    {
-      for (size_t i = next++; i < plan->steps.size() && !failed; i = next++) {
-        Step& step = plan->steps[i];
-        try {
-          step.kernel = create_kernel(*step.node, *plan);
-          std::lock_guard<std::mutex> lock(release_mu);
-          release_constants_read_by(step);
-        } catch (...) {
-          errors[i] = std::current_exception();
-          failed = true;
-        }
-      }
-    }
-    for (const std::exception_ptr& error : errors)
-      if (error) std::rethrow_exception(error);
+  // One at a time on the calling thread. Made on the session's team inside a parallel region, bf16 sessions
+  // at 2 threads intermittently computed wrong outputs (squeezenet1_1, 2 to 3 runs in 20).
+  for (Step& step : plan->steps) {
+    step.kernel = create_kernel(*step.node, *plan);
+    release_constants_read_by(step);
   }
 
   align_run_time_constants(*plan);

@@ -1,6 +1,6 @@
 // The planner (src/runtime/plan.cc): weights that every reading kernel keeps packed in its own form are freed
-// once those kernels exist (PlanOptions::release_constant), and only those; kernels made on a team of threads
-// release the same weights and report the same first error as kernels made one by one.
+// once those kernels exist (PlanOptions::release_constant), and only those; a session with a team of threads
+// releases the same weights and reports the same first error as a one-thread one.
 #include "runtime/plan.h"
 
 #include <gtest/gtest.h>
@@ -122,14 +122,14 @@ std::set<std::string> released_on_team(const std::string& bytes, int threads) {
   return released;
 }
 
-TEST(Plan, KernelsMadeOnATeamReleaseWhatOneThreadReleases) {
+TEST(Plan, TwoThreadSessionReleasesWhatOneThreadReleases) {
   const std::string bytes = matmul_chain(24);
   const std::set<std::string> one = released_on_team(bytes, 1);
   EXPECT_EQ(one.size(), 23u);  // every weight, the shared one once both its readers have packed it
   for (int round = 0; round < 10; ++round) EXPECT_EQ(released_on_team(bytes, 2), one) << "round " << round;
 }
 
-TEST(Plan, KernelsMadeOnATeamReportTheFirstFailingStep) {
+TEST(Plan, TwoThreadSessionReportsTheFirstFailingStep) {
   const std::string bytes = matmul_chain(24, {9, 10, 17});
   for (int threads : {1, 2, 2, 2, 2, 2}) {
     try {
