@@ -1,7 +1,8 @@
 # libonnx builds all of its ~440 op schemas the first time any is asked for; Kestrel constructs only those a model
 # uses (src/onnx/schema_registry.cc), from this table of libonnx's schema functions, read from libonnx's own
 # opset headers so that it always matches the installed library.
-# Used by the engine's build and the fuzz build (tests/fuzz), which both compile src/onnx/schema_registry.cc.
+# Used by every build that compiles src/onnx/schema_registry.cc: the engine's, the fuzz build (tests/fuzz) and
+# the ThreadSanitizer build (tests/stress).
 function(kestrel_onnx_schema_table output)
   get_target_property(ONNX_HEADER_DIRS onnx INTERFACE_INCLUDE_DIRECTORIES)
   find_path(ONNX_DEFS_DIR operator_sets.h PATHS ${ONNX_HEADER_DIRS} PATH_SUFFIXES onnx/defs NO_DEFAULT_PATH REQUIRED)
