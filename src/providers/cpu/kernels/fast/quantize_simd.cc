@@ -115,17 +115,13 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(_
     return _mm512_cvtsepi32_epi8(q);
 }
 
-// Whole vectors with plain loads and stores (masked stores are slow on some CPUs), the tail masked.
 template <typename Q>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_avx512(const float* x, int64_t n, float scale,
                                                                  float zero_point, Q* y) {
   const __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps(zero_point);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), quantize16<Q>(_mm512_loadu_ps(x + i), vs, vz));
-  if (i < n) {
+  for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    _mm_mask_storeu_epi8(y + i, m, quantize16<Q>(_mm512_maskz_loadu_ps(m, x + i), vs, vz));
+    store16(y + i, m, quantize16<Q>(_mm512_maskz_loadu_ps(m, x + i), vs, vz));
   }
 }
 
@@ -211,13 +207,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_and_bias_avx512(
                                                                        const int32_t* offsets,
                                                                        const float* scales, const float* bias,
                                                                        float* y) {
-  // Whole vectors with plain stores (masked stores are slow on some CPUs), the tail masked.
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(y + i, scale_and_bias16(acc, offsets, scales, bias, i, static_cast<__mmask16>(0xFFFF)));
-  if (i < n) {
+  for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(y + i, m, scale_and_bias16(acc, offsets, scales, bias, i, m));
+    store16(y + i, m, scale_and_bias16(acc, offsets, scales, bias, i, m));
   }
 }
 
