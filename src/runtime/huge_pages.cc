@@ -17,13 +17,10 @@
 namespace kestrel::runtime {
 namespace {
 
-constexpr size_t kSmallPageBytes = 4096;
 // At most this many freed pages are kept (128 MiB): creation frees a weight and soon allocates its packed form,
 // so a handful suffice, and a model whose optimizer frees more than it allocates does not hold it all until the
 // end of creation.
 constexpr size_t kMaxRecycledPages = 64;
-
-size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 // Freed whole huge pages, each a mapping of its own whose content is stale; kept while a scope is alive.
 struct RecycledPages {

@@ -18,6 +18,10 @@
 namespace kestrel::runtime {
 
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+inline constexpr size_t kSmallPageBytes = 4096;
+
+// `n` rounded up to a multiple of `to`.
+inline constexpr size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 // `bytes` of uninitialized memory, owned by the returned pointer; throws std::bad_alloc when it cannot be had.
 // The memory may hold the bytes of a buffer freed earlier in the process.

@@ -14,9 +14,6 @@ namespace kestrel::runtime {
 namespace {
 
 constexpr size_t kAlignment = 64;
-constexpr size_t kSmallPageBytes = 4096;
-
-size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 struct Slab {
   std::mutex mu;
