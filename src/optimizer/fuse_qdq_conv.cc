@@ -41,12 +41,10 @@ int fuse_qdq_conv(ir::Graph& graph) {
       bias = bias_dq->inputs[0];
     }
     // Conv [-> Relu] -> QuantizeLinear, each read by the next alone.
-    ir::Node* next = sole_consumer(conv->outputs[0], reads);
-    ir::Node* relu = is_op(next, "Relu") ? next : nullptr;
-    ir::Node* q = relu ? sole_consumer(relu->outputs[0], reads) : next;
-    if (!is_per_tensor_quantize(q)) continue;
-    ir::Value* yz = q->inputs.size() > 2 ? q->inputs[2] : nullptr;
-    if (relu && !is_lowest_zero_point(yz)) continue;
+    const auto requant = requantization_of(conv->outputs[0], reads);
+    if (!requant) continue;
+    ir::Node* relu = requant->relu;
+    ir::Node* q = requant->q;
 
     const std::vector<ir::Value*> inputs = qlinear_inputs(graph, *x, *w, q);
     ir::Value* yq = q->outputs[0];

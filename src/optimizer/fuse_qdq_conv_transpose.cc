@@ -59,11 +59,10 @@ int fuse_qdq_conv_transpose(ir::Graph& graph) {
       if (!bias_dq) continue;
     }
     // ConvTranspose [-> Relu] -> QuantizeLinear, each read by the next alone.
-    ir::Node* next = sole_consumer(conv->outputs[0], reads);
-    ir::Node* relu = is_op(next, "Relu") ? next : nullptr;
-    ir::Node* q = relu ? sole_consumer(relu->outputs[0], reads) : next;
-    if (!is_per_tensor_quantize(q)) continue;
-    if (relu && !is_lowest_zero_point(q->inputs.size() > 2 ? q->inputs[2] : nullptr)) continue;
+    const auto requant = requantization_of(conv->outputs[0], reads);
+    if (!requant) continue;
+    ir::Node* relu = requant->relu;
+    ir::Node* q = requant->q;
 
     std::vector<ir::Value*> inputs = qlinear_inputs(graph, *x, *w, q);
     if (bias_dq) inputs.push_back(bias_dq->inputs[0]);

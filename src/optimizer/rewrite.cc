@@ -554,6 +554,16 @@ bool is_lowest_zero_point(const ir::Value* zp) {
   return false;
 }
 
+std::optional<Requantization> requantization_of(const ir::Value* y,
+                                                const std::unordered_set<const ir::Value*>& sub_reads) {
+  ir::Node* next = sole_consumer(y, sub_reads);
+  ir::Node* relu = is_op(next, "Relu") ? next : nullptr;
+  ir::Node* q = relu ? sole_consumer(relu->outputs[0], sub_reads) : next;
+  if (!is_per_tensor_quantize(q)) return std::nullopt;
+  if (relu && !is_lowest_zero_point(q->inputs.size() > 2 ? q->inputs[2] : nullptr)) return std::nullopt;
+  return Requantization{relu, q};
+}
+
 ir::Node* quantized_bias(const ir::Value* b, float x_scale, const Tensor& w_scale, int64_t M) {
   ir::Node* dq = producer_op(b, "DequantizeLinear");
   const Tensor* bq = dq ? constant_of(dq->inputs[0]) : nullptr;
