@@ -167,9 +167,9 @@ std::vector<ir::Value*> qlinear_inputs(ir::Graph& graph, const Dequantized& a, c
 // Whether `zp` is the lowest value of its type (0 for uint8, -128 for int8; an omitted zero point is uint8 0):
 // a QuantizeLinear to it already clamps where a Relu before it would.
 bool is_lowest_zero_point(const ir::Value* zp);
-// How a fused int8 op's float output `y` is requantized: y [-> Relu] -> QuantizeLinear, each read by the next
-// alone, the QuantizeLinear per tensor (is_per_tensor_quantize) and, after a Relu, to the lowest zero point, so
-// that dropping the Relu changes nothing. nullopt for anything else.
+// How a fused int8 op's float output `y` is requantized: y [-> Relu] -> QuantizeLinear, each read by the
+// next alone, the QuantizeLinear per tensor (is_per_tensor_quantize) and, after a Relu, to the lowest zero
+// point, so that dropping the Relu changes nothing. nullopt for anything else.
 struct Requantization {
   ir::Node* relu = nullptr;  // or null
   ir::Node* q = nullptr;
