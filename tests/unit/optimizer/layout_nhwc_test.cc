@@ -199,14 +199,17 @@ TEST(LayoutNhwc, SavedModelReloadsWithTheSameOutputs) {
   EXPECT_EQ(channels_last_convs(*again->graph), 3);
 }
 
-int channels_last_quantized_convs(const ir::Graph& g) {
+// Nodes of `op_type` in the ai.kestrel domain that run channels-last.
+int channels_last_kestrel_ops(const ir::Graph& g, const std::string& op_type) {
   int n = 0;
   for (const auto& node : g.nodes())
-    if (node->domain == "ai.kestrel" && node->op_type == "QLinearConv" && node->attribute("channels_last") &&
+    if (node->domain == "ai.kestrel" && node->op_type == op_type && node->attribute("channels_last") &&
         node->attribute("channels_last")->i == 1)
       ++n;
   return n;
 }
+
+int channels_last_quantized_convs(const ir::Graph& g) { return channels_last_kestrel_ops(g, "QLinearConv"); }
 
 // Q/DQ(X) -> Conv 3x3 -> Q/DQ (a) -> Conv 1x1 -> Q/DQ -> Add(a) -> Relu -> Q/DQ -> Conv depthwise stride 2 -> Q/DQ
 // -> Y, int8 weights per channel: three QLinearConvs after the QDQ fusion, with a residual Add between them.
@@ -250,8 +253,8 @@ std::string qdq_residual_chain(bool per_axis_scale_in_the_middle) {
 }
 
 // Level 3 computes what level 2 computes (the same int8 kernels, in the other layout): identical outputs.
-void expect_same_as_level2(const std::string& bytes) {
-  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 37))}};
+void expect_same_as_level2(const std::string& bytes, unsigned seed = 37) {
+  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, seed))}};
   const auto want = run(bytes, feeds, GraphOptimizationLevel::kExtended);
   const auto got = run(bytes, feeds, GraphOptimizationLevel::kLayout);
   ASSERT_EQ(want.size(), got.size());
@@ -280,10 +283,8 @@ TEST(LayoutNhwc, PerAxisDequantizeKeepsItsLayout) {
 
 constexpr float kPoolOutputScale = 0.01f;
 
-// Q/DQ(X) -> Conv 3x3 (int8 weights) -> Q/DQ -> GlobalAveragePool -> Q/DQ -> Y: the pool joins the
-// channels-last region of the convolution.
-TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {
-  ModelBuilder m;
+// Q/DQ(X [1, 4, 9, 7]) -> Conv 3x3, 6 channels (int8 weights) -> Q/DQ -> "cd".
+void int8_conv_3x3(ModelBuilder& m) {
   m.input("X", {1, 4, 9, 7});
   fake_quantize(m, "X", "xd", 0.02f, 128);
   typed_initializer<int8_t>(m, "wq", {6, 4, 3, 3}, onnx::TensorProto::INT8, seeded_int8(6 * 4 * 9, 1));
@@ -292,27 +293,23 @@ TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {
   m.node("DequantizeLinear", {"wq", "ws", "wz"}, {"w"});
   attr(m.node("Conv", {"xd", "w"}, {"c"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
   fake_quantize(m, "c", "cd", 0.05f, 120);
+}
+
+// Q/DQ(X) -> Conv 3x3 (int8 weights) -> Q/DQ -> GlobalAveragePool -> Q/DQ -> Y: the pool joins the
+// channels-last region of the convolution.
+TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {
+  ModelBuilder m;
+  int8_conv_3x3(m);
   m.node("GlobalAveragePool", {"cd"}, {"p"});
   fake_quantize(m, "p", "Y", kPoolOutputScale, 128);
   m.output("Y");
   const std::string bytes = m.bytes();
   auto model = optimized(bytes, 3);
-  int channels_last_pools = 0;
-  for (const auto& node : model->graph->nodes())
-    if (node->op_type == "QLinearGlobalAveragePool" && node->attribute("channels_last") &&
-        node->attribute("channels_last")->i == 1)
-      ++channels_last_pools;
-  EXPECT_EQ(channels_last_pools, 1);
+  EXPECT_EQ(channels_last_kestrel_ops(*model->graph, "QLinearGlobalAveragePool"), 1);
   // X goes in through a Transpose; the pooled [1, 1, 1, C] comes out through a Reshape (transpose_to_reshape).
   EXPECT_EQ(count_ops(*model->graph, "Transpose"), 1);
+  expect_same_as_level2(bytes, 5);
   const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 5))}};
-  // Level 3 computes what level 2 computes, in the other layout: identical outputs.
-  const auto want = run(bytes, feeds, GraphOptimizationLevel::kExtended);
-  const auto got = run(bytes, feeds, GraphOptimizationLevel::kLayout);
-  const Tensor& a = want[0].tensor();
-  const Tensor& b = got[0].tensor();
-  ASSERT_EQ(a.shape(), b.shape());
-  for (int64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << "element " << i;
   expect_same_outputs(bytes, feeds, GraphOptimizationLevel::kLayout, 0, kPoolOutputScale * 1.01f);
 }
 
@@ -320,14 +317,7 @@ TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {
 // upsampling joins the channels-last region of the convolution and writes NHWC itself.
 TEST(LayoutNhwc, QuantizedConvTransposeAfterInt8Conv) {
   ModelBuilder m;
-  m.input("X", {1, 4, 9, 7});
-  fake_quantize(m, "X", "xd", 0.02f, 128);
-  typed_initializer<int8_t>(m, "wq", {6, 4, 3, 3}, onnx::TensorProto::INT8, seeded_int8(6 * 4 * 9, 1));
-  m.initializer("ws", {}, {0.005f});
-  typed_initializer<int8_t>(m, "wz", {}, onnx::TensorProto::INT8, {0});
-  m.node("DequantizeLinear", {"wq", "ws", "wz"}, {"w"});
-  attr(m.node("Conv", {"xd", "w"}, {"c"}), "pads", std::vector<int64_t>{1, 1, 1, 1});
-  fake_quantize(m, "c", "cd", 0.05f, 120);
+  int8_conv_3x3(m);
   typed_initializer<int8_t>(m, "tq", {6, 3, 2, 2}, onnx::TensorProto::INT8, seeded_int8(6 * 3 * 4, 2));
   m.initializer("ts", {}, {0.007f});
   m.node("DequantizeLinear", {"tq", "ts"}, {"t"});
@@ -336,21 +326,9 @@ TEST(LayoutNhwc, QuantizedConvTransposeAfterInt8Conv) {
   m.output("Y");
   const std::string bytes = m.bytes();
   auto model = optimized(bytes, 3);
-  int channels_last = 0;
-  for (const auto& node : model->graph->nodes())
-    if (node->op_type == "QLinearConvTranspose" && node->attribute("channels_last") &&
-        node->attribute("channels_last")->i == 1)
-      ++channels_last;
-  EXPECT_EQ(channels_last, 1);
+  EXPECT_EQ(channels_last_kestrel_ops(*model->graph, "QLinearConvTranspose"), 1);
   EXPECT_EQ(count_ops(*model->graph, "Transpose"), 2);  // X in, the upsampled map out
-  const Feeds feeds = {{"X", Value(random_tensor({1, 4, 9, 7}, 5))}};
-  // Level 3 computes what level 2 computes, in the other layout: identical outputs.
-  const auto want = run(bytes, feeds, GraphOptimizationLevel::kExtended);
-  const auto got = run(bytes, feeds, GraphOptimizationLevel::kLayout);
-  const Tensor& a = want[0].tensor();
-  const Tensor& b = got[0].tensor();
-  ASSERT_EQ(a.shape(), b.shape());
-  for (int64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]) << "element " << i;
+  expect_same_as_level2(bytes, 5);
 }
 
 }  // namespace
