@@ -1,7 +1,7 @@
 // The channels-last Transpose (src/providers/cpu/kernels/fast/transpose_channels.cc) against the reference:
 // both permutations on sizes that are not multiples of the tile (primes, 1, 3 channels: the shuffle path),
-// batches, int32, int8 (16 x 16 byte tiles, three-channel byte images), large tensors split over threads, empty tensors; other perms and 8-byte types go elsewhere
-// and still agree.
+// batches, int32, int8 (16 x 16 byte tiles, three-channel byte images), large tensors split over threads,
+// empty tensors; other perms and 8-byte types go elsewhere and still agree.
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
@@ -20,6 +20,22 @@ Tensor transpose(const Tensor& x, std::vector<int64_t> perm) {
 }
 
 const std::vector<int64_t> kToNhwc{0, 2, 3, 1}, kToNchw{0, 3, 1, 2};
+
+// The fast kernel at each of `threads` gives the reference's bytes for any element type.
+void expect_reference_bytes(const Tensor& x, const std::vector<int64_t>& perm,
+                            std::vector<int> threads = {1, 2}) {
+  const std::string bytes = testing::model_with_initializers(
+      "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", perm); }, 13);
+  const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
+  const auto* want = static_cast<const uint8_t*>(ref.raw_data());
+  for (int t : threads) {
+    const Tensor got = testing::make_session(bytes, false, t).run({{"X", Value(x)}}).at(0).tensor();
+    ASSERT_EQ(ref.shape(), got.shape());
+    ASSERT_EQ(ref.type(), got.type());
+    const auto* have = static_cast<const uint8_t*>(got.raw_data());
+    for (size_t i = 0; i < ref.bytes(); ++i) ASSERT_EQ(want[i], have[i]) << "byte " << i << ", threads " << t;
+  }
+}
 
 TEST(FastChannelsTranspose, ImageToChannelsLast) {
   const Tensor y = transpose(pattern_tensor({1, 3, 37, 41}, 1), kToNhwc);
@@ -44,25 +60,13 @@ TEST(FastChannelsTranspose, Empty) { transpose(Tensor(ElementType::kFloat, {0, 4
 TEST(FastChannelsTranspose, Int32) {
   Tensor x(ElementType::kInt32, {2, 5, 3, 17});
   for (int64_t i = 0; i < x.size(); ++i) x.data<int32_t>()[i] = static_cast<int32_t>(i * 7 - 300);
-  const std::string bytes = testing::model_with_initializers(
-      "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", kToNhwc); }, 13);
-  const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
-  const Tensor got = testing::make_session(bytes, false, 2).run({{"X", Value(x)}}).at(0).tensor();
-  ASSERT_EQ(ref.shape(), got.shape());
-  for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<int32_t>()[i], got.data<int32_t>()[i]) << i;
+  expect_reference_bytes(x, kToNhwc, {2});
 }
 TEST(FastChannelsTranspose, Int8BothWays) {
   for (const auto& perm : {kToNhwc, kToNchw}) {
     Tensor x(ElementType::kInt8, {2, 3, 19, 23});
     for (int64_t i = 0; i < x.size(); ++i) x.data<int8_t>()[i] = static_cast<int8_t>(i * 37 % 251 - 125);
-    const std::string bytes = testing::model_with_initializers(
-        "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", perm); }, 13);
-    const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
-    for (int threads : {1, 2}) {
-      const Tensor got = testing::make_session(bytes, false, threads).run({{"X", Value(x)}}).at(0).tensor();
-      ASSERT_EQ(ref.shape(), got.shape());
-      for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<int8_t>()[i], got.data<int8_t>()[i]) << i;
-    }
+    expect_reference_bytes(x, perm);
   }
 }
 // Bytes: three-channel images (the shuffle path, with tails), and full 16 x 16 tiles with partial ones around
@@ -75,14 +79,7 @@ TEST(FastChannelsTranspose, Int8TilesAndThreeChannels) {
       SCOPED_TRACE(shape_to_string(shape));
       Tensor x(ElementType::kUInt8, shape);
       for (int64_t i = 0; i < x.size(); ++i) x.data<uint8_t>()[i] = static_cast<uint8_t>(i * 37 % 251);
-      const std::string bytes = testing::model_with_initializers(
-          "Transpose", {{"X", x}}, [&](onnx::NodeProto& n) { add_attr(n, "perm", perm); }, 13);
-      const Tensor ref = testing::make_session(bytes, true, 1).run({{"X", Value(x)}}).at(0).tensor();
-      for (int threads : {1, 2}) {
-        const Tensor got = testing::make_session(bytes, false, threads).run({{"X", Value(x)}}).at(0).tensor();
-        ASSERT_EQ(ref.shape(), got.shape());
-        for (int64_t i = 0; i < ref.size(); ++i) ASSERT_EQ(ref.data<uint8_t>()[i], got.data<uint8_t>()[i]) << i;
-      }
+      expect_reference_bytes(x, perm);
     }
 }
 TEST(FastChannelsTranspose, OtherPermsStillAgree) { transpose(pattern_tensor({2, 3, 4, 5}, 7), {0, 1, 3, 2}); }
