@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -245,6 +246,20 @@ class DnnlConv final : public Kernel {
   // thread: squeezenet1_1's 55x55 (16 in) 197 -> 147 us and 27x27 (32 in) 144 -> 117 us, a 56x56 64 -> 64 one
   // alone 459 -> 371 us (the same time in resnet18 and resnet50, where their weights stream from memory).
   static bool winograd_preferred(const char* impl_info) { return std::strstr(impl_info, "wino_4x3") != nullptr; }
+  // Offers `take` oneDNN's kernels for `desc`, F(4x4, 3x3) ones first (winograd_preferred), until it takes
+  // one (returns true); false when it took none. Throws dnnl::error when there is no kernel at all.
+  static bool take_winograd_kernel(
+      const dnnl::convolution_forward::desc& desc, const dnnl::primitive_attr& attr,
+      const std::function<bool(dnnl::convolution_forward::primitive_desc&)>& take) {
+    for (bool preferred_only : {true, false}) {
+      dnnl::convolution_forward::primitive_desc pd(desc, attr, dnnl_backend::engine());
+      do {
+        if (preferred_only && !winograd_preferred(pd.impl_info_str())) continue;
+        if (take(pd)) return true;
+      } while (pd.next_impl());
+    }
+    return false;
+  }
   static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 400;
   // Winograd weights take 16/9 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) times the space and oneDNN transforms them slowly:
   // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
@@ -341,19 +356,17 @@ class DnnlConv final : public Kernel {
         // The descriptor outlives pd: oneDNN's iterator over implementations (next_impl) keeps a pointer to it.
         const dnnl::convolution_forward::desc one_image =
             describe(dnnl::algorithm::convolution_winograd, dt::f32, blocked, blocked, 1);
-        for (bool preferred_only : {true, false}) {
-          dnnl::convolution_forward::primitive_desc pd(one_image, attr, dn::engine());
-          do {
-            if (preferred_only && !winograd_preferred(pd.impl_info_str())) continue;
-            try {
-              dnnl::memory weights = packed_->get(pd.weights_desc());
-              chosen.emplace(std::move(pd));
-              return weights;
-            } catch (const dnnl::error&) {
-              // this kernel's layout cannot be made any more; try the next kernel
-            }
-          } while (pd.next_impl());
-        }
+        dnnl::memory weights;
+        take_winograd_kernel(one_image, attr, [&](dnnl::convolution_forward::primitive_desc& pd) {
+          try {
+            weights = packed_->get(pd.weights_desc());
+          } catch (const dnnl::error&) {
+            return false;  // this kernel's layout cannot be made any more; try the next kernel
+          }
+          chosen.emplace(std::move(pd));
+          return true;
+        });
+        return weights;
       } catch (const dnnl::error&) {
         // no Winograd kernel for this shape and post-ops on this CPU
       }
@@ -439,22 +452,17 @@ class DnnlConv final : public Kernel {
     std::vector<primitive_desc> pds;
     dnnl::memory weights;
     try {
-      for (bool preferred_only : {true, false}) {
-        primitive_desc top(descs[0], attr, dn::engine());
-        do {
-          if (preferred_only && !winograd_preferred(top.impl_info_str())) continue;
-          std::vector<primitive_desc> candidates = same_layout(top);
-          if (candidates.empty()) continue;
-          try {
-            weights = packed_->get(top.weights_desc());
-          } catch (const dnnl::error&) {
-            continue;  // this layout cannot be made any more
-          }
-          pds = std::move(candidates);
-          break;
-        } while (top.next_impl());
-        if (!pds.empty()) break;
-      }
+      take_winograd_kernel(descs[0], attr, [&](primitive_desc& top) {
+        std::vector<primitive_desc> candidates = same_layout(top);
+        if (candidates.empty()) return false;
+        try {
+          weights = packed_->get(top.weights_desc());
+        } catch (const dnnl::error&) {
+          return false;  // this layout cannot be made any more
+        }
+        pds = std::move(candidates);
+        return true;
+      });
     } catch (const dnnl::error&) {
       return false;  // no Winograd kernel for a band's shape and post-ops on this CPU
     }
