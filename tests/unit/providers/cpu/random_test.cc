@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "unit/kernel_test_util.h"
 
@@ -67,6 +68,37 @@ TEST(Random, UniformLikeMoments) {
   moments<float>(n, mean, var);
   EXPECT_NEAR(mean, 0.0, 0.1);
   EXPECT_NEAR(var, 1.0, 0.1);
+}
+
+// A draw just below `high` can round up to it in the output type; the range is half-open, so it must not.
+// bfloat16 over [-1, 3) rounds about 0.2% of draws up to 3, float over [1 - 1e-6, 1) about 3%.
+TEST(Random, UniformStaysBelowHighAfterRounding) {
+  struct Case {
+    int64_t dtype;
+    float low, high;
+  };
+  for (const Case c : {Case{16, -1.0f, 3.0f}, Case{1, 0.999999f, 1.0f}, Case{10, -1.0f, 3.0f}}) {
+    SCOPED_TRACE("dtype " + std::to_string(c.dtype));
+    Tensor a = run_node(
+                   "RandomUniform", {}, 1,
+                   [&](onnx::NodeProto& n) {
+                     add_attr(n, "shape", std::vector<int64_t>{20000});
+                     add_attr(n, "low", c.low);
+                     add_attr(n, "high", c.high);
+                     add_attr(n, "seed", 5.0f);
+                     add_attr(n, "dtype", c.dtype);
+                   },
+                   17)[0]
+                   .tensor();
+    for (int64_t i = 0; i < a.size(); ++i) {
+      float v = 0;
+      if (c.dtype == 16) v = a.data<BFloat16>()[i];
+      if (c.dtype == 10) v = a.data<Float16>()[i];
+      if (c.dtype == 1) v = a.data<float>()[i];
+      ASSERT_GE(v, c.low) << "at " << i;
+      ASSERT_LT(v, c.high) << "at " << i;
+    }
+  }
 }
 
 TEST(Random, BernoulliRate) {

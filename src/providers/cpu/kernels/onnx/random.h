@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -55,9 +57,29 @@ inline ElementType random_float_dtype(const runtime::KernelInfo& info, ElementTy
   return type;
 }
 
-// Fills `out` with draws of `dist` (which yields double).
+// The largest value of T below `v` (v finite): a half-open range's end must stay out after rounding.
+template <typename T>
+T next_below(T v) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    return std::nextafter(v, -std::numeric_limits<T>::infinity());
+  } else {
+    T r = v;
+    if ((r.bits & 0x7fffu) == 0)
+      r.bits = 0x8001u;  // +-0 -> the smallest negative subnormal
+    else if (r.bits & 0x8000u)
+      ++r.bits;  // negative: one step away from zero
+    else
+      --r.bits;  // positive: one step toward zero
+    return r;
+  }
+}
+
+// Fills `out` with draws of `dist` (which yields double). With `exclusive_high`, a draw just below it that
+// rounds up to it in T (likely in bfloat16, rare in float) is replaced by the largest T below it, so the
+// output stays in [low, high) as the uniform ops promise.
 template <typename Dist>
-void fill_random(Tensor& out, Dist dist, std::mt19937_64& engine, const std::string& what) {
+void fill_random(Tensor& out, Dist dist, std::mt19937_64& engine, const std::string& what,
+                 std::optional<double> exclusive_high = std::nullopt) {
   dispatch<float, double, Float16, BFloat16>(
       out.type(),
       [&](auto tag) {
@@ -65,10 +87,13 @@ void fill_random(Tensor& out, Dist dist, std::mt19937_64& engine, const std::str
         T* p = out.data<T>();
         for (int64_t i = 0; i < out.size(); ++i) {
           const double v = dist(engine);
+          T t;
           if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-            p[i] = static_cast<T>(v);
+            t = static_cast<T>(v);
           else
-            p[i] = T(static_cast<float>(v));
+            t = T(static_cast<float>(v));
+          if (exclusive_high && static_cast<double>(t) >= *exclusive_high) t = next_below(t);
+          p[i] = t;
         }
       },
       what);

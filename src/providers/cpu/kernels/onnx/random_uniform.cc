@@ -23,10 +23,15 @@ class RandomUniform : public runtime::Kernel {
   void compute(runtime::KernelContext& ctx) const override {
     auto engine = seed_.engine();
     fill_random(ctx.allocate_output(0, dtype_, shape_), std::uniform_real_distribution<double>(low_, high_),
-                engine, "RandomUniform");
+                engine, "RandomUniform", exclusive_high());
   }
 
  private:
+  // high is excluded unless the range is a single point.
+  std::optional<double> exclusive_high() const {
+    return low_ < high_ ? std::optional<double>(high_) : std::nullopt;
+  }
+
   RandomSeed seed_;
   ElementType dtype_;
   double low_, high_;

@@ -23,10 +23,15 @@ class RandomUniformLike : public runtime::Kernel {
     const ElementType type = has_dtype_ ? dtype_ : x.type();
     auto engine = seed_.engine();
     fill_random(ctx.allocate_output(0, type, x.shape()), std::uniform_real_distribution<double>(low_, high_),
-                engine, "RandomUniformLike");
+                engine, "RandomUniformLike", exclusive_high());
   }
 
  private:
+  // high is excluded unless the range is a single point.
+  std::optional<double> exclusive_high() const {
+    return low_ < high_ ? std::optional<double>(high_) : std::nullopt;
+  }
+
   RandomSeed seed_;
   bool has_dtype_;
   ElementType dtype_;
