@@ -113,28 +113,6 @@ inline __attribute__((always_inline)) void transpose16(const float* src, int64_t
   for (int i = 0; i < 16; ++i) fast::store16(dst + i * dst_row, rows[i]);
 }
 
-// The largest and the sum of the 16 lanes, in four halving steps (lane by lane would be 15 dependent steps):
-// step i combines each lane with the one 8, 4, 2, then 1 lanes away.
-const fast::Int16 kHalves[4] = {{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},
-                                {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11},
-                                {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13},
-                                {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}};
-inline __attribute__((always_inline)) float max_lanes(const Vec16& lanes) {
-  Vec16 v = lanes;
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    const Vec16 other = __builtin_shuffle(v, kHalves[i]);
-    v = other > v ? other : v;
-  }
-  return v[0];
-}
-inline __attribute__((always_inline)) float sum_lanes(const Vec16& lanes) {
-  Vec16 v = lanes;
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) v += __builtin_shuffle(v, kHalves[i]);
-  return v[0];
-}
-
 // row[0, S) = exp(row + mask - max), row[S, Sp) = 0; returns the sum. mask (key stride mask_key) may be null.
 // A row whose every entry is -inf gives NaN, as Softmax does.
 inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, int64_t Sp, const float* mask,
@@ -160,7 +138,7 @@ inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, i
     load16(x, row + s);
     mx = x > mx ? x : mx;
   }
-  const float row_max = max_lanes(mx);
+  const float row_max = fast::max_lanes(mx);
   Vec16 sum = Vec16{};
   for (s = 0; s < Sp; s += kLanes) {
     load16(x, row + s);
@@ -169,7 +147,7 @@ inline __attribute__((always_inline)) float softmax_row(float* row, int64_t S, i
     store16(row + s, x);
     sum += x;
   }
-  return sum_lanes(sum);
+  return fast::sum_lanes(sum);
 }
 
 // Per-thread scratch (grows, never shrinks), 64-byte aligned.

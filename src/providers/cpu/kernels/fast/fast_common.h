@@ -70,6 +70,28 @@ inline __attribute__((always_inline)) void store16(float* p, const Vec16& v) {
   *reinterpret_cast<UnalignedVec16*>(p) = v;
 }
 
+// The largest and the sum of the 16 lanes, in four halving steps (lane by lane would be 15 dependent steps):
+// step i combines each lane with the one 8, 4, 2, then 1 lanes away.
+inline const Int16 kHalves[4] = {{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},
+                                 {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11},
+                                 {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13},
+                                 {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}};
+inline __attribute__((always_inline)) float max_lanes(const Vec16& lanes) {
+  Vec16 v = lanes;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const Vec16 other = __builtin_shuffle(v, kHalves[i]);
+    v = other > v ? other : v;
+  }
+  return v[0];
+}
+inline __attribute__((always_inline)) float sum_lanes(const Vec16& lanes) {
+  Vec16 v = lanes;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) v += __builtin_shuffle(v, kHalves[i]);
+  return v[0];
+}
+
 // exp_fast on 16 lanes at once, in place: the same range reduction, polynomial and special cases.
 inline __attribute__((always_inline)) void exp_fast16(Vec16& x) {
   const float hi = 88.3762626647949f, lo = -87.3365447505531f;

@@ -1,4 +1,4 @@
-// Fast Softmax (opsets 1-13+, float) over contiguous rows: max, vectorised exp, one division per row, rows
+// Fast Softmax (opsets 1-13+, float) over contiguous rows: max, exp_fast16, one division per row, rows
 // split over the session's threads. Rows that are not contiguous (opset 13 with an axis before the last dim)
 // go to the reference kernel.
 #include <omp.h>
@@ -10,23 +10,41 @@
 namespace kestrel::cpu {
 namespace {
 
+// One row: the maximum, exp(x - max) with its sum, then one scale, 16 lanes at a time with a scalar tail.
 KESTREL_ISA_CLONES void softmax_rows(const float* x, float* y, int64_t rows, int64_t D, int threads) {
+  using fast::Vec16;
+  constexpr int64_t kLanes = 16;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && rows * D > 32768)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * D;
     float* yr = y + r * D;
-    float mx = xr[0];
-    for (int64_t d = 1; d < D; ++d) mx = std::max(mx, xr[d]);
-    float sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t d = 0; d < D; ++d) {
-      const float e = fast::exp_fast(xr[d] - mx);
-      yr[d] = e;
-      sum += e;
+    const int64_t body = D - D % kLanes;
+    Vec16 v, lanes = Vec16{} - INFINITY;
+    for (int64_t d = 0; d < body; d += kLanes) {
+      fast::load16(v, xr + d);
+      lanes = v > lanes ? v : lanes;
+    }
+    float mx = fast::max_lanes(lanes);
+    for (int64_t d = body; d < D; ++d) mx = std::max(mx, xr[d]);
+    lanes = Vec16{};
+    for (int64_t d = 0; d < body; d += kLanes) {
+      fast::load16(v, xr + d);
+      v -= mx;
+      fast::exp_fast16(v);
+      fast::store16(yr + d, v);
+      lanes += v;
+    }
+    float sum = fast::sum_lanes(lanes);
+    for (int64_t d = body; d < D; ++d) {
+      yr[d] = fast::exp_fast(xr[d] - mx);
+      sum += yr[d];
     }
     const float inv = 1.0f / sum;
-#pragma omp simd
-    for (int64_t d = 0; d < D; ++d) yr[d] *= inv;
+    for (int64_t d = 0; d < body; d += kLanes) {
+      fast::load16(v, yr + d);
+      fast::store16(yr + d, v * inv);
+    }
+    for (int64_t d = body; d < D; ++d) yr[d] *= inv;
   }
 }
 

@@ -75,6 +75,18 @@ TEST(FastSoftmax, ExtremeValues) {
   softmax({3, 6}, -1, 13, x);
 }
 
+TEST(FastSoftmax, ExtremeValuesInVectorLanesAndTail) {
+  // Rows of 35: two 16-lane blocks and a tail of 3; the row maximum sits once in a lane, once in the tail.
+  Tensor x = pattern_tensor({3, 35}, 3);
+  float* p = x.data<float>();
+  p[5] = 1e4f;
+  p[20] = -std::numeric_limits<float>::infinity();
+  p[35 + 33] = 90;
+  p[35 + 2] = -3e38f;
+  for (int i = 70; i < 105; ++i) p[i] = -88.5f + 0.01f * static_cast<float>(i % 7);
+  softmax({3, 35}, -1, 13, x);
+}
+
 TEST(FastGlobalAveragePool, Planes) {
   for (const Shape& s :
        {Shape{1, 3, 7, 7}, Shape{2, 17, 1, 1}, Shape{1, 5, 13}, Shape{1, 2, 3, 4, 5}, Shape{1, 64, 56, 57}}) {
