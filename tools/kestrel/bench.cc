@@ -40,7 +40,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 int bench_main(int argc, char** argv) {
   Args args(argc, argv, {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile",
-             "--custom-ops", "--precision"},
+             "--custom-ops", "--precision", "--fp32-op-types"},
             {"--json"});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   if (args.has("--iterations") && args.has("--seconds")) throw UsageError("give --iterations or --seconds, not both");
