@@ -3,11 +3,13 @@
 and `node bench_ort.js --json` interleaved (same inputs, same threads) for several rounds, then prints the p50
 Kestrel/ORT ratio (median of per-round ratios), session-creation and peak-RSS ratios, and geometric means.
 
-    bench/compare.py [--rounds 3] [--threads 1,2] [--seconds 3] [--precision fp32|bf16] [--json OUT] MODEL_DIR...
+    bench/compare.py [--rounds 3] [--threads 1,2] [--seconds 3] [--precision fp32|bf16 [--fp32-op-types A,B]]
+                     [--json OUT] MODEL_DIR...
 
 With --precision bf16 Kestrel runs its heavy ops in bfloat16 (ORT stays fp32, its only CPU mode for fp32 models)
 and the table adds accuracy against the model folder's reference outputs: the lowest cosine similarity over the
-outputs, the largest relative error, and top-1 agreement for class scores.
+outputs, the largest relative error, and top-1 agreement for class scores. --fp32-op-types keeps those op types
+(Conv, MatMul, Gemm) fp32 in Kestrel's bf16 runs (kestrel.precision.fp32_op_types).
 
 With --profile, each model and thread count runs once per engine with the engines' per-node profilers on
 (Kestrel's `bench --profile`, ORT's through bench/profile_ort.js) and the output is, per model, where each engine's
@@ -42,10 +44,15 @@ def run_json(cmd, env=None):
     raise RuntimeError("no JSON from: " + " ".join(cmd) + "\n" + p.stdout + p.stderr)
 
 
-def compare_outputs(kestrel, model, inputs_dir, reference_dir, precision="fp32"):
+def precision_args(precision, fp32_op_types=None):
+    """Kestrel's command-line arguments for a precision and the op types a bf16 run keeps fp32 ("Conv,MatMul")."""
+    return ["--precision", precision] + (["--fp32-op-types", fp32_op_types] if fp32_op_types else [])
+
+
+def compare_outputs(kestrel, model, inputs_dir, reference_dir, precision="fp32", fp32_op_types=None):
     """One `kestrel run --compare`: per output (in order), (name, cosine, max_rel_err, top-1 "a/b" or None)."""
-    p = subprocess.run([kestrel, "run", model, "--inputs", inputs_dir, "--compare", reference_dir, "--precision",
-                        precision], capture_output=True, text=True)
+    p = subprocess.run([kestrel, "run", model, "--inputs", inputs_dir, "--compare", reference_dir] +
+                       precision_args(precision, fp32_op_types), capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError("kestrel run --compare failed:\n" + p.stdout + p.stderr)
     rows = []
@@ -59,9 +66,9 @@ def compare_outputs(kestrel, model, inputs_dir, reference_dir, precision="fp32")
     return rows
 
 
-def accuracy(kestrel, model, data_dir, precision):
+def accuracy(kestrel, model, data_dir, precision, fp32_op_types=None):
     """Worst cosine, worst max_rel_err and top-1 agreement ("a/b" or "-") of one run against the references."""
-    rows = compare_outputs(kestrel, model, data_dir, data_dir, precision)
+    rows = compare_outputs(kestrel, model, data_dir, data_dir, precision, fp32_op_types)
     cosines = [r[1] for r in rows]
     rels = [r[2] for r in rows]
     top1 = [r[3] for r in rows if r[3] is not None]
@@ -139,7 +146,7 @@ def profile(a, k_env, threads):
                 k_trace = os.path.join(tmp, f"{name}_{t}_kestrel.json")
                 o_prefix = os.path.join(tmp, f"{name}_{t}_ort")
                 run_json([a.kestrel, "bench", model, "--threads", str(t), "--seconds", str(a.seconds), "--json",
-                          "--precision", a.precision, "--profile", k_trace] + feed, k_env)
+                          "--profile", k_trace] + precision_args(a.precision, a.fp32_op_types) + feed, k_env)
                 run_json(["node", profiler, a.ort, o_prefix, model, "--threads", str(t), "--seconds",
                           str(a.seconds), "--json"] + feed)
                 o_trace = sorted(glob.glob(o_prefix + "_*.json"))[-1]
@@ -161,12 +168,16 @@ def main():
     p.add_argument("--kestrel", default=os.path.join(ROOT, "build", "kestrel"))
     p.add_argument("--ort", default=os.path.join(ROOT, "..", "shared", "peer", "bench_ort.js"))
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="Kestrel's precision")
+    p.add_argument("--fp32-op-types", metavar="A,B",
+                   help="with --precision bf16: op types Kestrel keeps fp32 (Conv, MatMul, Gemm)")
     p.add_argument("--json", help="also write every raw measurement here")
     p.add_argument("--profile", action="store_true", help="per-op-type profile of both engines instead of the table")
     p.add_argument("--top", type=int, default=10, help="with --profile: how many of the slowest nodes to list")
     p.add_argument("--kestrel-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the Kestrel runs only (e.g. OMP_WAIT_POLICY=PASSIVE); repeatable")
     a = p.parse_args()
+    if a.fp32_op_types and a.precision == "fp32":
+        p.error("--fp32-op-types applies to --precision bf16 only")
     k_env = kestrel_environment(a.kestrel_env)
     threads = [int(t) for t in a.threads.split(",")]
     if a.profile:
@@ -178,10 +189,10 @@ def main():
         inputs = os.path.join(model_dir, "test_data_set_0")
         name = os.path.basename(os.path.normpath(model_dir))
         if a.precision != "fp32" and os.path.isdir(inputs):
-            acc[name] = accuracy(a.kestrel, model, inputs, a.precision)
+            acc[name] = accuracy(a.kestrel, model, inputs, a.precision, a.fp32_op_types)
         for t in threads:
-            k_args = [a.kestrel, "bench", model, "--threads", str(t), "--seconds", str(a.seconds), "--json",
-                      "--precision", a.precision]
+            k_args = [a.kestrel, "bench", model, "--threads", str(t), "--seconds", str(a.seconds), "--json"] + \
+                precision_args(a.precision, a.fp32_op_types)
             o_args = ["node", a.ort, model, "--threads", str(t), "--seconds", str(a.seconds), "--json"]
             if os.path.isdir(inputs):
                 k_args += ["--inputs", inputs]
@@ -208,7 +219,8 @@ def main():
             rows.append((name, t, statistics.median(k_p50), statistics.median(o_p50), statistics.median(ratios),
                          statistics.median(create), statistics.median(rss)))
 
-    print(f"\nKestrel precision: {a.precision}; ORT: fp32")
+    kept = f" with {a.fp32_op_types} kept fp32" if a.fp32_op_types and a.precision != "fp32" else ""
+    print(f"\nKestrel precision: {a.precision}{kept}; ORT: fp32")
     extra = f"{'cosine':>10}{'max_rel':>10}  top1" if acc else ""
     print(f"{'model':<18}{'thr':>4}{'kestrel p50':>13}{'ort p50':>10}{'p50 ratio':>11}{'create':>9}{'rss':>8}{extra}")
     for name, t, kp, op, ratio, cr, rs in rows:

@@ -2,6 +2,7 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "runtime/executor.h"
 #include "runtime/kernel_registry.h"
@@ -12,6 +13,15 @@ namespace kestrel::runtime {
 namespace {
 
 std::string domain_label(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
+
+// The precision a node's kernel runs in: the session's, except for the op types the session keeps fp32; the
+// optimizer's fused forms (ai.kestrel FusedConv, FusedMatMul, FusedGemm) count as the op they were made from.
+Precision node_precision(const ir::Node& node, const PlanOptions& options) {
+  if (options.precision == Precision::kFp32 || options.fp32_op_types.empty()) return options.precision;
+  std::string_view type = node.op_type;
+  if (node.domain == "ai.kestrel" && type.starts_with("Fused")) type.remove_prefix(5);
+  return options.fp32_op_types.contains(std::string(type)) ? Precision::kFp32 : options.precision;
+}
 
 std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
   const KernelRegistry& registry = KernelRegistry::cpu();
@@ -36,7 +46,7 @@ std::unique_ptr<Kernel> create_kernel(const ir::Node& node, Plan& plan) {
     plan.subplans.push_back(compile_plan(*a->g, &plan, plan.options));
     return plan.subplans.back().get();
   };
-  KernelInfo info(node, compile_subgraph, plan.options.precision);
+  KernelInfo info(node, compile_subgraph, node_precision(node, plan.options));
   // Fast kernels first; one that declines the node (nullptr) hands it to the next, down to the reference.
   for (const KernelDef* def : defs) {
     if (auto kernel = def->factory(info)) return kernel;

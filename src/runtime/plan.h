@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <memory>
+#include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct PlanOptions {
   bool reference_kernels_only = false;  // session config "kestrel.reference_kernels" = "1"
   const KernelRegistry* custom_kernels = nullptr;  // the session's custom ops, tried before the CPU registry
   Precision precision = Precision::kFp32;  // session config "kestrel.precision", after the CPU check
+  // Op types (Conv, MatMul, Gemm; each covering its fused form) that stay fp32 at reduced precision: session
+  // config "kestrel.precision.fp32_op_types".
+  std::set<std::string> fp32_op_types;
   // Called (main graph only) for each initializer that every kernel reading it owns in its own form
   // (Kernel::owns_constant_input), right after the last of them is created: the plan has dropped it, and the
   // caller drops its own reference so that the memory goes.

@@ -256,6 +256,17 @@ def test_bf16_precision_config_entry(zoo):
     assert got.argmax() == want.argmax()
     cosine = float(np.dot(got.ravel(), want.ravel()) / (np.linalg.norm(got) * np.linalg.norm(want)))
     assert cosine >= 0.999
+    # The op types kept fp32 in a bf16 session: Conv here, so only the last Gemm runs bf16; a type that never
+    # runs bf16 is refused.
+    so.add_session_config_entry("kestrel.precision.fp32_op_types", "Conv")
+    kept = ort.InferenceSession(os.path.join(zoo, "resnet18", "model.onnx"), so)
+    got = kept.run(None, {kept.get_inputs()[0].name: x})[0]
+    assert got.argmax() == want.argmax()
+    assert float(np.dot(got.ravel(), want.ravel()) / (np.linalg.norm(got) * np.linalg.norm(want))) >= 0.999
+    so.add_session_config_entry("kestrel.precision.fp32_op_types", "Relu")
+    with pytest.raises(ort.InvalidArgument, match="'Relu' is not an op type that runs at reduced precision"):
+        ort.InferenceSession(os.path.join(zoo, "resnet18", "model.onnx"), so)
+    so.add_session_config_entry("kestrel.precision.fp32_op_types", "Conv")
     so.add_session_config_entry("kestrel.precision", "fp64")
     with pytest.raises(ort.InvalidArgument, match="kestrel.precision must be fp32 or bf16"):
         ort.InferenceSession(os.path.join(zoo, "resnet18", "model.onnx"), so)

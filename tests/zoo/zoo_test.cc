@@ -1,8 +1,9 @@
 // Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's rule), with
 // the default threads (three runs: the later ones on the memory plan) and with one, and again with
 // ExecutionMode::kParallel, whose outputs must equal the sequential ones exactly.
-// Models named in tests/zoo/required.txt must match; the others are reported. Exits 77 (skipped) when the zoo
-// folder is absent.
+// Models named in tests/zoo/required.txt must match; the others are reported. A line of the list may add session
+// config entries for its model after the name ("NAME KEY=VALUE ..."). Exits 77 (skipped) when the zoo folder is
+// absent.
 //
 // With --bf16 the sessions run at kestrel.precision=bf16 and each float output must instead keep a cosine
 // similarity >= 0.999 with its reference and, for class scores ([batch, classes]), the same top-1 class.
@@ -14,7 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "../conformance/compare.h"
 #include "kestrel/session.h"
@@ -66,9 +69,10 @@ std::string compare_with_references(const Session& session, const std::vector<Va
   return "";
 }
 
-std::string run_model(const fs::path& dir, bool bf16) {
+std::string run_model(const fs::path& dir, bool bf16, const std::map<std::string, std::string>& config) {
   SessionOptions options;
   if (bf16) options.config_entries["kestrel.precision"] = "bf16";
+  for (const auto& [key, value] : config) options.config_entries[key] = value;
   Session session((dir / "model.onnx").string(), options);
   const fs::path set = dir / "test_data_set_0";
   Feeds feeds = read_input_files(session, set.string());
@@ -109,13 +113,26 @@ int main(int argc, char** argv) {
     std::cout << "SKIPPED: zoo folder " << zoo << " is absent\n";
     return 77;
   }
-  std::set<std::string> required;
+  std::map<std::string, std::map<std::string, std::string>> required;  // model -> its extra config entries
   const bool bf16 = std::string(argv[argc - 1]) == "--bf16";
   if (bf16) --argc;
   const std::string list = argc > 2 ? argv[2] : (fs::path(__FILE__).parent_path() / "required.txt").string();
   std::ifstream in(list);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line[0] != '#') required.insert(line);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name;
+    fields >> name;
+    auto& config = required[name];
+    for (std::string entry; fields >> entry;) {
+      const size_t eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << list << ": expected KEY=VALUE after the model name, got '" << entry << "'\n";
+        return 2;
+      }
+      config[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+  }
   std::vector<fs::path> models;
   for (const auto& e : fs::directory_iterator(zoo))
     if (fs::exists(e.path() / "model.onnx")) models.push_back(e.path());
@@ -123,15 +140,16 @@ int main(int argc, char** argv) {
   int failures = 0;
   for (const fs::path& m : models) {
     const std::string name = m.filename().string();
+    const auto listed = required.find(name);
+    const bool must = listed != required.end();
     std::string why;
     const auto start = std::chrono::steady_clock::now();
     try {
-      why = run_model(m, bf16);
+      why = run_model(m, bf16, must ? listed->second : std::map<std::string, std::string>{});
     } catch (const std::exception& e) {
       why = e.what();
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    const bool must = required.count(name) > 0;
     if (why.empty()) {
       std::cout << "PASS " << name << " (" << static_cast<int>(ms) << " ms)\n";
     } else if (must) {
@@ -139,6 +157,12 @@ int main(int argc, char** argv) {
       ++failures;
     } else {
       std::cout << "NOT YET " << name << " (not in " << fs::path(list).filename().string() << "): " << why << "\n";
+    }
+  }
+  for (const auto& [name, config] : required) {
+    if (!fs::exists(zoo / name / "model.onnx")) {
+      std::cout << "FAIL " << name << ": listed in " << fs::path(list).filename().string() << " but not in the zoo\n";
+      ++failures;
     }
   }
   std::cout << failures << " required model(s) failed\n";

@@ -40,7 +40,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 int bench_main(int argc, char** argv) {
   Args args(argc, argv, {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile",
-             "--custom-ops", "--precision"},
+             "--custom-ops", "--precision", "--fp32-op-types"},
             {"--json"});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   if (args.has("--iterations") && args.has("--seconds")) throw UsageError("give --iterations or --seconds, not both");
@@ -94,11 +94,14 @@ int bench_main(int argc, char** argv) {
   mean /= static_cast<double>(times.size());
   const double rss = status_mb("VmHWM:");
   const int used_threads = threads;
+  // The op types a bf16 session kept fp32 (--fp32-op-types), "" when none.
+  const std::string kept_fp32 = session.precision() == "bf16" ? args.get("--fp32-op-types", "") : "";
 
   if (args.has("--json")) {
     std::ostringstream j;
     j << std::fixed << std::setprecision(4);
     j << "{\"model\":\"" << model << "\",\"threads\":" << used_threads << ",\"precision\":\"" << session.precision() << "\""
+      << ",\"fp32_op_types\":\"" << kept_fp32 << "\""
       << ",\"session_create_ms\":" << create_ms << ",\"first_run_ms\":" << first_ms
       << ",\"iterations\":" << times.size() << ",\"p50_ms\":" << percentile(sorted, 50)
       << ",\"p90_ms\":" << percentile(sorted, 90) << ",\"p95_ms\":" << percentile(sorted, 95)
@@ -111,7 +114,8 @@ int bench_main(int argc, char** argv) {
   }
   std::cout << "model:          " << model << "\n";
   std::cout << "threads:        " << (used_threads == 0 ? std::string("default") : std::to_string(used_threads))
-            << ", precision " << session.precision() << "\n";
+            << ", precision " << session.precision() << (kept_fp32.empty() ? "" : " (" + kept_fp32 + " kept fp32)")
+            << "\n";
   std::cout << "outputs:\n";
   for (size_t i = 0; i < outputs.size(); ++i)
     std::cout << "  " << session.outputs()[i].name << ": " << describe_value(outputs[i], 5) << "\n";

@@ -95,6 +95,10 @@ void add_precision(const Args& args, SessionOptions& options) {
   if (precision != "fp32" && precision != "bf16")
     throw UsageError("--precision must be fp32 or bf16, got '" + precision + "'");
   options.config_entries["kestrel.precision"] = precision;
+  if (args.has("--fp32-op-types")) {
+    if (precision != "bf16") throw UsageError("--fp32-op-types applies to --precision bf16 only");
+    options.config_entries["kestrel.precision.fp32_op_types"] = args.get("--fp32-op-types");
+  }
 }
 
 std::map<std::string, Shape> parse_shapes(const std::vector<std::string>& specs) {

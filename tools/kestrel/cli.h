@@ -51,7 +51,8 @@ int quantize_main(int argc, char** argv);
 // Loads every --custom-ops LIB given (repeatable) into `options`.
 void add_custom_ops(const Args& args, SessionOptions& options);
 
-// --precision fp32|bf16 (default fp32) as the session config entry kestrel.precision.
+// --precision fp32|bf16 (default fp32) as the session config entry kestrel.precision, and --fp32-op-types
+// A,B (the op types a bf16 session keeps fp32) as kestrel.precision.fp32_op_types.
 void add_precision(const Args& args, SessionOptions& options);
 
 // "0"/"disable", "1"/"basic", "2"/"extended", "3"/"layout", "99"/"all".

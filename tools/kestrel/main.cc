@@ -28,6 +28,7 @@ void usage(std::ostream& out) {
          "        [--http-threads N] [--request-timeout-ms MS] [--log-level info]   KServe v2 inference server\n"
          "  run, info and bench take --custom-ops LIB (repeatable): a custom-op library (include/kestrel/custom_op.h)\n"
          "  run and bench take --precision fp32|bf16: Conv, MatMul and Gemm in bfloat16 where the CPU has it\n"
+         "    [--fp32-op-types Conv,MatMul,Gemm]   with bf16: these op types stay fp32\n"
          "  --version\n";
 }
 

@@ -22,11 +22,14 @@ Tensor inexact(Shape shape, int salt = 0) {
 
 bool cpu_has_bf16() { return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16"); }
 
-Session bf16_session(const std::string& bytes, int threads, GraphOptimizationLevel level) {
+// fp32_op_types: the session config entry kestrel.precision.fp32_op_types, when not empty.
+Session bf16_session(const std::string& bytes, int threads, GraphOptimizationLevel level,
+                     const std::string& fp32_op_types = "") {
   SessionOptions o;
   o.graph_optimization_level = level;
   o.intra_op_num_threads = threads;
   o.config_entries["kestrel.precision"] = "bf16";
+  if (!fp32_op_types.empty()) o.config_entries["kestrel.precision.fp32_op_types"] = fp32_op_types;
   return Session(bytes.data(), bytes.size(), o);
 }
 
@@ -189,6 +192,63 @@ TEST(Bf16, MatMulOfTwoActivationsStaysFp32) {
   const Tensor fp32 = make_session(bytes, false, 1).run(feeds).at(0).tensor();
   const Tensor bf16 = bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll).run(feeds).at(0).tensor();
   expect_close(fp32, bf16, 0.0f);
+}
+
+// kestrel.precision.fp32_op_types: a listed op type, and the optimizer's fused form of it, gives exactly the fp32
+// session's output while the op types not listed still run bf16.
+TEST(Bf16, Fp32OpTypesStayFp32) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << "no bf16 instructions: every op runs fp32 anyway";
+  struct Case {
+    std::string op, domain, type;  // type: the op type the fused form counts as
+    std::vector<NodeInput> inputs;
+    std::function<void(onnx::NodeProto&)> attrs;
+  };
+  const auto pointwise = [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {0, 0, 0, 0}, 1); };
+  const std::vector<NodeInput> conv_inputs{
+      {"X", inexact({1, 64, 7, 9})}, {"W", inexact({48, 64, 1, 1}, 7), true}, {"B", inexact({48}, 2), true}};
+  const std::vector<NodeInput> mat_mul_inputs{{"A", inexact({2, 5, 131})}, {"B", inexact({131, 67}, 4), true}};
+  const std::vector<Case> cases{
+      {"Conv", "", "Conv", conv_inputs, pointwise},
+      {"FusedConv", "ai.kestrel", "Conv", conv_inputs, pointwise},
+      {"MatMul", "", "MatMul", mat_mul_inputs, nullptr},
+      {"FusedMatMul", "ai.kestrel", "MatMul", mat_mul_inputs, nullptr},
+      {"Gemm", "", "Gemm", {{"A", inexact({70, 33})}, {"B", inexact({33, 45}, 6), true}}, nullptr},
+      {"FusedGemm", "ai.kestrel", "Gemm", {{"A", inexact({70, 33})}, {"B", inexact({33, 45}, 6), true}}, nullptr}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.op);
+    const std::string bytes = model_with_initializers(c.op, c.inputs, c.attrs, 13, c.domain);
+    const Feeds feeds = feeds_of(c.inputs);
+    const Tensor fp32 = make_session(bytes, false, 1).run(feeds).at(0).tensor();
+    const Tensor kept =
+        bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll, "Gemm," + c.type).run(feeds).at(0).tensor();
+    ASSERT_EQ(fp32.size(), kept.size());
+    for (int64_t i = 0; i < fp32.size(); ++i)
+      ASSERT_EQ(fp32.data<float>()[i], kept.data<float>()[i]) << "at flat index " << i;
+    const std::string others = c.type == "Conv" ? "MatMul,Gemm" : c.type == "MatMul" ? "Conv" : "Conv,MatMul";
+    const Tensor reduced =
+        bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll, others).run(feeds).at(0).tensor();
+    bool differs = false;
+    for (int64_t i = 0; i < fp32.size() && !differs; ++i) differs = fp32.data<float>()[i] != reduced.data<float>()[i];
+    EXPECT_TRUE(differs) << "with only " << others << " kept fp32, " << c.op << " did not run bf16";
+  }
+}
+
+TEST(Bf16, Fp32OpTypesAreValidated) {
+  const std::string bytes = model_with_initializers(
+      "MatMul", {{"A", inexact({2, 4})}, {"B", inexact({4, 3}), true}}, nullptr, 13);
+  for (const char* value : {"Relu", "", "Conv,,MatMul", "conv"}) {
+    SCOPED_TRACE("'" + std::string(value) + "'");
+    SessionOptions o;
+    o.config_entries["kestrel.precision"] = "bf16";
+    o.config_entries["kestrel.precision.fp32_op_types"] = value;
+    try {
+      Session s(bytes.data(), bytes.size(), o);
+      FAIL() << "expected an error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("kestrel.precision.fp32_op_types"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Bf16, PrecisionConfigIsValidated) {
