@@ -1,8 +1,10 @@
-// allocate_on_huge_pages and the recycling of freed huge pages while a HugePageRecycling scope is alive.
+// allocate_on_huge_pages, the recycling of freed huge pages while a HugePageRecycling scope is alive, and the
+// move to small pages once a fresh huge page is slow to touch.
 #include "runtime/huge_pages.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -119,6 +121,52 @@ TEST(HugePages, ConcurrentScopesAndAllocations) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(recycled_huge_pages(), 0u);
+}
+
+// Restores the slow-fault limit a test changes.
+class SlowFaultLimit {
+ public:
+  explicit SlowFaultLimit(std::chrono::nanoseconds limit) : saved_(slow_huge_page_fault()) {
+    set_slow_huge_page_fault(limit);
+  }
+  ~SlowFaultLimit() { set_slow_huge_page_fault(saved_); }
+
+ private:
+  std::chrono::nanoseconds saved_;
+};
+
+TEST(HugePages, ASlowFirstTouchPutsTheRestOfTheCreationOnSmallPages) {
+  const SlowFaultLimit every_fault_is_slow(std::chrono::nanoseconds(0));
+  {
+    HugePageRecycling recycling;
+    EXPECT_FALSE(small_pages_only());
+    const size_t bytes = 3 * kHugePageBytes + 777;
+    auto first = allocate_on_huge_pages(bytes);
+    EXPECT_TRUE(small_pages_only());
+    fill_and_check(first.get(), bytes, 11);
+    auto second = allocate_on_huge_pages(bytes);  // on small pages from the start
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(second.get()) % kHugePageBytes, 0u);
+    fill_and_check(second.get(), bytes, 13);
+    fill_and_check(first.get(), bytes, 17);
+    first.reset();  // its pages are still recycled
+    EXPECT_EQ(recycled_huge_pages(), 3u);
+  }
+  EXPECT_FALSE(small_pages_only());  // the next creation tries huge pages again
+}
+
+TEST(HugePages, QuickFirstTouchesKeepHugePages) {
+  const SlowFaultLimit never_slow(std::chrono::hours(1));
+  HugePageRecycling recycling;
+  auto p = allocate_on_huge_pages(4 * kHugePageBytes);
+  fill_and_check(p.get(), 4 * kHugePageBytes, 19);
+  EXPECT_FALSE(small_pages_only());
+}
+
+TEST(HugePages, NoFirstTouchIsTimedWithoutAScope) {
+  const SlowFaultLimit every_fault_is_slow(std::chrono::nanoseconds(0));
+  auto p = allocate_on_huge_pages(2 * kHugePageBytes);
+  fill_and_check(p.get(), 2 * kHugePageBytes, 23);
+  EXPECT_FALSE(small_pages_only());
 }
 
 }  // namespace
