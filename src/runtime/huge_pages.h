@@ -13,8 +13,9 @@
 // back to its host (virtio-balloon free page reporting); the first touch of such a block then waits for the
 // host to fault in 512 pages again, 2-5 ms instead of 0.1 ms, where 512 small pages cost 0.6 ms (small pages
 // come from blocks too fragmented to be handed back). So while a scope is alive, fresh huge pages are touched
-// as they are handed out, one at a time and timed: once one takes longer than slow_huge_page_fault(), the
-// rest of the creation puts its fresh pages on small pages (the pages touched so far stay huge).
+// as they are handed out, one at a time, timed in the thread's CPU time: once one takes longer than
+// slow_huge_page_fault(), the rest of the creation puts its fresh pages on small pages (the pages touched so
+// far stay huge).
 #pragma once
 
 #include <chrono>
