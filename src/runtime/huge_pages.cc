@@ -13,6 +13,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kestrel/error.h"
@@ -34,6 +35,8 @@ struct RecycledPages {
   int scopes = 0;
   std::vector<char*> pages;
   bool small_pages = false;  // a fresh huge page was slow to touch while scopes were alive
+  // Buffers made while scopes are alive and not freed yet: base -> bytes of whole huge pages.
+  std::unordered_map<char*, size_t> made;
 };
 
 RecycledPages& recycled() {
@@ -59,6 +62,7 @@ void release(char* base, size_t length) {
   if (whole > 0) {
     RecycledPages& pool = recycled();
     std::lock_guard<std::mutex> lock(pool.mu);
+    pool.made.erase(base);
     if (pool.scopes > 0) {
       for (; kept < whole && pool.pages.size() < kMaxRecycledPages; kept += kHugePageBytes)
         pool.pages.push_back(base + kept);
@@ -135,6 +139,11 @@ std::shared_ptr<void> allocate_on_huge_pages(size_t bytes) {
     // more, and tells whether huge pages still pay.
     if (creating && !small_pages)
       touch_while_huge_pages_pay(base + reused.size() * kHugePageBytes, whole_pages - reused.size());
+    if (creating) {
+      RecycledPages& pool = recycled();
+      std::lock_guard<std::mutex> lock(pool.mu);
+      pool.made[base] = whole_pages * kHugePageBytes;
+    }
   }
   return std::shared_ptr<void>(base, [length](void* q) { release(static_cast<char*>(q), length); });
 }
@@ -171,6 +180,12 @@ HugePageRecycling::~HugePageRecycling() {
     std::lock_guard<std::mutex> lock(pool.mu);
     if (--pool.scopes == 0) {
       pages.swap(pool.pages);
+      // Buffers left on small pages get huge pages later from the kernel's background collapsing
+      // (khugepaged), which now copies them off the creation's path. Under the lock: a buffer being freed
+      // leaves `made` before it is unmapped.
+      if (pool.small_pages)
+        for (const auto& [base, bytes] : pool.made) madvise(base, bytes, MADV_HUGEPAGE);
+      pool.made.clear();
       pool.small_pages = false;
     }
   }

@@ -15,7 +15,8 @@
 // come from blocks too fragmented to be handed back). So while a scope is alive, fresh huge pages are touched
 // as they are handed out, one at a time, timed in the thread's CPU time: once one takes longer than
 // slow_huge_page_fault(), the rest of the creation puts its fresh pages on small pages (the pages touched so
-// far stay huge).
+// far stay huge). When the creation ends, its buffers still alive are advised onto huge pages again, for the
+// kernel to collapse their small pages in the background (khugepaged, within a minute or so).
 #pragma once
 
 #include <chrono>
