@@ -102,8 +102,9 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     return t.kind == TypeInfo::Kind::kTensor && t.shape &&
            std::all_of(t.shape->begin(), t.shape->end(), [](const Dim& d) { return d.fixed(); });
   });
+  // The constants' tensors are taken once the kernels are made (below); their slots are numbered now.
   for (const auto& v : graph.values()) {
-    if (v->initializer) plan->constants.emplace_back(slot(v.get()), v->initializer);
+    if (v->initializer) slot(v.get());
   }
   const std::vector<ir::Node*> order = graph.topological_order();
   // Slots used by each step, explicit inputs and the outer reads of its subgraphs, to find last uses.
@@ -166,10 +167,6 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       if (--it->second.second > 0) continue;
       // Freed now rather than after the last kernel, so that the original and the packed weights of the
       // whole model are never alive together.
-      const int s = it->first;
-      plan->constants.erase(std::remove_if(plan->constants.begin(), plan->constants.end(),
-                                           [s](const auto& c) { return c.first == s; }),
-                            plan->constants.end());
       options.release_constant(it->second.first);
       releasable.erase(it);
     }
@@ -179,6 +176,12 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
   for (Step& step : plan->steps) {
     step.kernel = create_kernel(*step.node, *plan);
     release_constants_read_by(step);
+  }
+  // The constants as the kernels left them: without the weights packed and freed, and with the aligned copy
+  // a kernel asked for in place of its view on the model file. Nothing else held that view while the kernel
+  // packed the copy, so the file's pages it touched did not stay counted in memory beside the copy.
+  for (const auto& v : graph.values()) {
+    if (v->initializer) plan->constants.emplace_back(plan->slot_of.at(v.get()), v->initializer);
   }
 
   align_run_time_constants(*plan);
