@@ -154,6 +154,7 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       }
     }
   }
+  std::vector<bool> released(static_cast<size_t>(plan->num_slots), false);
   // Kernels are created after all slots exist so subgraph compilation can map outer reads to them.
   auto release_constants_read_by = [&](const Step& step) {
     if (releasable.empty()) return;
@@ -167,6 +168,7 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       if (--it->second.second > 0) continue;
       // Freed now rather than after the last kernel, so that the original and the packed weights of the
       // whole model are never alive together.
+      released[static_cast<size_t>(it->first)] = true;
       options.release_constant(it->second.first);
       releasable.erase(it);
     }
@@ -181,7 +183,9 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
   // a kernel asked for in place of its view on the model file. Nothing else held that view while the kernel
   // packed the copy, so the file's pages it touched did not stay counted in memory beside the copy.
   for (const auto& v : graph.values()) {
-    if (v->initializer) plan->constants.emplace_back(plan->slot_of.at(v.get()), v->initializer);
+    const auto it = plan->slot_of.find(v.get());
+    if (v->initializer && it != plan->slot_of.end() && !released[static_cast<size_t>(it->second)])
+      plan->constants.emplace_back(it->second, v->initializer);
   }
 
   align_run_time_constants(*plan);
