@@ -14,7 +14,9 @@ bool fold_next(ir::Graph& graph, ir::Node* conv, const std::unordered_set<const 
   ir::Node* next = sole_consumer(conv->outputs[0], sub_reads);
   if (!(is_op(next, "Mul") || is_op(next, "Add")) || next->inputs.size() != 2 || !next->outputs[0]) return false;
   if (next->opset < 7) return false;  // old broadcast/axis attributes: not worth the cases
-  const Tensor* W = constant_of(conv->inputs[1]);
+  // Its type and shape only (rescale_conv reads the values): a large weight is not copied for a Conv that
+  // folds nothing.
+  const Tensor* W = constant_view_of(conv->inputs[1]);
   if (!W || W->type() != ElementType::kFloat) return false;
   const int64_t M = W->dim(0);
   const ir::Value* other = next->inputs[0] == conv->outputs[0] ? next->inputs[1] : next->inputs[0];

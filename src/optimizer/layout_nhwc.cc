@@ -112,7 +112,7 @@ bool converts_quantized_to_nhwc(const ir::Node* n) {
                      attr_int(n, "channels_last", 0) == 0);
   if (!conv || n->inputs.size() < 8 || n->outputs.size() != 1 || !n->outputs[0]) return false;
   if (!is_quantized_4d(n->inputs[0]) || !is_quantized_4d(n->outputs[0])) return false;
-  const Tensor* w = constant_of(n->inputs[3]);
+  const Tensor* w = constant_view_of(n->inputs[3]);  // rank only: not copied before the kernel packs it
   return w && w->rank() == 4;
 }
 
@@ -121,7 +121,7 @@ bool converts_to_nhwc(const ir::Node* n) {
                     (n->domain == kKestrelDomain && n->op_type == "FusedConv" && attr_int(n, "channels_last", 0) == 0);
   if (!conv || n->inputs.size() < 2 || n->outputs.size() != 1 || !n->outputs[0]) return false;
   if (!is_float_4d(n->inputs[0]) || !is_float_4d(n->outputs[0])) return false;
-  const Tensor* w = constant_of(n->inputs[1]);
+  const Tensor* w = constant_view_of(n->inputs[1]);  // type and rank: not copied before the kernel packs it
   if (!w || w->rank() != 4 || w->type() != ElementType::kFloat) return false;
   if (n->inputs.size() > 2 && n->inputs[2] && !constant_of(n->inputs[2])) return false;
   if (n->inputs.size() > 3 && n->inputs[3] && !is_float_4d(n->inputs[3])) return false;  // residual Z

@@ -3,13 +3,17 @@
 #include "runtime/huge_pages.h"
 
 #include <sys/mman.h>
+#include <time.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kestrel/error.h"
@@ -22,11 +26,17 @@ namespace {
 // end of creation.
 constexpr size_t kMaxRecycledPages = 64;
 
+// Twice the time of 512 small page faults (0.6 ms); a quick huge page fault zeroes 2 MiB in about 0.1 ms.
+std::atomic<int64_t> slow_fault_ns{1'200'000};
+
 // Freed whole huge pages, each a mapping of its own whose content is stale; kept while a scope is alive.
 struct RecycledPages {
   std::mutex mu;
   int scopes = 0;
   std::vector<char*> pages;
+  bool small_pages = false;  // a fresh huge page was slow to touch while scopes were alive
+  // Buffers made while scopes are alive and not freed yet: base -> bytes of whole huge pages.
+  std::unordered_map<char*, size_t> made;
 };
 
 RecycledPages& recycled() {
@@ -52,6 +62,7 @@ void release(char* base, size_t length) {
   if (whole > 0) {
     RecycledPages& pool = recycled();
     std::lock_guard<std::mutex> lock(pool.mu);
+    pool.made.erase(base);
     if (pool.scopes > 0) {
       for (; kept < whole && pool.pages.size() < kMaxRecycledPages; kept += kHugePageBytes)
         pool.pages.push_back(base + kept);
@@ -73,6 +84,39 @@ char* map_aligned(size_t length) {
   return aligned;
 }
 
+// Whether scopes are alive, and whether fresh pages go on small pages for now.
+std::pair<bool, bool> creation_state() {
+  RecycledPages& pool = recycled();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return {pool.scopes > 0, pool.small_pages};
+}
+
+// The calling thread's CPU time: a fault waiting for the host counts, time other threads ran on the CPU does
+// not (a loaded machine would otherwise make every fault look slow).
+int64_t thread_cpu_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+// Touches the `count` fresh huge pages at `pages` one at a time, as long as each is quick to fault in; after
+// a slow one, the rest go on small pages, and so do the fresh pages of later buffers while scopes are alive.
+void touch_while_huge_pages_pay(char* pages, size_t count) {
+  const int64_t limit = slow_fault_ns.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < count; ++i) {
+    volatile char* page = pages + i * kHugePageBytes;
+    const int64_t start = thread_cpu_ns();
+    *page = 0;  // the memory is uninitialized for the caller: any byte may be written
+    if (thread_cpu_ns() - start <= limit) continue;
+    if (i + 1 < count)
+      madvise(pages + (i + 1) * kHugePageBytes, (count - i - 1) * kHugePageBytes, MADV_NOHUGEPAGE);
+    RecycledPages& pool = recycled();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.scopes > 0) pool.small_pages = true;
+    return;
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<void> allocate_on_huge_pages(size_t bytes) {
@@ -80,8 +124,9 @@ std::shared_ptr<void> allocate_on_huge_pages(size_t bytes) {
   const size_t whole_pages = length / kHugePageBytes;
   char* base = map_aligned(length);
   if (whole_pages > 0) {
+    const auto [creating, small_pages] = creation_state();
     // Advice only: without huge pages the buffer works the same.
-    madvise(base, whole_pages * kHugePageBytes, MADV_HUGEPAGE);
+    madvise(base, whole_pages * kHugePageBytes, small_pages ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
     // Kept pages replace the fresh ones (mremap moves the page tables; nothing is copied or zeroed). One that
     // cannot move is freed, and its place keeps the fresh page.
     std::vector<char*> reused = take_pages(whole_pages);
@@ -89,6 +134,15 @@ std::shared_ptr<void> allocate_on_huge_pages(size_t bytes) {
       void* moved = mremap(reused[i], kHugePageBytes, kHugePageBytes, MREMAP_MAYMOVE | MREMAP_FIXED,
                            base + i * kHugePageBytes);
       if (moved == MAP_FAILED) munmap(reused[i], kHugePageBytes);
+    }
+    // During creation every byte of these buffers is written (weights): touching the pages now costs nothing
+    // more, and tells whether huge pages still pay.
+    if (creating && !small_pages)
+      touch_while_huge_pages_pay(base + reused.size() * kHugePageBytes, whole_pages - reused.size());
+    if (creating) {
+      RecycledPages& pool = recycled();
+      std::lock_guard<std::mutex> lock(pool.mu);
+      pool.made[base] = whole_pages * kHugePageBytes;
     }
   }
   return std::shared_ptr<void>(base, [length](void* q) { release(static_cast<char*>(q), length); });
@@ -124,7 +178,16 @@ HugePageRecycling::~HugePageRecycling() {
   {
     RecycledPages& pool = recycled();
     std::lock_guard<std::mutex> lock(pool.mu);
-    if (--pool.scopes == 0) pages.swap(pool.pages);
+    if (--pool.scopes == 0) {
+      pages.swap(pool.pages);
+      // Buffers left on small pages get huge pages later from the kernel's background collapsing
+      // (khugepaged), which now copies them off the creation's path. Under the lock: a buffer being freed
+      // leaves `made` before it is unmapped.
+      if (pool.small_pages)
+        for (const auto& [base, bytes] : pool.made) madvise(base, bytes, MADV_HUGEPAGE);
+      pool.made.clear();
+      pool.small_pages = false;
+    }
   }
   for (char* page : pages) munmap(page, kHugePageBytes);
 }
@@ -133,6 +196,16 @@ size_t recycled_huge_pages() {
   RecycledPages& pool = recycled();
   std::lock_guard<std::mutex> lock(pool.mu);
   return pool.pages.size();
+}
+
+bool small_pages_only() { return creation_state().second; }
+
+std::chrono::nanoseconds slow_huge_page_fault() {
+  return std::chrono::nanoseconds(slow_fault_ns.load(std::memory_order_relaxed));
+}
+
+void set_slow_huge_page_fault(std::chrono::nanoseconds limit) {
+  slow_fault_ns.store(limit.count(), std::memory_order_relaxed);
 }
 
 }  // namespace kestrel::runtime

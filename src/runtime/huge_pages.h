@@ -8,8 +8,18 @@
 // loaded right after a kernel has packed it: the next packed weights then land on pages already faulted in,
 // where fresh pages would have to be zeroed by the kernel first (that zeroing is most of creation's system time,
 // and on a virtual machine its speed varies tenfold from run to run).
+//
+// Huge pages pay only when the system has them at hand. A virtual machine may hand its free 2 MiB blocks
+// back to its host (virtio-balloon free page reporting); the first touch of such a block then waits for the
+// host to fault in 512 pages again, 2-5 ms instead of 0.1 ms, where 512 small pages cost 0.6 ms (small pages
+// come from blocks too fragmented to be handed back). So while a scope is alive, fresh huge pages are touched
+// as they are handed out, one at a time, timed in the thread's CPU time: once one takes longer than
+// slow_huge_page_fault(), the rest of the creation puts its fresh pages on small pages (the pages touched so
+// far stay huge). When the creation ends, its buffers still alive are advised onto huge pages again, for the
+// kernel to collapse their small pages in the background (khugepaged, within a minute or so).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -44,5 +54,14 @@ class HugePageRecycling {
 
 // Freed huge pages kept for reuse now (0 once no HugePageRecycling scope is alive).
 size_t recycled_huge_pages();
+
+// True once a fresh huge page was slow to touch while scopes were alive (see above); false again when the
+// last scope ends.
+bool small_pages_only();
+
+// The first-touch time of a fresh huge page above which small pages are cheaper: 512 small page faults take
+// about 0.6 ms. Settable for tests.
+std::chrono::nanoseconds slow_huge_page_fault();
+void set_slow_huge_page_fault(std::chrono::nanoseconds limit);
 
 }  // namespace kestrel::runtime

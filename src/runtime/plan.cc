@@ -112,8 +112,9 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     return t.kind == TypeInfo::Kind::kTensor && t.shape &&
            std::all_of(t.shape->begin(), t.shape->end(), [](const Dim& d) { return d.fixed(); });
   });
+  // The constants' tensors are taken once the kernels are made (below); their slots are numbered now.
   for (const auto& v : graph.values()) {
-    if (v->initializer) plan->constants.emplace_back(slot(v.get()), v->initializer);
+    if (v->initializer) slot(v.get());
   }
   const std::vector<ir::Node*> order = graph.topological_order();
   // Slots used by each step, explicit inputs and the outer reads of its subgraphs, to find last uses.
@@ -163,6 +164,7 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       }
     }
   }
+  std::vector<bool> released(static_cast<size_t>(plan->num_slots), false);
   // Kernels are created after all slots exist so subgraph compilation can map outer reads to them.
   auto release_constants_read_by = [&](const Step& step) {
     if (releasable.empty()) return;
@@ -176,10 +178,7 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
       if (--it->second.second > 0) continue;
       // Freed now rather than after the last kernel, so that the original and the packed weights of the
       // whole model are never alive together.
-      const int s = it->first;
-      plan->constants.erase(std::remove_if(plan->constants.begin(), plan->constants.end(),
-                                           [s](const auto& c) { return c.first == s; }),
-                            plan->constants.end());
+      released[static_cast<size_t>(it->first)] = true;
       options.release_constant(it->second.first);
       releasable.erase(it);
     }
@@ -189,6 +188,14 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
   for (Step& step : plan->steps) {
     step.kernel = create_kernel(*step.node, *plan);
     release_constants_read_by(step);
+  }
+  // The constants as the kernels left them: without the weights packed and freed, and with the aligned copy
+  // a kernel asked for in place of its view on the model file. Nothing else held that view while the kernel
+  // packed the copy, so the file's pages it touched did not stay counted in memory beside the copy.
+  for (const auto& v : graph.values()) {
+    const auto it = plan->slot_of.find(v.get());
+    if (v->initializer && it != plan->slot_of.end() && !released[static_cast<size_t>(it->second)])
+      plan->constants.emplace_back(it->second, v->initializer);
   }
 
   align_run_time_constants(*plan);

@@ -1,10 +1,15 @@
-// allocate_on_huge_pages and the recycling of freed huge pages while a HugePageRecycling scope is alive.
+// allocate_on_huge_pages, the recycling of freed huge pages while a HugePageRecycling scope is alive, and the
+// move to small pages once a fresh huge page is slow to touch.
 #include "runtime/huge_pages.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +124,82 @@ TEST(HugePages, ConcurrentScopesAndAllocations) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(recycled_huge_pages(), 0u);
+}
+
+// Without transparent huge pages in the kernel, madvise sets no huge page flags.
+bool kernel_has_huge_pages() { return std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled"); }
+
+// The VmFlags of the mapping holding `p` (/proc/self/smaps: "hg" advised onto huge pages, "nh" off them).
+std::string vm_flags_at(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t start = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 && line.find(' ') > line.find('-')) {
+      inside = start <= address && address < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+// Restores the slow-fault limit a test changes.
+class SlowFaultLimit {
+ public:
+  explicit SlowFaultLimit(std::chrono::nanoseconds limit) : saved_(slow_huge_page_fault()) {
+    set_slow_huge_page_fault(limit);
+  }
+  ~SlowFaultLimit() { set_slow_huge_page_fault(saved_); }
+
+ private:
+  std::chrono::nanoseconds saved_;
+};
+
+TEST(HugePages, ASlowFirstTouchPutsTheRestOfTheCreationOnSmallPages) {
+  const SlowFaultLimit every_fault_is_slow(std::chrono::nanoseconds(0));
+  const size_t bytes = 3 * kHugePageBytes + 777;
+  std::shared_ptr<void> second;
+  {
+    HugePageRecycling recycling;
+    EXPECT_FALSE(small_pages_only());
+    auto first = allocate_on_huge_pages(bytes);
+    EXPECT_TRUE(small_pages_only());
+    fill_and_check(first.get(), bytes, 11);
+    second = allocate_on_huge_pages(bytes);  // on small pages from the start
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(second.get()) % kHugePageBytes, 0u);
+    if (kernel_has_huge_pages()) {
+      EXPECT_NE(vm_flags_at(second.get()).find(" nh"), std::string::npos) << vm_flags_at(second.get());
+    }
+    fill_and_check(second.get(), bytes, 13);
+    fill_and_check(first.get(), bytes, 17);
+    first.reset();  // its pages are still recycled
+    EXPECT_EQ(recycled_huge_pages(), 3u);
+  }
+  EXPECT_FALSE(small_pages_only());  // the next creation tries huge pages again
+  // The buffer still alive is advised onto huge pages again, for the kernel to collapse in the background.
+  for (size_t page = 0; page < 3 && kernel_has_huge_pages(); ++page) {
+    const std::string flags = vm_flags_at(static_cast<char*>(second.get()) + page * kHugePageBytes);
+    EXPECT_NE(flags.find(" hg"), std::string::npos) << page << ": " << flags;
+    EXPECT_EQ(flags.find(" nh"), std::string::npos) << page << ": " << flags;
+  }
+  fill_and_check(second.get(), bytes, 29);
+}
+
+TEST(HugePages, QuickFirstTouchesKeepHugePages) {
+  const SlowFaultLimit never_slow(std::chrono::hours(1));
+  HugePageRecycling recycling;
+  auto p = allocate_on_huge_pages(4 * kHugePageBytes);
+  fill_and_check(p.get(), 4 * kHugePageBytes, 19);
+  EXPECT_FALSE(small_pages_only());
+}
+
+TEST(HugePages, NoFirstTouchIsTimedWithoutAScope) {
+  const SlowFaultLimit every_fault_is_slow(std::chrono::nanoseconds(0));
+  auto p = allocate_on_huge_pages(2 * kHugePageBytes);
+  fill_and_check(p.get(), 2 * kHugePageBytes, 23);
+  EXPECT_FALSE(small_pages_only());
 }
 
 }  // namespace

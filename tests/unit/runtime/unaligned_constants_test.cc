@@ -18,6 +18,7 @@
 #include "optimizer/rewrite.h"
 #include "providers/cpu/fast/fast_vs_reference.h"
 #include "providers/cpu/kernels/fast/packed_gemm.h"
+#include "runtime/kernel_registry.h"
 #include "runtime/plan.h"
 
 namespace kestrel {
@@ -144,6 +145,46 @@ TEST(UnalignedConstants, OtherReadersGetAnAlignedCopy) {
     for (int64_t i = 0; i < y.size(); ++i)
       ASSERT_EQ(y.data<float>()[i], x.data<float>()[i] + w.data<float>()[i]);
   }
+}
+
+// A kernel that asks for W's aligned copy while it is made and notes whether the view on the file is still
+// held by anything then (the plan taking its constants before making its kernels kept it, so the file's
+// pages read for the copy stayed counted in memory beside it while a weight was packed).
+class NotesWhetherTheViewLives final : public runtime::Kernel {
+ public:
+  NotesWhetherTheViewLives(const runtime::KernelInfo& info, const std::weak_ptr<const Tensor>& view,
+                           bool& view_alive) {
+    const Tensor* copy = info.constant_input(1);
+    EXPECT_TRUE(copy && aligned(copy->raw_data()));
+    view_alive = !view.expired();
+  }
+  void compute(runtime::KernelContext&) const override {}
+};
+
+TEST(UnalignedConstants, NothingHoldsTheViewOnceAKernelHasItsAlignedCopy) {
+  const Tensor x = pattern_tensor({kK, kN}, 3), w = pattern_tensor({kK, kN}, 4);
+  const fs::path path = write_unaligned(
+      testing::model_with_initializers("Add", {{"X", x}, {"W", w, true}}, nullptr, 13), "add_view.onnx", "W");
+  const auto model = onnx_format::load_model_file(path.string());
+  ir::Value* W = model->graph->find("W");
+  ASSERT_FALSE(aligned(W->initializer->raw_data()));
+  const std::weak_ptr<const Tensor> view = W->initializer;
+  bool view_alive = true;
+  runtime::KernelRegistry kernels;
+  kernels.add({"Add", "", 1, 1 << 30, "float",
+               [&](const runtime::KernelInfo& info) -> std::unique_ptr<runtime::Kernel> {
+                 return std::make_unique<NotesWhetherTheViewLives>(info, view, view_alive);
+               }});
+  runtime::PlanOptions options;
+  options.custom_kernels = &kernels;
+  const auto plan = runtime::compile_plan(*model->graph, nullptr, options);
+  EXPECT_FALSE(view_alive);
+  EXPECT_TRUE(view.expired());
+  const int slot = plan->slot_of.at(W);
+  for (const auto& [s, t] : plan->constants)
+    if (s == slot) {
+      EXPECT_EQ(t.get(), W->initializer.get()) << "the plan reads the kernel's aligned copy";
+    }
 }
 
 TEST(UnalignedConstants, AGraphOutputIsAnAlignedCopy) {
