@@ -1,0 +1,295 @@
+// Fast ai.kestrel InvertedResidual (v1, float) on oneDNN: the block's three convolutions in row bands inside one
+// parallel region. Each thread expands its share of X's rows into one image-sized buffer, waits for the team
+// (the depthwise window reaches into its neighbours' rows), then runs the depthwise convolution over its band of
+// output rows into a buffer of its own and the projection of that band into Y's rows. The team forks once per
+// block instead of once per convolution, and each band's expanded and depthwise rows stay in its core's cache
+// between the three steps. Every step of a band is a one-thread oneDNN primitive made at session creation (all
+// primitives are made outside parallel regions: oneDNN sizes a primitive's work split for the team it sees when
+// it is made), with the activations as eltwise post-ops and the residual Z as the projection's sum post-op.
+// At bf16 precision the two 1x1 convolutions run in bf16 as FusedConv's do (their rows converted by reorders),
+// the depthwise one stays f32.
+#include <omp.h>
+
+#include <exception>
+
+#include "providers/cpu/dnnl/conv_row_bands.h"
+#include "providers/cpu/dnnl/dnnl_common.h"
+#include "providers/cpu/dnnl/post_ops.h"
+#include "providers/cpu/kernels/onnx/conv.h"
+
+namespace kestrel::cpu {
+namespace {
+
+namespace dn = dnnl_backend;
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+// One of the block's convolutions: its packed weights, bias and post-ops.
+struct BlockConv {
+  dnnl::memory::dims weights_dims;
+  std::unique_ptr<dn::PackedWeights> packed;
+  Tensor bias;  // undefined without one
+  FusedActivation act;
+  dt type = dt::f32;  // of src and weights
+};
+
+// Per band (one per thread of the team): the expansion of input rows [expand_rows) into the expanded image, the
+// depthwise convolution of its output rows (reading the expanded image) into the band's own buffer, and the
+// projection of that buffer into Y's rows.
+struct InvertedResidualPlan {
+  std::vector<dn::ConvBand> expand, depthwise, project;
+  size_t expanded_bytes = 0;   // the expanded image (H x W x E floats)
+  size_t band_bytes = 0;       // one band's depthwise rows, rounded up to a cache line
+  size_t x_image_bytes = 0, y_image_bytes = 0;
+};
+
+class DnnlInvertedResidual final : public Kernel {
+ public:
+  // Declines (nullptr) what it does not handle: non-float X, weights or biases that are not float initializers of
+  // the shapes of a 1x1 expansion, a 2-D depthwise convolution and a 1x1 projection.
+  static std::unique_ptr<Kernel> create(const KernelInfo& info) {
+    const TypeInfo& xt = info.input_type(0);
+    if (xt.kind != TypeInfo::Kind::kTensor || xt.element_type != ElementType::kFloat) return nullptr;
+    const Tensor* w1 = info.constant_input(1);
+    const Tensor* w2 = info.constant_input(3);
+    const Tensor* w3 = info.constant_input(5);
+    auto float4 = [](const Tensor* w) { return w && w->type() == ElementType::kFloat && w->rank() == 4 && w->size() > 0; };
+    if (!float4(w1) || !float4(w2) || !float4(w3)) return nullptr;
+    const int64_t E = w1->dim(0);
+    if (w1->dim(2) != 1 || w1->dim(3) != 1 || w2->dim(0) != E || w2->dim(1) != 1 || w3->dim(1) != E ||
+        w3->dim(2) != 1 || w3->dim(3) != 1)
+      return nullptr;
+    for (int i : {2, 4, 6}) {
+      if (!info.has_input(i)) continue;
+      const Tensor* b = info.constant_input(i);
+      const int64_t channels = i == 6 ? w3->dim(0) : E;
+      if (!b || b->type() != ElementType::kFloat || b->rank() != 1 || b->dim(0) != channels) return nullptr;
+    }
+    return std::make_unique<DnnlInvertedResidual>(info);
+  }
+
+  explicit DnnlInvertedResidual(const KernelInfo& info) : attrs_(WindowAttrs::parse(info, false)) {
+    const bool reduced = dn::compute_type(info.precision()) != dt::f32;
+    for (int s = 0; s < 3; ++s) {
+      const Tensor& w = *info.constant_input(1 + 2 * s);
+      BlockConv& c = convs_[s];
+      Shape wd = w.shape();
+      if (s == 1) wd = {w.dim(0), 1, 1, w.dim(2), w.dim(3)};  // depthwise: groups of one channel
+      c.weights_dims = dn::to_dims(wd);
+      c.packed = std::make_unique<dn::PackedWeights>(
+          dnnl::memory::desc(c.weights_dims, dt::f32, dn::plain_tag(wd.size())), w.raw_data());
+      if (info.has_input(2 + 2 * s)) c.bias = *info.constant_input(2 + 2 * s);
+      c.act = FusedActivation::parse(info, kActivationPrefix[s]);
+      // As FusedConv: short reductions and the depthwise convolution stay f32 (see DnnlConv).
+      if (reduced && s != 1 && w.dim(1) >= kMinReducedPrecisionLength) c.type = dn::compute_type(info.precision());
+    }
+    // The plan for the declared input shape is made now (packing the weights), as FusedConv does.
+    const TypeInfo& xt = info.input_type(0);
+    if (!xt.shape || xt.shape->size() != 4) return;
+    for (const Dim& d : *xt.shape)
+      if (!d.fixed()) return;
+    try {
+      const int64_t H = (*xt.shape)[1].value, W = (*xt.shape)[2].value, C = (*xt.shape)[3].value;
+      if (C != convs_[0].weights_dims[1] || H * W == 0) return;
+      const Window3 g = window(info, H, W);
+      // The same team and key compute() uses for this shape (the session compiles its plan on its own team).
+      const int team = team_for(H * W, g, omp_get_max_threads());
+      const int64_t key[] = {H, W, team, info.has_input(7) ? 1 : 0};
+      cache_.get(std::span<const int64_t>(key), [&] { return make_plan(H, W, g, team, info.has_input(7)); });
+      bool released = true;
+      for (BlockConv& c : convs_) released = c.packed->release_plain() && released;
+      released_ = released;
+    } catch (const std::exception&) {
+      released_ = false;  // bad shapes are reported by compute(), against the actual input
+    }
+  }
+
+  bool owns_constant_input(size_t i) const override { return released_ && (i == 1 || i == 3 || i == 5); }
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& X = ctx.input(0);
+    const Tensor* Z = ctx.optional_input(7);
+    if (X.type() != ElementType::kFloat || X.rank() != 4)
+      ctx.fail("X must be a 4-D float tensor (NHWC), got " + std::string(element_type_name(X.type())) + " " +
+               shape_to_string(X.shape()));
+    const int64_t N = X.dim(0), H = X.dim(1), W = X.dim(2), C = X.dim(3);
+    if (C != convs_[0].weights_dims[1])
+      ctx.fail("X has " + std::to_string(C) + " channels, the expansion weights W1 expect " +
+               std::to_string(convs_[0].weights_dims[1]));
+    const Window3 g = window(ctx, H, W);
+    const int64_t M = convs_[2].weights_dims[0];
+    const int64_t ys[] = {N, g.out[1], g.out[2], M};
+    if (Z && (Z->type() != ElementType::kFloat || !std::ranges::equal(Z->shape(), std::span<const int64_t>(ys))))
+      ctx.fail("residual Z must be float of the output's shape " + shape_to_string(Shape(ys, ys + 4)) + ", got " +
+               shape_to_string(Z->shape()));
+    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys);  // every element is written
+    if (Y.size() == 0) return;
+    if (X.size() == 0) ctx.fail("X is empty but the output is not: " + shape_to_string(X.shape()));
+    const int team = team_for(H * W, g, ctx.intra_op_threads());
+    const int64_t key[] = {H, W, team, Z ? 1 : 0};
+    const auto plan = cache_.get(std::span<const int64_t>(key), [&] { return make_plan(H, W, g, team, Z); });
+    run(*plan, N, static_cast<const char*>(X.raw_data()), static_cast<char*>(Y.raw_data()),
+        Z ? static_cast<const char*>(Z->raw_data()) : nullptr);
+  }
+
+ private:
+  static constexpr const char* kActivationPrefix[3] = {"expand_", "depthwise_", ""};
+  static constexpr int64_t kMinReducedPrecisionLength = 32;
+
+  template <typename Who>
+  Window3 window(const Who& who, int64_t H, int64_t W) const {
+    const int64_t in[] = {H, W};
+    const int64_t kernel[] = {convs_[1].weights_dims[3], convs_[1].weights_dims[4]};
+    if (!attrs_.kernel_shape.empty() && !std::ranges::equal(attrs_.kernel_shape, kernel))
+      who.fail("kernel_shape " + shape_to_string(attrs_.kernel_shape) + " does not match the depthwise weights");
+    return resolve_window(who, attrs_, in, kernel);
+  }
+
+  // As many bands as threads worth forking for the block's multiply-adds.
+  int team_for(int64_t pixels, const Window3& g, int threads) const {
+    const int64_t E = convs_[0].weights_dims[0], C = convs_[0].weights_dims[1], M = convs_[2].weights_dims[0];
+    const int64_t out = g.out[1] * g.out[2];
+    return dn::threads_for(pixels * C * E + out * E * g.kernel_size() + out * E * M, threads);
+  }
+
+  // A one-thread primitive of convolution `c` from `src` to `dst` rows (logical NCHW dims, NHWC in memory), with
+  // the reorders between those rows and the primitive's layouts.
+  dn::ConvBand make_band(const BlockConv& c, const dnnl::memory::dims& src, const dnnl::memory::dims& dst,
+                         const Window3& g, int64_t pad_top, int64_t pad_bottom, bool residual) const {
+    const dnnl::memory::dims strides{g.stride[1], g.stride[2]}, dilates{g.dilation[1] - 1, g.dilation[2] - 1};
+    const dnnl::memory::dims pad_l{pad_top, g.pad_begin[2]}, pad_r{pad_bottom, g.pad_end[2]};
+    const dnnl::memory::desc b_md = c.bias.defined() ? dnnl::memory::desc({c.bias.dim(0)}, dt::f32, tag::a)
+                                                     : dnnl::memory::desc();
+    dnnl::primitive_attr attr = dn::user_scratchpad_attr();
+    dnnl::post_ops po;
+    if (residual) po.append_sum(1.0f);
+    dn::append_activation(po, c.act);
+    attr.set_post_ops(po);
+    const bool depthwise = c.weights_dims.size() == 5;
+    const dnnl::memory::dims one{1, 1}, none{0, 0};
+    // Channels-last rows read and written in place where oneDNN has a real kernel for them, else its choice;
+    // a reduced-precision primitive that has only the reference kernel is made in f32 instead.
+    std::optional<dnnl::convolution_forward::primitive_desc> chosen;
+    for (dt type : {c.type, dt::f32}) {
+      for (tag t : {tag::nhwc, tag::any}) {
+        try {
+          chosen.emplace(dnnl::convolution_forward::desc(
+                             dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                             dnnl::memory::desc(src, type, t), dnnl::memory::desc(c.weights_dims, type, tag::any),
+                             b_md, dnnl::memory::desc(dst, dt::f32, t), depthwise ? strides : one,
+                             depthwise ? dilates : none, depthwise ? pad_l : none, depthwise ? pad_r : none),
+                         attr, dn::engine());
+        } catch (const dnnl::error&) {
+          continue;
+        }
+        if (!dn::is_reference_impl(chosen->impl_info_str())) break;
+      }
+      if (chosen && !dn::is_reference_impl(chosen->impl_info_str())) break;
+    }
+    if (!chosen) throw dnnl::error(dnnl_unimplemented, "no oneDNN convolution for this block");
+    const auto& pd = *chosen;
+    std::vector<std::pair<int, dnnl::memory>> bound{{DNNL_ARG_WEIGHTS, c.packed->get(pd.weights_desc())}};
+    if (c.bias.defined())
+      bound.emplace_back(DNNL_ARG_BIAS, dnnl::memory(b_md, dn::engine(), const_cast<float*>(c.bias.data<float>())));
+    dn::ConvBand band;
+    band.conv = dn::Executable(dnnl::convolution_forward(pd), pd.scratchpad_desc(),
+                               {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}}, std::move(bound));
+    band.src = dn::Reorder(dnnl::memory::desc(src, dt::f32, tag::nhwc), pd.src_desc());
+    const dnnl::memory::desc dst_rows(dst, dt::f32, tag::nhwc);
+    band.dst = dn::Reorder(pd.dst_desc(), dst_rows);
+    if (residual) band.residual = dn::Reorder(dst_rows, pd.dst_desc());
+    return band;
+  }
+
+  // Bands of output rows, one per thread of `team` (or a single band when the rows do not split).
+  std::shared_ptr<const InvertedResidualPlan> make_plan(int64_t H, int64_t W, const Window3& g, int team,
+                                                        bool residual) const {
+    dn::ThreadScope one(1);  // each band runs on one thread
+    const int64_t C = convs_[0].weights_dims[1], E = convs_[0].weights_dims[0], M = convs_[2].weights_dims[0];
+    const int64_t OW = g.out[2];
+    std::vector<dn::RowBand> rows;
+    if (team > 1 && H >= team)
+      rows = dn::split_rows(H, g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], team);
+    if (rows.empty()) rows = dn::split_rows(H, g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], 1);
+    if (rows.empty()) throw dnnl::error(dnnl_invalid_arguments, "the depthwise window reads padding only");
+    auto plan = std::make_shared<InvertedResidualPlan>();
+    const int64_t bands = static_cast<int64_t>(rows.size());
+    int64_t widest = 0;
+    for (int64_t b = 0; b < bands; ++b) {
+      const dn::RowBand& r = rows[static_cast<size_t>(b)];
+      const int64_t h0 = H * b / bands, h1 = H * (b + 1) / bands, out_rows = r.out_end - r.out_begin;
+      dn::ConvBand expand = make_band(convs_[0], {1, C, h1 - h0, W}, {1, E, h1 - h0, W}, g, 0, 0, false);
+      expand.src_offset = static_cast<size_t>(h0 * W * C) * sizeof(float);
+      expand.dst_offset = static_cast<size_t>(h0 * W * E) * sizeof(float);
+      dn::ConvBand depthwise = make_band(convs_[1], {1, E, r.in_end - r.in_begin, W}, {1, E, out_rows, OW}, g,
+                                         r.pad_begin, r.pad_end, false);
+      depthwise.src_offset = static_cast<size_t>(r.in_begin * W * E) * sizeof(float);
+      dn::ConvBand project = make_band(convs_[2], {1, E, out_rows, OW}, {1, M, out_rows, OW}, g, 0, 0, residual);
+      project.dst_offset = static_cast<size_t>(r.out_begin * OW * M) * sizeof(float);
+      plan->expand.push_back(std::move(expand));
+      plan->depthwise.push_back(std::move(depthwise));
+      plan->project.push_back(std::move(project));
+      widest = std::max(widest, out_rows);
+    }
+    plan->expanded_bytes = (static_cast<size_t>(H * W * E) * sizeof(float) + 63) / 64 * 64;
+    plan->band_bytes = (static_cast<size_t>(widest * OW * E) * sizeof(float) + 63) / 64 * 64;
+    plan->x_image_bytes = static_cast<size_t>(H * W * C) * sizeof(float);
+    plan->y_image_bytes = static_cast<size_t>(g.out[1] * OW * M) * sizeof(float);
+    return plan;
+  }
+
+  static void run(const InvertedResidualPlan& plan, int64_t images, const char* x, char* y, const char* z) {
+    const int bands = static_cast<int>(plan.expand.size());
+    // The expanded image, then each band's depthwise rows: the calling thread's scratch, shared with the team.
+    char* expanded = static_cast<char*>(dn::thread_scratch(2, plan.expanded_bytes + bands * plan.band_bytes));
+    std::exception_ptr error;
+    auto guarded = [&](auto&& step) {
+      try {
+        step();
+      } catch (...) {
+#pragma omp critical(kestrel_inverted_residual_error)
+        if (!error) error = std::current_exception();
+      }
+    };
+    auto image_steps = [&](int64_t n, int thread, int threads, auto&& wait) {
+      const char* xi = x + n * plan.x_image_bytes;
+      char* yi = y + n * plan.y_image_bytes;
+      const char* zi = z ? z + n * plan.y_image_bytes : nullptr;
+      for (int b = thread; b < bands; b += threads) guarded([&] { dn::run_band(plan.expand[b], xi, expanded, nullptr); });
+      wait();  // the depthwise bands read their neighbours' expanded rows
+      for (int b = thread; b < bands; b += threads) {
+        char* band = expanded + plan.expanded_bytes + b * plan.band_bytes;
+        guarded([&] {
+          dn::run_band(plan.depthwise[b], expanded, band, nullptr);
+          dn::run_band(plan.project[b], band, yi, zi);
+        });
+      }
+      wait();  // the next image's expansion overwrites the expanded rows
+    };
+    if (bands == 1) {
+      dn::ThreadScope one(1);
+      for (int64_t n = 0; n < images; ++n) image_steps(n, 0, 1, [] {});
+    } else {
+#pragma omp parallel num_threads(bands)
+      {
+        dn::ThreadScope one(1);  // whatever oneDNN runs in here stays on this thread
+        const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+        for (int64_t n = 0; n < images; ++n) image_steps(n, thread, threads, [] {
+#pragma omp barrier
+        });
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
+  WindowAttrs attrs_;
+  BlockConv convs_[3];  // expansion, depthwise, projection
+  bool released_ = false;  // the packed weights are all compute() reads
+  mutable dn::PrimitiveCache<Shape, InvertedResidualPlan, dn::DimsLess> cache_;
+};
+
+}  // namespace
+
+KESTREL_FAST_KERNEL(InvertedResidual, "ai.kestrel", 1, 1000, "float", 10, &DnnlInvertedResidual::create);
+
+}  // namespace kestrel::cpu
