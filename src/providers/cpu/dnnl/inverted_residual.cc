@@ -1,16 +1,20 @@
-// Fast ai.kestrel InvertedResidual (v1, float) on oneDNN: the block's three convolutions in row bands inside one
-// parallel region. Each thread expands its share of X's rows into one image-sized buffer, waits for the team
-// (the depthwise window reaches into its neighbours' rows), then runs the depthwise convolution over its band of
-// output rows into a buffer of its own and the projection of that band into Y's rows. The team forks once per
-// block instead of once per convolution, and each band's expanded and depthwise rows stay in its core's cache
-// between the three steps. Every step of a band is a one-thread oneDNN primitive made at session creation (all
+// Fast ai.kestrel InvertedResidual (v1, float) on oneDNN: the block's three convolutions run as a pipeline over a
+// few output rows at a time, so that the expanded rows never leave the core's L2 cache. The output rows are split
+// into one band per thread of the team (one parallel region per block, not one per convolution); a band runs its
+// rows in chunks: it expands the input rows the chunk's depthwise window reads that the previous chunk has not
+// (keeping the rows both read), runs the depthwise convolution of the chunk into a small buffer and the
+// projection of that buffer into Y's rows. Only the rows where two bands meet are expanded twice (once by each),
+// and no thread waits for another. Every step is a one-thread oneDNN primitive made at session creation (all
 // primitives are made outside parallel regions: oneDNN sizes a primitive's work split for the team it sees when
 // it is made), with the activations as eltwise post-ops and the residual Z as the projection's sum post-op.
 // At bf16 precision the two 1x1 convolutions run in bf16 as FusedConv's do (their rows converted by reorders),
 // the depthwise one stays f32.
 #include <omp.h>
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
+#include <map>
 
 #include "providers/cpu/dnnl/conv_row_bands.h"
 #include "providers/cpu/dnnl/dnnl_common.h"
@@ -33,13 +37,20 @@ struct BlockConv {
   dt type = dt::f32;  // of src and weights
 };
 
-// Per band (one per thread of the team): the expansion of input rows [expand_rows) into the expanded image, the
-// depthwise convolution of its output rows (reading the expanded image) into the band's own buffer, and the
-// projection of that buffer into Y's rows.
+// A few output rows of a band: the expansion of the input rows they need that the buffer does not hold yet, after
+// the `kept_bytes` the previous chunk left at `kept_from` are moved to the buffer's start; the depthwise
+// convolution of the buffer's rows into the chunk buffer, and the projection of that into Y's rows.
+struct Chunk {
+  dn::ConvBand expand, depthwise, project;
+  bool expands = false;  // false when the kept rows are all the chunk reads
+  size_t kept_from = 0, kept_bytes = 0;
+};
+
+// The chunks of each band (one band per thread of the team) in order, and the per-thread buffers they need.
 struct InvertedResidualPlan {
-  std::vector<dn::ConvBand> expand, depthwise, project;
-  size_t expanded_bytes = 0;   // the expanded image (H x W x E floats)
-  size_t band_bytes = 0;       // one band's depthwise rows, rounded up to a cache line
+  std::vector<std::vector<Chunk>> bands;
+  size_t expanded_bytes = 0;  // the expanded rows of the largest chunk, rounded up to a cache line
+  size_t chunk_bytes = 0;     // the depthwise rows of the largest chunk
   size_t x_image_bytes = 0, y_image_bytes = 0;
 };
 
@@ -201,82 +212,103 @@ class DnnlInvertedResidual final : public Kernel {
     return band;
   }
 
-  // Bands of output rows, one per thread of `team` (or a single band when the rows do not split).
+  // The expanded rows a chunk should hold at most: a few hundred KiB stay in a core's L2 cache (1 MiB here)
+  // beside the weights and the chunk's other rows.
+  static constexpr size_t kChunkExpandedBytes = 256 * 1024;
+
+  // One band per thread of `team` (or a single band when the rows do not split), each cut into chunks.
   std::shared_ptr<const InvertedResidualPlan> make_plan(int64_t H, int64_t W, const Window3& g, int team,
                                                         bool residual) const {
     dn::ThreadScope one(1);  // each band runs on one thread
     const int64_t C = convs_[0].weights_dims[1], E = convs_[0].weights_dims[0], M = convs_[2].weights_dims[0];
-    const int64_t OW = g.out[2];
+    const int64_t OH = g.out[1], OW = g.out[2], stride = g.stride[1], pad = g.pad_begin[1];
+    const int64_t span = (g.kernel[1] - 1) * g.dilation[1] + 1;  // rows one output row reads
     std::vector<dn::RowBand> rows;
-    if (team > 1 && H >= team)
-      rows = dn::split_rows(H, g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], team);
-    if (rows.empty()) rows = dn::split_rows(H, g.out[1], g.kernel[1], g.stride[1], g.dilation[1], g.pad_begin[1], 1);
+    if (team > 1) rows = dn::split_rows(H, OH, g.kernel[1], stride, g.dilation[1], pad, team);
+    if (rows.empty()) rows = dn::split_rows(H, OH, g.kernel[1], stride, g.dilation[1], pad, 1);
     if (rows.empty()) throw dnnl::error(dnnl_invalid_arguments, "the depthwise window reads padding only");
+    // Output rows per chunk: as many as keep the expanded rows they read under kChunkExpandedBytes.
+    const size_t row_bytes = static_cast<size_t>(W * E) * sizeof(float);
+    const int64_t fit = std::max<int64_t>(span, static_cast<int64_t>(kChunkExpandedBytes / row_bytes));
+    const int64_t chunk_rows = std::max<int64_t>(1, (fit - span) / stride + 1);
+    // Primitives by shape: the chunks of a band mostly share them.
+    std::map<std::vector<int64_t>, dn::ConvBand> made;
+    auto band_for = [&](int step, const dnnl::memory::dims& src, const dnnl::memory::dims& dst, int64_t top,
+                        int64_t bottom, bool sum) {
+      std::vector<int64_t> key{step, src[1], src[2], dst[1], dst[2], top, bottom, sum};
+      auto it = made.find(key);
+      if (it == made.end()) it = made.emplace(key, make_band(convs_[step], src, dst, g, top, bottom, sum)).first;
+      return it->second;
+    };
     auto plan = std::make_shared<InvertedResidualPlan>();
-    const int64_t bands = static_cast<int64_t>(rows.size());
-    int64_t widest = 0;
-    for (int64_t b = 0; b < bands; ++b) {
-      const dn::RowBand& r = rows[static_cast<size_t>(b)];
-      const int64_t h0 = H * b / bands, h1 = H * (b + 1) / bands, out_rows = r.out_end - r.out_begin;
-      dn::ConvBand expand = make_band(convs_[0], {1, C, h1 - h0, W}, {1, E, h1 - h0, W}, g, 0, 0, false);
-      expand.src_offset = static_cast<size_t>(h0 * W * C) * sizeof(float);
-      expand.dst_offset = static_cast<size_t>(h0 * W * E) * sizeof(float);
-      dn::ConvBand depthwise = make_band(convs_[1], {1, E, r.in_end - r.in_begin, W}, {1, E, out_rows, OW}, g,
-                                         r.pad_begin, r.pad_end, false);
-      depthwise.src_offset = static_cast<size_t>(r.in_begin * W * E) * sizeof(float);
-      dn::ConvBand project = make_band(convs_[2], {1, E, out_rows, OW}, {1, M, out_rows, OW}, g, 0, 0, residual);
-      project.dst_offset = static_cast<size_t>(r.out_begin * OW * M) * sizeof(float);
-      plan->expand.push_back(std::move(expand));
-      plan->depthwise.push_back(std::move(depthwise));
-      plan->project.push_back(std::move(project));
-      widest = std::max(widest, out_rows);
+    int64_t most_rows = 0, most_out = 0;
+    for (const dn::RowBand& band : rows) {
+      std::vector<Chunk> chunks;
+      int64_t held_begin = 0, held_end = 0;  // expanded input rows the buffer holds, from its start
+      for (int64_t a = band.out_begin; a < band.out_end; a += chunk_rows) {
+        const int64_t b = std::min(a + chunk_rows, band.out_end);
+        const int64_t first = a * stride - pad, last = (b - 1) * stride - pad + span - 1;  // rows read, or padding
+        const int64_t begin = std::max<int64_t>(first, 0), end = std::min(last + 1, H);
+        Chunk c;
+        const int64_t kept = held_end > begin && held_begin <= begin ? held_end - begin : 0;
+        c.kept_from = static_cast<size_t>(begin - held_begin) * row_bytes;
+        c.kept_bytes = static_cast<size_t>(kept) * row_bytes;
+        if (begin + kept < end) {
+          c.expands = true;
+          c.expand = band_for(0, {1, C, end - begin - kept, W}, {1, E, end - begin - kept, W}, 0, 0, false);
+          c.expand.src_offset = static_cast<size_t>((begin + kept) * W * C) * sizeof(float);
+          c.expand.dst_offset = c.kept_bytes;
+        }
+        c.depthwise = band_for(1, {1, E, end - begin, W}, {1, E, b - a, OW}, begin - first, last + 1 - end, false);
+        c.project = band_for(2, {1, E, b - a, OW}, {1, M, b - a, OW}, 0, 0, residual);
+        c.project.dst_offset = static_cast<size_t>(a * OW * M) * sizeof(float);
+        chunks.push_back(std::move(c));
+        held_begin = begin;
+        held_end = end;
+        most_rows = std::max(most_rows, end - begin);
+        most_out = std::max(most_out, b - a);
+      }
+      plan->bands.push_back(std::move(chunks));
     }
-    plan->expanded_bytes = (static_cast<size_t>(H * W * E) * sizeof(float) + 63) / 64 * 64;
-    plan->band_bytes = (static_cast<size_t>(widest * OW * E) * sizeof(float) + 63) / 64 * 64;
+    plan->expanded_bytes = (static_cast<size_t>(most_rows) * row_bytes + 63) / 64 * 64;
+    plan->chunk_bytes = static_cast<size_t>(most_out * OW * E) * sizeof(float);
     plan->x_image_bytes = static_cast<size_t>(H * W * C) * sizeof(float);
-    plan->y_image_bytes = static_cast<size_t>(g.out[1] * OW * M) * sizeof(float);
+    plan->y_image_bytes = static_cast<size_t>(OH * OW * M) * sizeof(float);
     return plan;
   }
 
   static void run(const InvertedResidualPlan& plan, int64_t images, const char* x, char* y, const char* z) {
-    const int bands = static_cast<int>(plan.expand.size());
-    // The expanded image, then each band's depthwise rows: the calling thread's scratch, shared with the team.
-    char* expanded = static_cast<char*>(dn::thread_scratch(2, plan.expanded_bytes + bands * plan.band_bytes));
-    std::exception_ptr error;
-    auto guarded = [&](auto&& step) {
-      try {
-        step();
-      } catch (...) {
-#pragma omp critical(kestrel_inverted_residual_error)
-        if (!error) error = std::current_exception();
-      }
-    };
-    auto image_steps = [&](int64_t n, int thread, int threads, auto&& wait) {
+    const int64_t bands = static_cast<int64_t>(plan.bands.size()), items = images * bands;
+    auto run_band = [&](int64_t i) {
+      const std::vector<Chunk>& chunks = plan.bands[static_cast<size_t>(i % bands)];
+      const int64_t n = i / bands;
       const char* xi = x + n * plan.x_image_bytes;
       char* yi = y + n * plan.y_image_bytes;
       const char* zi = z ? z + n * plan.y_image_bytes : nullptr;
-      for (int b = thread; b < bands; b += threads) guarded([&] { dn::run_band(plan.expand[b], xi, expanded, nullptr); });
-      wait();  // the depthwise bands read their neighbours' expanded rows
-      for (int b = thread; b < bands; b += threads) {
-        char* band = expanded + plan.expanded_bytes + b * plan.band_bytes;
-        guarded([&] {
-          dn::run_band(plan.depthwise[b], expanded, band, nullptr);
-          dn::run_band(plan.project[b], band, yi, zi);
-        });
+      // This thread's expanded rows, then its chunk's depthwise rows.
+      char* expanded = static_cast<char*>(dn::thread_scratch(2, plan.expanded_bytes + plan.chunk_bytes));
+      char* depthwise = expanded + plan.expanded_bytes;
+      for (const Chunk& c : chunks) {
+        if (c.kept_bytes > 0 && c.kept_from > 0) std::memmove(expanded, expanded + c.kept_from, c.kept_bytes);
+        if (c.expands) dn::run_band(c.expand, xi, expanded, nullptr);
+        dn::run_band(c.depthwise, expanded, depthwise, nullptr);
+        dn::run_band(c.project, depthwise, yi, zi);
       }
-      wait();  // the next image's expansion overwrites the expanded rows
     };
     if (bands == 1) {
       dn::ThreadScope one(1);
-      for (int64_t n = 0; n < images; ++n) image_steps(n, 0, 1, [] {});
-    } else {
-#pragma omp parallel num_threads(bands)
-      {
+      for (int64_t i = 0; i < items; ++i) run_band(i);
+      return;
+    }
+    std::exception_ptr error;
+#pragma omp parallel for num_threads(static_cast<int>(bands)) schedule(static)
+    for (int64_t i = 0; i < items; ++i) {
+      try {
         dn::ThreadScope one(1);  // whatever oneDNN runs in here stays on this thread
-        const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-        for (int64_t n = 0; n < images; ++n) image_steps(n, thread, threads, [] {
-#pragma omp barrier
-        });
+        run_band(i);
+      } catch (...) {
+#pragma omp critical(kestrel_inverted_residual_error)
+        if (!error) error = std::current_exception();
       }
     }
     if (error) std::rethrow_exception(error);

@@ -1,7 +1,7 @@
 // The oneDNN InvertedResidual (src/providers/cpu/dnnl/inverted_residual.cc) against the reference kernel, at
 // teams of 1 to 4 (as many row bands per image) and against its own one-thread output: odd heights and widths,
-// stride 2, asymmetric pads, a 5x5 window, with and without residual and biases, batches and shapes seen only
-// at run time. Shapes are large enough for a team (over 2^20 multiply-adds a block).
+// stride 2, asymmetric pads, a 5x5 window, with and without residual and biases, bands of one chunk and of many,
+// batches and shapes seen only at run time. Shapes are large enough for a team (over 2^20 multiply-adds a block).
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
@@ -73,6 +73,16 @@ TEST(FastInvertedResidual, FewRowsPerBand) {  // 7 rows over 4 bands, 4 over 4 (
   compare(block({1, 7, 7, 160}, 960, 160, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
   compare(block({1, 4, 9, 96}, 576, 96, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
   compare(block({1, 5, 6, 8}, 16, 8, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));  // one thread's work
+}
+
+// Rows wide enough (61 x 144 channels, 35 KiB a row) that each band runs in chunks of a few output rows, each
+// chunk keeping the expanded rows the previous one read: stride 1 (chunks of 5 rows), stride 2 (3 rows, one row
+// kept), a 5x5 window (3 rows, four kept).
+TEST(FastInvertedResidual, BandsInChunks) {
+  compare(block({1, 37, 61, 24}, 144, 24, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
+  compare(block({1, 41, 61, 24}, 144, 32, 3, false), relu6_block({2, 2}, {1, 1, 1, 1}));
+  compare(block({1, 40, 61, 24}, 144, 32, 3, false), relu6_block({2, 2}, {0, 1, 1, 1}));
+  compare(block({1, 29, 61, 16}, 144, 16, 5, true), relu6_block({1, 1}, {2, 2, 2, 2}));
 }
 
 // The weights are packed at creation for the declared shape and the model's copies freed; other batches and
