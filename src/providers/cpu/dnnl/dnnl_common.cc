@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "runtime/huge_pages.h"
 #include "runtime/packed_weight_memory.h"
 
 namespace kestrel::cpu::dnnl_backend {
@@ -28,8 +27,9 @@ dnnl::stream& thread_stream() {
 namespace {
 
 struct ScratchSlot {
-  std::shared_ptr<void> data;
+  void* data = nullptr;
   size_t size = 0;
+  ~ScratchSlot() { std::free(data); }
 };
 
 }  // namespace
@@ -38,21 +38,16 @@ void* thread_scratch(int slot, size_t bytes) {
   thread_local ScratchSlot slots[4];
   ScratchSlot& s = slots[slot];
   if (bytes > s.size) {
-    s.data.reset();
-    s.size = 0;
+    std::free(s.data);
     const size_t rounded = (bytes + 63) / 64 * 64;
-    // Large buffers (an InvertedResidual block's expanded image) on huge pages, as the arena's tensors are: a
-    // pass over several MiB of small pages costs TLB misses the same pass in the arena does not.
-    if (rounded >= runtime::kHugePageBytes) {
-      s.data = runtime::allocate_on_huge_pages(rounded);
-    } else {
-      void* p = std::aligned_alloc(64, rounded);
-      if (!p) throw std::bad_alloc();
-      s.data = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+    s.data = std::aligned_alloc(64, rounded);
+    if (!s.data) {
+      s.size = 0;
+      throw std::bad_alloc();
     }
     s.size = rounded;
   }
-  return s.data.get();
+  return s.data;
 }
 
 dnnl::memory::format_tag plain_tag(size_t rank) {
