@@ -75,14 +75,14 @@ TEST(FastInvertedResidual, FewRowsPerBand) {  // 7 rows over 4 bands, 4 over 4 (
   compare(block({1, 5, 6, 8}, 16, 8, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));  // one thread's work
 }
 
-// Rows wide enough (61 x 144 channels, 35 KiB a row) that each band runs in chunks of a few output rows, each
+// Rows wide enough (121 x 144 channels, 68 KiB a row) that each band runs in chunks of a few output rows, each
 // chunk keeping the expanded rows the previous one read: stride 1 (chunks of 5 rows), stride 2 (3 rows, one row
 // kept), a 5x5 window (3 rows, four kept).
 TEST(FastInvertedResidual, BandsInChunks) {
-  compare(block({1, 37, 61, 24}, 144, 24, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
-  compare(block({1, 41, 61, 24}, 144, 32, 3, false), relu6_block({2, 2}, {1, 1, 1, 1}));
-  compare(block({1, 40, 61, 24}, 144, 32, 3, false), relu6_block({2, 2}, {0, 1, 1, 1}));
-  compare(block({1, 29, 61, 16}, 144, 16, 5, true), relu6_block({1, 1}, {2, 2, 2, 2}));
+  compare(block({1, 37, 121, 24}, 144, 24, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
+  compare(block({1, 41, 121, 24}, 144, 32, 3, false), relu6_block({2, 2}, {1, 1, 1, 1}));
+  compare(block({1, 40, 121, 24}, 144, 32, 3, false), relu6_block({2, 2}, {0, 1, 1, 1}));
+  compare(block({1, 29, 121, 16}, 144, 16, 5, true), relu6_block({1, 1}, {2, 2, 2, 2}));
 }
 
 // The weights are packed at creation for the declared shape and the model's copies freed; other batches and
