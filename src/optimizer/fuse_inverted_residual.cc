@@ -1,9 +1,10 @@
 // MobileNetV2's inverted residual block, three channels-last convolutions, becomes one op:
-//   X -> FusedConv(1x1, act A) -> FusedConv(depthwise kH x kW, act B) -> FusedConv(1x1, residual Z, act C) -> Y
+//   X -> FusedConv(1x1, act A) -> FusedConv(depthwise kH x kW, act B) -> FusedConv(1x1, residual Z, act C)
+//     -> Y
 //   becomes   X -> InvertedResidual(W1, B1, W2, B2, W3, B3, Z; expand_activation A, depthwise_activation B,
 //                                   activation C) -> Y
-// (the residual Z and the biases optional), so that the fast kernel runs the block in row bands on one team of
-// threads, its expanded rows kept in cache (src/providers/cpu/dnnl/inverted_residual.cc). Runs after
+// (the residual Z and the biases optional), so that the fast kernel runs the block in row bands on one team
+// of threads, its expanded rows kept in cache (src/providers/cpu/dnnl/inverted_residual.cc). Runs after
 // layout_nhwc: every FusedConv is channels_last, 2-D, with float constant weights and biases, no
 // activation_scale/shift and no SiLU (FusedConv runs SiLU as a pass of its own); the 1x1 ones ungrouped,
 // unstrided, unpadded; the depthwise one with one input channel per group and no residual; each intermediate
@@ -14,11 +15,12 @@
 namespace kestrel::optimizer {
 namespace {
 
-// `n` is a channels-last FusedConv with a float constant 4-D weight and constant (or absent) bias, an activation
-// the fused kernel takes as a post-op and no output affine map; its weight, else null.
+// `n` is a channels-last FusedConv with a float constant 4-D weight and constant (or absent) bias, an
+// activation the fused kernel takes as a post-op and no output affine map; its weight, else null.
 const Tensor* block_conv_weights(const ir::Node* n) {
-  if (!n || n->domain != kKestrelDomain || n->op_type != "FusedConv" || attr_int(n, "channels_last", 0) != 1 ||
-      n->inputs.size() < 2 || n->outputs.size() != 1 || !n->outputs[0])
+  if (!n || n->domain != kKestrelDomain || n->op_type != "FusedConv" ||
+      attr_int(n, "channels_last", 0) != 1 || n->inputs.size() < 2 || n->outputs.size() != 1 ||
+      !n->outputs[0])
     return nullptr;
   if (n->attribute("activation_scale") || n->attribute("activation_shift")) return nullptr;
   if (attr_string(n, "activation", "") == "Silu") return nullptr;
@@ -61,7 +63,8 @@ int fuse_inverted_residual(ir::Graph& graph) {
     if (!w3 || !pointwise(project, *w3) || project->inputs.size() > 4) continue;
     ir::Node* depthwise = project->inputs[0] ? project->inputs[0]->producer : nullptr;
     const Tensor* w2 = block_conv_weights(depthwise);
-    if (!w2 || depthwise->inputs.size() > 3 || sole_consumer(depthwise->outputs[0], reads) != project) continue;
+    if (!w2 || depthwise->inputs.size() > 3 || sole_consumer(depthwise->outputs[0], reads) != project)
+      continue;
     const int64_t E = w2->dim(0);
     if (w2->dim(1) != 1 || attr_int(depthwise, "group", 1) != E || w3->dim(1) != E) continue;
     ir::Node* expand = depthwise->inputs[0] ? depthwise->inputs[0]->producer : nullptr;
@@ -74,7 +77,8 @@ int fuse_inverted_residual(ir::Graph& graph) {
                                       depthwise->inputs[1], bias(depthwise),   project->inputs[1],
                                       bias(project)};
     if (project->inputs.size() > 3 && project->inputs[3]) {
-      if (!same_shape(project->inputs[3], project->outputs[0])) continue;  // the kernel adds Z of Y's shape only
+      if (!same_shape(project->inputs[3], project->outputs[0]))
+        continue;  // the kernel adds Z of Y's shape only
       inputs.push_back(project->inputs[3]);
     }
     ir::Value* y = project->outputs[0];

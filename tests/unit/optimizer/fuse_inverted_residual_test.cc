@@ -1,7 +1,7 @@
 // fuse_inverted_residual: at level 3 MobileNetV2's block (1x1 Conv, ReLU6, depthwise Conv, ReLU6, 1x1 Conv
-// [+ residual Add]), once channels-last, becomes one ai.kestrel InvertedResidual whose outputs match the unfused
-// graph's (level 0) at 1 to 4 threads, on odd heights and widths, with stride 2, with and without the residual;
-// blocks whose intermediates are read elsewhere, or that use SiLU, are left alone.
+// [+ residual Add]), once channels-last, becomes one ai.kestrel InvertedResidual whose outputs match the
+// unfused graph's (level 0) at 1 to 4 threads, on odd heights and widths, with stride 2, with and without the
+// residual; blocks whose intermediates are read elsewhere, or that use SiLU, are left alone.
 #include "optimizer_test_util.h"
 
 namespace kestrel::optimizer_test {

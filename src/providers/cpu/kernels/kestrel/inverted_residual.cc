@@ -3,10 +3,10 @@
 //   D = depthwise_activation(Conv(E, W2, B2, group = E, window))   W2 [E, 1, kH, kW]
 //   Y = activation(Conv1x1(D, W3, B3) + Z)                         W3 [M, E, 1, 1]
 // Inputs X, W1, B1, W2, B2, W3, B3, Z (the biases and the residual Z, of Y's shape, optional); the window
-// attributes (kernel_shape, strides, pads, dilations, auto_pad) are the depthwise convolution's; each activation
-// is named by `<prefix>activation` / `<prefix>activation_params` (fused_activation.h). Made by the optimizer's
-// fuse_inverted_residual rule; float only. This reference runs the three NCHW convolutions one after the other on
-// transposed copies.
+// attributes (kernel_shape, strides, pads, dilations, auto_pad) are the depthwise convolution's; each
+// activation is named by `<prefix>activation` / `<prefix>activation_params` (fused_activation.h). Made by the
+// optimizer's fuse_inverted_residual rule; float only. This reference runs the three NCHW convolutions one
+// after the other on transposed copies.
 #include "providers/cpu/kernels/kestrel/channels_last.h"
 #include "providers/cpu/kernels/kestrel/fused_activation.h"
 #include "providers/cpu/kernels/onnx/conv.h"
@@ -46,29 +46,31 @@ class InvertedResidual final : public Kernel {
   }
 
  private:
-  // Convolution `step` (0 expansion, 1 depthwise, 2 projection) of NCHW `x` with weights input `w_index` (its bias
-  // follows it), the step's activation applied unless it is the projection (whose residual comes first).
+  // Convolution `step` (0 expansion, 1 depthwise, 2 projection) of NCHW `x` with weights input `w_index` (its
+  // bias follows it), the step's activation applied unless it is the projection (whose residual comes first).
   Tensor convolve(const KernelContext& ctx, const Tensor& x, size_t w_index, const WindowAttrs& attrs,
                   int64_t group, int step) const {
     const Tensor& W = ctx.input(w_index);
     const Tensor* B = ctx.optional_input(w_index + 1);
     if (W.type() != ElementType::kFloat || W.rank() != 4)
-      ctx.fail("W" + std::to_string(step + 1) + " must be a 4-D float tensor, got " + shape_to_string(W.shape()));
+      ctx.fail("W" + std::to_string(step + 1) + " must be a 4-D float tensor, got " +
+               shape_to_string(W.shape()));
     if (step != 1 && (W.dim(2) != 1 || W.dim(3) != 1))
       ctx.fail("W" + std::to_string(step + 1) + " must be 1x1, got " + shape_to_string(W.shape()));
     if (step == 1 && (W.dim(0) != group || W.dim(1) != 1))
-      ctx.fail("W2 must be depthwise [" + std::to_string(group) + ", 1, kH, kW], got " + shape_to_string(W.shape()));
+      ctx.fail("W2 must be depthwise [" + std::to_string(group) + ", 1, kH, kW], got " +
+               shape_to_string(W.shape()));
     const std::span<const int64_t> kernel = check_conv_shapes(ctx, attrs, x.shape(), W.shape(), group, false);
     const int64_t M = W.dim(0);
     if (B && (B->type() != ElementType::kFloat || B->rank() != 1 || B->dim(0) != M))
-      ctx.fail("bias B" + std::to_string(step + 1) + " must be float with shape [" + std::to_string(M) + "], got " +
-               shape_to_string(B->shape()));
+      ctx.fail("bias B" + std::to_string(step + 1) + " must be float with shape [" + std::to_string(M) +
+               "], got " + shape_to_string(B->shape()));
     const Window3 g = resolve_window(ctx, attrs, spatial_dims(x.shape()), kernel);
     Shape ys{x.dim(0), M};
     for (int64_t d : g.out_dims()) ys.push_back(d);
     Tensor y(ElementType::kFloat, ys);
-    conv_forward<float>(x.data<float>(), W.data<float>(), B ? B->data<float>() : nullptr, y.data<float>(), x.dim(0),
-                        x.dim(1), M, group, g, ctx.intra_op_threads());
+    conv_forward<float>(x.data<float>(), W.data<float>(), B ? B->data<float>() : nullptr, y.data<float>(),
+                        x.dim(0), x.dim(1), M, group, g, ctx.intra_op_threads());
     if (step != 2) acts_[step].apply(y.data<float>(), y.size());
     return y;
   }

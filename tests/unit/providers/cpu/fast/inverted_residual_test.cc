@@ -1,7 +1,8 @@
 // The oneDNN InvertedResidual (src/providers/cpu/dnnl/inverted_residual.cc) against the reference kernel, at
-// teams of 1 to 4 (as many row bands per image) and against its own one-thread output: odd heights and widths,
-// stride 2, asymmetric pads, a 5x5 window, with and without residual and biases, bands of one chunk and of many,
-// batches and shapes seen only at run time. Shapes are large enough for a team (over 2^20 multiply-adds a block).
+// teams of 1 to 4 (as many row bands per image) and against its own one-thread output: odd heights and
+// widths, stride 2, asymmetric pads, a 5x5 window, with and without residual and biases, bands of one chunk
+// and of many, batches and shapes seen only at run time. Shapes are large enough for a team (over 2^20
+// multiply-adds a block).
 #include <gtest/gtest.h>
 
 #include "providers/cpu/fast/fast_vs_reference.h"
@@ -28,7 +29,8 @@ std::vector<NodeInput> block(Shape x, int64_t E, int64_t M, int64_t k, bool resi
   return in;
 }
 
-// MobileNetV2's activations: ReLU6 after the expansion and the depthwise convolution, none after the projection.
+// MobileNetV2's activations: ReLU6 after the expansion and the depthwise convolution, none after the
+// projection.
 std::function<void(onnx::NodeProto&)> relu6_block(std::vector<int64_t> strides, std::vector<int64_t> pads,
                                                   std::function<void(onnx::NodeProto&)> more = nullptr) {
   return [=](onnx::NodeProto& n) {
@@ -69,15 +71,16 @@ TEST(FastInvertedResidual, OtherActivations) {  // Relu, HardSwish and a project
   });
 }
 
-TEST(FastInvertedResidual, FewRowsPerBand) {  // 7 rows over 4 bands, 4 over 4 (a band of one row), small blocks
+TEST(FastInvertedResidual,
+     FewRowsPerBand) {  // 7 rows over 4 bands, 4 over 4 (a band of one row), small blocks
   compare(block({1, 7, 7, 160}, 960, 160, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
   compare(block({1, 4, 9, 96}, 576, 96, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
   compare(block({1, 5, 6, 8}, 16, 8, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));  // one thread's work
 }
 
-// Rows wide enough (121 x 144 channels, 68 KiB a row) that each band runs in chunks of a few output rows, each
-// chunk keeping the expanded rows the previous one read: stride 1 (chunks of 5 rows), stride 2 (3 rows, one row
-// kept), a 5x5 window (3 rows, four kept).
+// Rows wide enough (121 x 144 channels, 68 KiB a row) that each band runs in chunks of a few output rows,
+// each chunk keeping the expanded rows the previous one read: stride 1 (chunks of 5 rows), stride 2 (3 rows,
+// one row kept), a 5x5 window (3 rows, four kept).
 TEST(FastInvertedResidual, BandsInChunks) {
   compare(block({1, 37, 121, 24}, 144, 24, 3, true), relu6_block({1, 1}, {1, 1, 1, 1}));
   compare(block({1, 41, 121, 24}, 144, 32, 3, false), relu6_block({2, 2}, {1, 1, 1, 1}));
@@ -91,15 +94,16 @@ TEST(FastInvertedResidual, BatchesAndShapesSeenAtRunTime) {
   std::vector<NodeInput> in = block({1, 17, 15, 16}, 96, 16, 3, true);
   in[0].dynamic = in.back().dynamic = true;
   std::vector<Feeds> runs;
-  for (const Shape& s : {Shape{1, 17, 15, 16}, Shape{3, 17, 15, 16}, Shape{2, 30, 11, 16}, Shape{1, 17, 15, 16}})
+  for (const Shape& s :
+       {Shape{1, 17, 15, 16}, Shape{3, 17, 15, 16}, Shape{2, 30, 11, 16}, Shape{1, 17, 15, 16}})
     runs.push_back({{"X", Value(pattern_tensor(s, 9))}, {"Z", Value(pattern_tensor(s, 10))}});
   testing::compare_teams("InvertedResidual", in, relu6_block({1, 1}, {1, 1, 1, 1}), runs);
 }
 
 TEST(FastInvertedResidual, RejectsAResidualOfAnotherShape) {
   const std::vector<NodeInput> in = block({1, 9, 9, 8}, 16, 8, 3, true, true, {1, 1, 1, 8});
-  const std::string bytes = testing::model_with_initializers("InvertedResidual", in, relu6_block({1, 1}, {1, 1, 1, 1}),
-                                                             13, "ai.kestrel");
+  const std::string bytes = testing::model_with_initializers(
+      "InvertedResidual", in, relu6_block({1, 1}, {1, 1, 1, 1}), 13, "ai.kestrel");
   for (bool reference : {true, false}) {
     Session s = testing::make_session(bytes, reference, 2);
     EXPECT_THROW(s.run(testing::feeds_of(in)), Error);
