@@ -293,8 +293,13 @@ class DnnlInvertedResidual final : public Kernel {
     for (const dn::RowBand& band : rows) {
       std::vector<Chunk> chunks;
       int64_t held_begin = 0, held_end = 0;  // expanded input rows the buffer holds, from its start
-      for (int64_t a = band.out_begin; a < band.out_end; a += chunk_rows) {
-        const int64_t b = std::min(a + chunk_rows, band.out_end);
+      // As few chunks as hold at most chunk_rows each, their sizes at most one apart (14 rows in chunks of up
+      // to 11: 7 and 7, not 11 and 3).
+      const int64_t band_rows = band.out_end - band.out_begin;
+      const int64_t count = (band_rows + chunk_rows - 1) / chunk_rows;
+      for (int64_t k = 0; k < count; ++k) {
+        const int64_t a = band.out_begin + band_rows * k / count,
+                      b = band.out_begin + band_rows * (k + 1) / count;
         const int64_t first = a * stride - pad,
                       last = (b - 1) * stride - pad + span - 1;  // rows read, or padding
         const int64_t begin = std::max<int64_t>(first, 0), end = std::min(last + 1, H);
