@@ -57,9 +57,9 @@ struct Chunk {
 struct InvertedResidualPlan {
   std::vector<std::vector<Chunk>> bands;
   std::vector<dn::ConvBand> shared_expand;  // per band: its share of the rows, into the shared buffer
-  size_t expanded_bytes =
-      0;  // the expanded rows of the largest chunk (or the whole image), rounded up to a cache line
-  size_t chunk_bytes = 0;  // the depthwise rows of the largest chunk
+  // The expanded rows of the largest chunk (or the whole image), rounded up to a cache line; the depthwise
+  // rows of the largest chunk.
+  size_t expanded_bytes = 0, chunk_bytes = 0;
   size_t x_image_bytes = 0, y_image_bytes = 0;
 };
 
@@ -296,7 +296,16 @@ class DnnlInvertedResidual final : public Kernel {
       // As few chunks as hold at most chunk_rows each, their sizes at most one apart (14 rows in chunks of up
       // to 11: 7 and 7, not 11 and 3).
       const int64_t band_rows = band.out_end - band.out_begin;
-      const int64_t count = (band_rows + chunk_rows - 1) / chunk_rows;
+      int64_t count = (band_rows + chunk_rows - 1) / chunk_rows;
+      // A chunk whose window reads padding alone (pads wider than the window) cannot run by itself: the band
+      // runs whole then (split_rows made each band read a real row).
+      bool padding_only = false;
+      for (int64_t k = 0; k < count; ++k) {
+        const int64_t a = band.out_begin + band_rows * k / count,
+                      b = band.out_begin + band_rows * (k + 1) / count;
+        padding_only |= (b - 1) * stride - pad + span - 1 < 0 || a * stride - pad >= H;
+      }
+      if (padding_only) count = 1;
       for (int64_t k = 0; k < count; ++k) {
         const int64_t a = band.out_begin + band_rows * k / count,
                       b = band.out_begin + band_rows * (k + 1) / count;

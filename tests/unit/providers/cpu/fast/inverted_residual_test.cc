@@ -88,6 +88,11 @@ TEST(FastInvertedResidual, BandsInChunks) {
   compare(block({1, 29, 121, 16}, 144, 16, 5, true), relu6_block({1, 1}, {2, 2, 2, 2}));
 }
 
+// Pads wider than the window: the first and last chunks would read padding alone, so such a band runs whole.
+TEST(FastInvertedResidual, PadsWiderThanTheWindow) {
+  compare(block({1, 12, 121, 24}, 144, 24, 3, false), relu6_block({1, 1}, {8, 1, 8, 1}));
+}
+
 // The weights are packed at creation for the declared shape and the model's copies freed; other batches and
 // shapes then make their bands from the packed copies.
 TEST(FastInvertedResidual, BatchesAndShapesSeenAtRunTime) {
