@@ -44,6 +44,7 @@ int fold_weight_dequantize(ir::Graph& graph);
 int layout_nhwc(ir::Graph& graph);
 int int8_activations_to_uint8(ir::Graph& graph);
 int fuse_lookup_into_conv(ir::Graph& graph);
+int fuse_inverted_residual(ir::Graph& graph);
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> kRules = {
@@ -93,6 +94,7 @@ const std::vector<Rule>& rules() {
       // change type together.
       {"int8_activations_to_uint8", 3, int8_activations_to_uint8},
       {"fuse_lookup_into_conv", 3, fuse_lookup_into_conv},  // on channels-last convolutions, with final types
+      {"fuse_inverted_residual", 3, fuse_inverted_residual},  // on the channels-last FusedConvs layout_nhwc made
   };
   return kRules;
 }

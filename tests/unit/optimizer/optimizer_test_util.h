@@ -135,18 +135,22 @@ inline Tensor random_tensor(const Shape& shape, unsigned seed, float lo = -2, fl
   return t;
 }
 
-inline std::vector<Value> run(const std::string& bytes, const Feeds& feeds, GraphOptimizationLevel level) {
+// `threads` 0: the session's default team.
+inline std::vector<Value> run(const std::string& bytes, const Feeds& feeds, GraphOptimizationLevel level,
+                              int threads = 0) {
   SessionOptions options;
   options.graph_optimization_level = level;
+  options.intra_op_num_threads = threads;
   Session session(bytes.data(), bytes.size(), options);
   return session.run(feeds);
 }
 
-// Runs the model at level 0 and at `level` and expects the same outputs (|a - b| <= atol + rtol |a|).
+// Runs the model at level 0 and at `level` (on a team of `threads`, 0 for the default) and expects the same
+// outputs (|a - b| <= atol + rtol |a|).
 inline void expect_same_outputs(const std::string& bytes, const Feeds& feeds, GraphOptimizationLevel level,
-                                float rtol = 1e-4f, float atol = 1e-5f) {
+                                float rtol = 1e-4f, float atol = 1e-5f, int threads = 0) {
   const auto ref = run(bytes, feeds, GraphOptimizationLevel::kDisableAll);
-  const auto got = run(bytes, feeds, level);
+  const auto got = run(bytes, feeds, level, threads);
   ASSERT_EQ(ref.size(), got.size());
   for (size_t k = 0; k < ref.size(); ++k) {
     const Tensor& a = ref[k].tensor();

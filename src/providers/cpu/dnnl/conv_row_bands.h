@@ -54,6 +54,10 @@ struct ConvBand {
   size_t src_offset = 0, dst_offset = 0;
 };
 
+// Runs one band of one image on the calling thread: x, y and the residual z (null without one) point at the
+// image's NHWC tensors, which the band reads and writes at its offsets.
+void run_band(const ConvBand& band, const char* x, char* y, const char* z);
+
 // Runs every band of every image on a team of `threads` (one band at a time per thread, each on one thread):
 // x, y and the residual z (null without one; it is summed into y by the primitive's post-op) are NHWC.
 void run_row_bands(const std::vector<ConvBand>& bands, int64_t images, size_t x_image_bytes,

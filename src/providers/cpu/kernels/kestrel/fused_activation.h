@@ -18,10 +18,12 @@ struct FusedActivation {
   Kind kind = Kind::kNone;
   float a = 0, b = 0;  // LeakyRelu alpha; Clip min, max; HardSigmoid alpha, beta
 
-  static FusedActivation parse(const KernelInfo& info) {
+  // Reads attributes `<prefix>activation` and `<prefix>activation_params` (a fused op with several activations,
+  // such as InvertedResidual, names each by a prefix).
+  static FusedActivation parse(const KernelInfo& info, const std::string& prefix = "") {
     FusedActivation act;
-    const std::string name = info.attr_string("activation", "");
-    const std::vector<float> p = info.attr_floats("activation_params", {});
+    const std::string name = info.attr_string(prefix + "activation", "");
+    const std::vector<float> p = info.attr_floats(prefix + "activation_params", {});
     auto param = [&](size_t i, float fallback) { return i < p.size() ? p[i] : fallback; };
     if (name.empty() || name == "Identity") {
       act.kind = Kind::kNone;
@@ -51,7 +53,7 @@ struct FusedActivation {
     } else if (name == "GeluTanh") {
       act.kind = Kind::kGeluTanh;
     } else {
-      info.fail("unknown fused activation '" + name +
+      info.fail("unknown fused " + prefix + "activation '" + name +
                 "' (expected Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Silu, Gelu, GeluTanh)");
     }
     return act;

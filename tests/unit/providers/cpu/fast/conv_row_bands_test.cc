@@ -6,8 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
-
 #include "providers/cpu/fast/fast_vs_reference.h"
 
 namespace kestrel {
@@ -96,34 +94,16 @@ TEST(ConvRowBands, BandInPaddingAloneIsNoSplit) {
   EXPECT_TRUE(split_rows(2, 5, 1, 1, 1, 3, 2).empty());
 }
 
-// A channels-last FusedConv run by the reference kernel, and by the fast one at teams of 1 to 4, on each of
-// `runs`; every fast output is compared with the reference and with the one-thread fast output (the whole
-// image on one Winograd primitive, where the teams run one per band).
+// A channels-last FusedConv through testing::compare_teams: at one thread the whole image runs on one
+// Winograd primitive, at teams of 2 to 4 one per band.
 void compare_teams(const std::vector<NodeInput>& inputs, const std::function<void(onnx::NodeProto&)>& attrs,
                    const std::vector<Feeds>& runs) {
-  const std::string bytes = testing::model_with_initializers(
-      "FusedConv", inputs,
-      [&](onnx::NodeProto& n) {
-        add_attr(n, "channels_last", int64_t{1});
-        attrs(n);
-      },
-      13, "ai.kestrel");
-  Session ref = testing::make_session(bytes, true, 1);
-  std::vector<std::unique_ptr<Session>> fast;
-  for (int threads : {1, 2, 3, 4})
-    fast.emplace_back(new Session(testing::make_session(bytes, false, threads)));
-  for (size_t r = 0; r < runs.size(); ++r) {
-    SCOPED_TRACE("run " + std::to_string(r));
-    const Tensor expected = ref.run(runs[r]).at(0).tensor();
-    const Tensor one_thread = fast[0]->run(runs[r]).at(0).tensor();
-    testing::expect_close(expected, one_thread);
-    for (size_t t = 1; t < fast.size(); ++t) {
-      SCOPED_TRACE("threads " + std::to_string(t + 1));
-      const Tensor y = fast[t]->run(runs[r]).at(0).tensor();
-      testing::expect_close(expected, y);
-      testing::expect_close(one_thread, y);
-    }
-  }
+  testing::compare_teams("FusedConv", inputs,
+                         [&](onnx::NodeProto& n) {
+                           add_attr(n, "channels_last", int64_t{1});
+                           attrs(n);
+                         },
+                         runs);
 }
 
 std::function<void(onnx::NodeProto&)> conv_attrs(std::vector<int64_t> pads, const std::string& activation,

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -148,6 +149,30 @@ inline Tensor compare_fast_with_reference(const std::string& op, const std::vect
     expect_close(ref, fast.run(feeds).at(0).tensor(), tol);
   }
   return ref;
+}
+
+// Node `op` of `domain` run by the reference kernel, and by the fast one at teams of 1 to 4, on each of `runs`;
+// every fast output is compared with the reference and with the one-thread fast output (kernels that split
+// their work over a team, such as row bands, against the same kernel unsplit).
+inline void compare_teams(const std::string& op, const std::vector<NodeInput>& inputs,
+                          const std::function<void(onnx::NodeProto&)>& set_attrs, const std::vector<Feeds>& runs,
+                          const std::string& domain = "ai.kestrel", float tol = 1e-4f) {
+  const std::string bytes = model_with_initializers(op, inputs, set_attrs, 13, domain);
+  Session ref = make_session(bytes, true, 1);
+  std::vector<std::unique_ptr<Session>> fast;
+  for (int threads : {1, 2, 3, 4}) fast.emplace_back(new Session(make_session(bytes, false, threads)));
+  for (size_t r = 0; r < runs.size(); ++r) {
+    SCOPED_TRACE("run " + std::to_string(r));
+    const Tensor expected = ref.run(runs[r]).at(0).tensor();
+    const Tensor one_thread = fast[0]->run(runs[r]).at(0).tensor();
+    expect_close(expected, one_thread, tol);
+    for (size_t t = 1; t < fast.size(); ++t) {
+      SCOPED_TRACE("threads " + std::to_string(t + 1));
+      const Tensor y = fast[t]->run(runs[r]).at(0).tensor();
+      expect_close(expected, y, tol);
+      expect_close(one_thread, y, tol);
+    }
+  }
 }
 
 }  // namespace kestrel::testing
