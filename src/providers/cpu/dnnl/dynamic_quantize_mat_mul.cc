@@ -61,12 +61,12 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
     const bool gelu = act_.kind == Kind::kGelu || act_.kind == Kind::kGeluTanh;
     const bool own_activation = act_.kind != Kind::kNone && !use_eltwise_;
     // With rows enough for every thread, the whole op is one parallel region: each thread scans its own
-    // block of rows for A's range, the team agrees on the quantization parameters at a barrier, and each
-    // thread quantizes, multiplies and scales its rows (Gelu applied) while its int32 sums are still in its
-    // core's cache (not a quantization region, then a product over the team, then a pass over the sums).
-    // Otherwise one block on the calling thread, oneDNN splitting its columns when the work is large (a
-    // single-row product). Smaller blocks that keep the sums in L2 measured no faster: each re-reads the
-    // weights.
+    // block of rows for A's range, the team agrees on the quantization parameters at a barrier, each thread
+    // quantizes its rows, and after a second barrier each multiplies and scales its share (Gelu applied)
+    // while its int32 sums are still in its core's cache (not a quantization region, then a product over the
+    // team, then a pass over the sums). Otherwise one block on the calling thread, oneDNN splitting its
+    // columns when the work is large (a single-row product). Smaller blocks that keep the sums in L2 measured
+    // no faster: each re-reads the weights.
     const int team = dnnl_backend::threads_for(rows * N * K, threads);
     const bool shared = team > 1 && rows >= team * kMinRowsPerThread;
     // Columns enough for a 64-column block per thread: each thread multiplies all rows by its own slice of
