@@ -100,14 +100,20 @@ std::shared_ptr<const Int8MatMulPlan> Int8PackedWeights::slice_plan(int64_t rows
       return std::shared_ptr<const ColumnSlices>(std::move(s));
     });
     const auto [first, end] = column_slice(part, parts);
-    dnnl_backend::ThreadScope scope(1);
-    const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, dt::u8, tag::ab),
-                                  dnnl::memory::desc({K_, end - first}, dt::s8, tag::any),
-                                  dnnl::memory::desc({rows, end - first}, dt::s32, tag::ab));
-    const dnnl::matmul::primitive_desc pd(desc, dnnl_backend::user_scratchpad_attr(), dnnl_backend::engine());
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul matmul;
+    {
+      // The primitive runs on one thread; packing its slice (below) may take the caller's team.
+      dnnl_backend::ThreadScope scope(1);
+      const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, dt::u8, tag::ab),
+                                    dnnl::memory::desc({K_, end - first}, dt::s8, tag::any),
+                                    dnnl::memory::desc({rows, end - first}, dt::s32, tag::ab));
+      pd = dnnl::matmul::primitive_desc(desc, dnnl_backend::user_scratchpad_attr(), dnnl_backend::engine());
+      matmul = dnnl::matmul(pd);
+    }
     auto p = std::make_shared<Int8MatMulPlan>();
     p->matmul = dnnl_backend::Executable(
-        dnnl::matmul(pd), pd.scratchpad_desc(), {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}},
+        matmul, pd.scratchpad_desc(), {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}},
         {{DNNL_ARG_WEIGHTS, slices->packed[static_cast<size_t>(part)]->get(pd.weights_desc())}});
     return std::shared_ptr<const Int8MatMulPlan>(std::move(p));
   });
