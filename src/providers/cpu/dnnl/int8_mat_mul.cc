@@ -75,24 +75,86 @@ void Int8PackedWeights::multiply(const uint8_t* a, int64_t rows, int32_t* acc, i
   plan(rows, threads)->matmul.run({a, acc});
 }
 
+std::pair<int64_t, int64_t> Int8PackedWeights::column_slice(int part, int parts) const {
+  // oneDNN's VNNI kernels take the weights in 64-column blocks: a slice of whole blocks has no padding.
+  const auto boundary = [&](int p) { return p >= parts ? N_ : std::min(N_, N_ * p / parts / 64 * 64); };
+  return {boundary(part), boundary(part + 1)};
+}
+
+void Int8PackedWeights::prepare_column_slices(int64_t rows, int parts) const {
+  for (int part = 0; part < parts; ++part) slice_plan(rows, part, parts);
+}
+
+std::shared_ptr<const Int8MatMulPlan> Int8PackedWeights::slice_plan(int64_t rows, int part, int parts) const {
+  return slice_plans_.get({rows, parts, part}, [&] {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    const auto slices = slices_.get(parts, [&] {
+      auto s = std::make_shared<ColumnSlices>();
+      for (int p = 0; p < parts; ++p) {
+        const auto [first, end] = column_slice(p, parts);
+        // The slice as a view of the plain [K, N] weights (row stride N).
+        s->packed.push_back(std::make_unique<dnnl_backend::PackedWeights>(
+            dnnl::memory::desc({K_, end - first}, dt::s8, dnnl::memory::dims{N_, 1}), weights_.data() + first));
+      }
+      return std::shared_ptr<const ColumnSlices>(std::move(s));
+    });
+    const auto [first, end] = column_slice(part, parts);
+    dnnl::matmul::primitive_desc pd;
+    dnnl::matmul matmul;
+    {
+      // The primitive runs on one thread; packing its slice (below) may take the caller's team.
+      dnnl_backend::ThreadScope scope(1);
+      const dnnl::matmul::desc desc(dnnl::memory::desc({rows, K_}, dt::u8, tag::ab),
+                                    dnnl::memory::desc({K_, end - first}, dt::s8, tag::any),
+                                    dnnl::memory::desc({rows, end - first}, dt::s32, tag::ab));
+      pd = dnnl::matmul::primitive_desc(desc, dnnl_backend::user_scratchpad_attr(), dnnl_backend::engine());
+      matmul = dnnl::matmul(pd);
+    }
+    auto p = std::make_shared<Int8MatMulPlan>();
+    p->matmul = dnnl_backend::Executable(
+        matmul, pd.scratchpad_desc(), {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DST, pd.dst_desc()}},
+        {{DNNL_ARG_WEIGHTS, slices->packed[static_cast<size_t>(part)]->get(pd.weights_desc())}});
+    return std::shared_ptr<const Int8MatMulPlan>(std::move(p));
+  });
+}
+
+void Int8PackedWeights::multiply_column_slice(const uint8_t* a, int64_t rows, int part, int parts,
+                                              int32_t* acc) const {
+  const auto [first, end] = column_slice(part, parts);
+  if (rows == 0 || first == end) return;
+  if (K_ == 0) {
+    std::fill(acc, acc + rows * (end - first), 0);
+    return;
+  }
+  dnnl_backend::ThreadScope scope(1);
+  slice_plan(rows, part, parts)->matmul.run({a, acc});
+}
+
 void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
                                          const int32_t* row_sums) const {
+  remove_zero_points(acc, rows, za, row_sums, 0, N_);
+}
+
+void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
+                                         const int32_t* row_sums, int64_t n0, int64_t n1) const {
   // In uint32, wrapping: the result is exact modulo 2^32, so exact wherever the true value fits int32, and
   // the loops vectorise. The activation's share per column is made once while the zero point stays the same.
-  std::vector<uint32_t> column_share(static_cast<size_t>(N_));
+  const int64_t width = n1 - n0;
+  std::vector<uint32_t> column_share(static_cast<size_t>(width));
   int64_t share_of = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t z = za(r);
-    uint32_t* y = reinterpret_cast<uint32_t*>(acc + r * N_);
+    uint32_t* y = reinterpret_cast<uint32_t*>(acc + r * width);
     if (z != 0) {
       if (r == 0 || z != share_of) {
-        for (int64_t n = 0; n < N_; ++n)
-          column_share[static_cast<size_t>(n)] = static_cast<uint32_t>(z * column_sums_[static_cast<size_t>(n)]);
+        for (int64_t n = 0; n < width; ++n)
+          column_share[static_cast<size_t>(n)] = static_cast<uint32_t>(z * column_sums_[static_cast<size_t>(n0 + n)]);
         share_of = z;
       }
       const uint32_t* c = column_share.data();
 #pragma omp simd
-      for (int64_t n = 0; n < N_; ++n) y[n] -= c[n];
+      for (int64_t n = 0; n < width; ++n) y[n] -= c[n];
     }
     if (any_zero_point_) {
       const uint32_t f = static_cast<uint32_t>(K_ * z - row_sums[r]);
@@ -100,10 +162,11 @@ void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std
       if (zero_points_.size() == 1) {
         const uint32_t add = zb[0] * f;
 #pragma omp simd
-        for (int64_t n = 0; n < N_; ++n) y[n] += add;
+        for (int64_t n = 0; n < width; ++n) y[n] += add;
       } else {
+        zb += n0;
 #pragma omp simd
-        for (int64_t n = 0; n < N_; ++n) y[n] += zb[n] * f;
+        for (int64_t n = 0; n < width; ++n) y[n] += zb[n] * f;
       }
     }
   }

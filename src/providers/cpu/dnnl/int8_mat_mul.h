@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -46,14 +47,32 @@ class Int8PackedWeights {
 
   // acc[rows, N] = a[rows, K] (u8) x weights (s8), exact int32; `threads` is the OpenMP team for oneDNN.
   void multiply(const uint8_t* a, int64_t rows, int32_t* acc, int threads) const;
+  // Makes multiply's primitive for `rows` and `threads` (oneDNN primitives are made outside parallel
+  // regions: call this before a region whose threads each multiply).
+  void prepare(int64_t rows, int threads) const { plan(rows, threads); }
+
+  // The columns are also split into `parts` slices, each packed on its own, so that each thread of a team
+  // multiplies all rows by its slice alone: every thread then reads only its share of the weights (which,
+  // larger than the caches, come from memory at each run) and uses each weight on all rows. Slice `part` is
+  // columns [first, end), whole 64-column blocks but the last; it may be empty when N < 64 * parts.
+  std::pair<int64_t, int64_t> column_slice(int part, int parts) const;
+  // Packs the slices of `parts` and makes their one-thread primitives for `rows` rows. oneDNN primitives are
+  // made outside parallel regions: call this before the region that runs multiply_column_slice.
+  void prepare_column_slices(int64_t rows, int parts) const;
+  // acc[rows, end - first] = a[rows, K] x the weights' columns of slice `part`, on the calling thread alone.
+  void multiply_column_slice(const uint8_t* a, int64_t rows, int part, int parts, int32_t* acc) const;
 
   // Removes the zero points from acc[rows, N]: za(r) is row r's activation zero point (after any +128 shift),
   // row_sums the activations' row sums (only read when the weights have a zero point).
   void remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
                           const int32_t* row_sums) const;
+  // The same for acc[rows, n1 - n0], the sums of columns [n0, n1) alone.
+  void remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
+                          const int32_t* row_sums, int64_t n0, int64_t n1) const;
 
  private:
   std::shared_ptr<const Int8MatMulPlan> plan(int64_t rows, int threads) const;
+  std::shared_ptr<const Int8MatMulPlan> slice_plan(int64_t rows, int part, int parts) const;
 
   int64_t K_ = 0, N_ = 0;
   std::vector<int8_t> weights_;            // [K, N] row-major, s8
@@ -62,6 +81,13 @@ class Int8PackedWeights {
   bool any_zero_point_ = false;
   std::unique_ptr<dnnl_backend::PackedWeights> packed_;
   mutable dnnl_backend::PrimitiveCache<std::pair<int64_t, int>, Int8MatMulPlan> plans_;
+  // Per slice count, the packed weights of each slice.
+  struct ColumnSlices {
+    std::vector<std::unique_ptr<dnnl_backend::PackedWeights>> packed;
+  };
+  mutable dnnl_backend::PrimitiveCache<int, ColumnSlices> slices_;
+  // Keyed by rows, parts and part.
+  mutable dnnl_backend::PrimitiveCache<std::tuple<int64_t, int, int>, Int8MatMulPlan> slice_plans_;
 };
 
 // The activations A [..., M, K] (or [K]) of an int8 matmul as the packed product reads them: u8 rows (A

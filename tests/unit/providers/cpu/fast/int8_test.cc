@@ -182,13 +182,23 @@ TEST(FastInt8, DynamicQuantizeMatMulPerTensor) { dynamic_quantize_mat_mul({5, 37
 TEST(FastInt8, DynamicQuantizeMatMulPerColumnWithBias) { dynamic_quantize_mat_mul({2, 9, 64}, 33, kS8, true, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulZeroPoints) { dynamic_quantize_mat_mul({1, 7, 30}, 12, kU8, true, true, true); }
 TEST(FastInt8, DynamicQuantizeMatMulRowBlocks) {
-  // At 2 threads the rows split into one block per thread, each quantized, multiplied and scaled by its
-  // thread (odd row counts leave the second block shorter), with weight zero points and without.
-  dynamic_quantize_mat_mul({2, 67, 45}, 70, kU8, true, true, true);
-  dynamic_quantize_mat_mul({2, 35, 19}, 2100, kU8, true, true, true);
-  dynamic_quantize_mat_mul({71, 19}, 2100, kS8, false, false, true);
+  // At 2 threads, with fewer than 64 columns per thread (or weights under 512 KiB), the rows split into one
+  // block per thread, each quantized, multiplied and scaled by its thread (odd row counts leave the second
+  // block shorter), with weight zero points and without.
+  dynamic_quantize_mat_mul({2, 1001, 45}, 70, kU8, true, true, true);
+  dynamic_quantize_mat_mul({867, 97}, 127, kS8, false, false, true);
   // Too few rows to share out (3 at 2 threads) but work enough for oneDNN to split the columns.
   dynamic_quantize_mat_mul({3, 600}, 701, kS8, true, false, true);
+}
+TEST(FastInt8, DynamicQuantizeMatMulColumnSlices) {
+  // At 2 threads, with weights of 512 KiB or more, each thread multiplies all rows by its own slice of the
+  // columns (whole 64-column blocks but the last: 1024 + 1076 columns, 256 + 268, 384 + 393): odd rows and
+  // K, weight zero points and without, per-tensor and per-column scales.
+  dynamic_quantize_mat_mul({2, 5, 259}, 2100, kU8, true, true, true);
+  dynamic_quantize_mat_mul({9, 1001}, 524, kS8, true, false, false);
+  dynamic_quantize_mat_mul({1, 13, 700}, 777, kS8, false, true, true);
+  // Smaller weights with as many columns take the row blocks.
+  dynamic_quantize_mat_mul({71, 19}, 2100, kS8, false, false, true);
 }
 TEST(FastInt8, DynamicQuantizeMatMulBertShapes) { dynamic_quantize_mat_mul({1, 128, 256}, 256, kS8, false, false, true); }
 TEST(FastInt8, DynamicQuantizeMatMulActivations) {
@@ -208,19 +218,23 @@ TEST(FastInt8, DynamicQuantizeMatMulActivations) {
   }
 }
 TEST(FastInt8, DynamicQuantizeMatMulGeluLargeInput) {
-  // An input large enough for the split quantization, odd K and N, Gelu applied in the scaling pass.
-  const std::vector<NodeInput> in{{"A", random_of(kF, {1, 131, 259}, 1)},
-                                  {"B", random_of(kS8, {259, 67}, 2), true},
-                                  {"b_scale", scalar_of(kF, 0.011), true},
-                                  {"b_zp", Tensor()},
-                                  {"bias", random_of(kF, {67}, 5), true}};
-  for (const char* act : {"Gelu", "GeluTanh"}) {
-    SCOPED_TRACE(act);
-    const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
-    const std::string bytes =
-        testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
-    EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
-    testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
+  // An input large enough for the split quantization, odd K and N, Gelu applied in the scaling pass; 67
+  // columns take the row blocks at 2 threads, 2030 (weights over 512 KiB) the column slices, HardSigmoid
+  // (the reference's loop) applied per slice.
+  for (const int64_t N : {67, 2030}) {
+    const std::vector<NodeInput> in{{"A", random_of(kF, {1, 131, 259}, 1)},
+                                    {"B", random_of(kS8, {259, N}, 2), true},
+                                    {"b_scale", scalar_of(kF, 0.011), true},
+                                    {"b_zp", Tensor()},
+                                    {"bias", random_of(kF, {N}, 5), true}};
+    for (const char* act : {"Gelu", "GeluTanh", "HardSigmoid"}) {
+      SCOPED_TRACE(std::string(act) + " N " + std::to_string(N));
+      const auto attrs = [act](onnx::NodeProto& n) { testing::add_attr(n, "activation", std::string(act)); };
+      const std::string bytes =
+          testing::model_with_initializers("DynamicQuantizeMatMul", in, attrs, 13, "ai.kestrel");
+      EXPECT_EQ(fast_kernel_taken(bytes), kVnni);
+      testing::compare_fast_with_reference("DynamicQuantizeMatMul", in, attrs, 13, 1e-5f, "ai.kestrel");
+    }
   }
 }
 TEST(FastInt8, DynamicQuantizeMatMulAllZeroInput) {
