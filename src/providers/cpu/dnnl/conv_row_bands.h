@@ -54,6 +54,15 @@ struct ConvBand {
   size_t src_offset = 0, dst_offset = 0;
 };
 
+// Makes `band`'s primitive and reorders ready for `runs` threads running it at once without allocating (bands
+// of the same shape share one primitive).
+inline void reserve_concurrent_runs(const ConvBand& band, int runs) {
+  band.conv.reserve_concurrent_runs(runs);
+  band.src.reserve_concurrent_runs(runs);
+  band.dst.reserve_concurrent_runs(runs);
+  band.residual.reserve_concurrent_runs(runs);
+}
+
 // Runs one band of one image on the calling thread: x, y and the residual z (null without one) point at the
 // image's NHWC tensors, which the band reads and writes at its offsets.
 void run_band(const ConvBand& band, const char* x, char* y, const char* z);

@@ -132,6 +132,9 @@ class Executable {
   explicit operator bool() const { return state_ != nullptr; }
   // Runs on the calling thread's stream (scratchpad in scratch slot 3) and waits for it.
   void run(std::initializer_list<const void*> data) const;
+  // Makes the argument bindings of `runs` concurrent runs now, so that runs on that many threads at once
+  // allocate nothing (otherwise the first run that meets another one makes its own set).
+  void reserve_concurrent_runs(int runs) const;
 
  private:
   struct Bindings;
@@ -151,6 +154,9 @@ class Reorder {
   // Reorders `from` into `to` on a team of up to `threads`, sized by the bytes moved (copies them when the
   // layouts agree).
   void run(const void* from, void* to, int threads) const;
+  void reserve_concurrent_runs(int runs) const {
+    if (executable_) executable_.reserve_concurrent_runs(runs);
+  }
 
  private:
   dnnl::memory::desc from_, to_;

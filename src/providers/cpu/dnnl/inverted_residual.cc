@@ -287,6 +287,7 @@ class DnnlInvertedResidual final : public Kernel {
       plan->expanded_bytes = (static_cast<size_t>(H) * row_bytes + 63) / 64 * 64;
       plan->x_image_bytes = static_cast<size_t>(H * W * C) * sizeof(float);
       plan->y_image_bytes = static_cast<size_t>(OH * OW * M) * sizeof(float);
+      for (const auto& [key, band] : made) dn::reserve_concurrent_runs(band, static_cast<int>(bands));
       return plan;
     }
     int64_t most_rows = 0, most_out = 0;
@@ -338,6 +339,8 @@ class DnnlInvertedResidual final : public Kernel {
     plan->chunk_bytes = static_cast<size_t>(most_out * OW * E) * sizeof(float);
     plan->x_image_bytes = static_cast<size_t>(H * W * C) * sizeof(float);
     plan->y_image_bytes = static_cast<size_t>(OH * OW * M) * sizeof(float);
+    // The bands share primitives of the same shape and run at once.
+    for (const auto& [key, band] : made) dn::reserve_concurrent_runs(band, static_cast<int>(bands));
     return plan;
   }
 
