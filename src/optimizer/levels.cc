@@ -56,7 +56,8 @@ const std::vector<Rule>& rules() {
       {"fold_reshape_shape", 1, fold_reshape_shape},
       {"eliminate_noop_ops", 1, eliminate_noop_ops},
       {"eliminate_common_subexpressions", 1, eliminate_common_subexpressions},
-      {"transpose_to_reshape", 1, transpose_to_reshape},  // before merge_reshape_chain, which merges its Reshape
+      // before merge_reshape_chain, which merges its Reshape
+      {"transpose_to_reshape", 1, transpose_to_reshape},
       {"merge_reshape_chain", 1, merge_reshape_chain},
       {"fuse_conv_batchnorm", 1, fuse_conv_batchnorm},
       {"fuse_conv_add_mul", 1, fuse_conv_add_mul},
@@ -94,7 +95,8 @@ const std::vector<Rule>& rules() {
       // change type together.
       {"int8_activations_to_uint8", 3, int8_activations_to_uint8},
       {"fuse_lookup_into_conv", 3, fuse_lookup_into_conv},  // on channels-last convolutions, with final types
-      {"fuse_inverted_residual", 3, fuse_inverted_residual},  // on the channels-last FusedConvs layout_nhwc made
+      // on the channels-last FusedConvs layout_nhwc made
+      {"fuse_inverted_residual", 3, fuse_inverted_residual},
   };
   return kRules;
 }

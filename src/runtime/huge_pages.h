@@ -1,13 +1,13 @@
-// Memory for a model's large, long-lived buffers (weights as loaded, weights packed by kernels): 2 MiB-aligned,
-// with its whole 2 MiB pages advised onto transparent huge pages. First-touch page faults are then 512x rarer
-// and the runs' TLB misses fewer. The tail past the last whole huge page stays on small pages: a huge page there
-// would hold up to 2 MiB no weight uses (a 768x768 float matrix is 2.25 MiB).
+// Memory for a model's large, long-lived buffers (weights as loaded, weights packed by kernels): aligned to
+// 2 MiB, with its whole 2 MiB pages advised onto transparent huge pages. First-touch page faults are then
+// 512x rarer and the runs' TLB misses fewer. The tail past the last whole huge page stays on small
+// pages: a huge page there would hold up to 2 MiB no weight uses (a 768x768 float matrix is 2.25 MiB).
 //
 // While a HugePageRecycling scope is alive (session creation), the whole pages of such buffers freed are kept
-// and moved into the next buffers allocated instead of going back to the system. Creation frees each weight as
-// loaded right after a kernel has packed it: the next packed weights then land on pages already faulted in,
-// where fresh pages would have to be zeroed by the kernel first (that zeroing is most of creation's system time,
-// and on a virtual machine its speed varies tenfold from run to run).
+// and moved into the next buffers allocated instead of going back to the system. Creation frees each weight
+// as loaded right after a kernel has packed it: the next packed weights then land on pages already faulted
+// in, where fresh pages would have to be zeroed by the kernel first (that zeroing is most of creation's
+// system time, and on a virtual machine its speed varies tenfold from run to run).
 //
 // Huge pages pay only when the system has them at hand. A virtual machine may hand its free 2 MiB blocks
 // back to its host (virtio-balloon free page reporting); the first touch of such a block then waits for the

@@ -29,23 +29,27 @@ namespace kestrel {
 namespace {
 
 // "kestrel.precision.fp32_op_types": a comma-separated list of the op types that reduced precision applies to
-// (Conv, MatMul, Gemm), kept fp32 in a bf16 session. A model can be too sensitive to bf16's 8 significant bits
-// in some layers (ppocr_rec's convolution backbone moves its softmax output to a cosine of 0.988) while others
-// still gain.
+// (Conv, MatMul, Gemm), kept fp32 in a bf16 session. A model can be too sensitive to bf16's 8 significant
+// bits in some layers (ppocr_rec's convolution backbone moves its softmax output to a cosine of 0.988) while
+// others still gain.
 std::set<std::string> parse_fp32_op_types(const std::string& value) {
   static const std::set<std::string> reducible{"Conv", "MatMul", "Gemm"};
   std::set<std::string> types;
   std::stringstream list(value);
   for (std::string type; std::getline(list, type, ',');) {
     if (!reducible.contains(type))
-      throw Error(ErrorCode::kInvalidArgument, "kestrel.precision.fp32_op_types: '" + type +
-                                                   "' is not an op type that runs at reduced precision (Conv, "
-                                                   "MatMul, Gemm), in '" + value + "'");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "kestrel.precision.fp32_op_types: '" + type +
+                      "' is not an op type that runs at reduced precision (Conv, "
+                      "MatMul, Gemm), in '" +
+                      value + "'");
     types.insert(type);
   }
   if (types.empty())
-    throw Error(ErrorCode::kInvalidArgument, "kestrel.precision.fp32_op_types: expected a comma-separated list "
-                                             "of Conv, MatMul, Gemm, got '" + value + "'");
+    throw Error(ErrorCode::kInvalidArgument,
+                "kestrel.precision.fp32_op_types: expected a comma-separated list "
+                "of Conv, MatMul, Gemm, got '" +
+                    value + "'");
   return types;
 }
 

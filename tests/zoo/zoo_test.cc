@@ -1,8 +1,8 @@
-// Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's rule), with
-// the default threads (three runs: the later ones on the memory plan) and with one, and again with
-// ExecutionMode::kParallel, whose outputs must equal the sequential ones exactly.
-// Models named in tests/zoo/required.txt must match; the others are reported. A line of the list may add session
-// config entries for its model after the name ("NAME KEY=VALUE ..."). Exits 77 (skipped) when the zoo folder is
+// Runs the real models of ../shared/zoo against their reference outputs (rtol 1e-3, atol 1e-4, the zoo's
+// rule), with the default threads (three runs: the later ones on the memory plan) and with one, and again
+// with ExecutionMode::kParallel, whose outputs must equal the sequential ones exactly. Models named in
+// tests/zoo/required.txt must match; the others are reported. A line of the list may add session config
+// entries for its model after the name ("NAME KEY=VALUE ..."). Exits 77 (skipped) when the zoo folder is
 // absent.
 //
 // With --bf16 the sessions run at kestrel.precision=bf16 and each float output must instead keep a cosine
@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       why = e.what();
     }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (why.empty()) {
       std::cout << "PASS " << name << " (" << static_cast<int>(ms) << " ms)\n";
     } else if (must) {
@@ -161,7 +162,8 @@ int main(int argc, char** argv) {
   }
   for (const auto& [name, config] : required) {
     if (!fs::exists(zoo / name / "model.onnx")) {
-      std::cout << "FAIL " << name << ": listed in " << fs::path(list).filename().string() << " but not in the zoo\n";
+      std::cout << "FAIL " << name << ": listed in " << fs::path(list).filename().string()
+                << " but not in the zoo\n";
       ++failures;
     }
   }

@@ -39,7 +39,8 @@ double percentile(const std::vector<double>& sorted, double p) {
 }  // namespace
 
 int bench_main(int argc, char** argv) {
-  Args args(argc, argv, {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile",
+  Args args(argc, argv,
+            {"--inputs", "--shape", "--threads", "--warmup", "--iterations", "--seconds", "--profile",
              "--custom-ops", "--precision", "--fp32-op-types"},
             {"--json"});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
@@ -100,7 +101,8 @@ int bench_main(int argc, char** argv) {
   if (args.has("--json")) {
     std::ostringstream j;
     j << std::fixed << std::setprecision(4);
-    j << "{\"model\":\"" << model << "\",\"threads\":" << used_threads << ",\"precision\":\"" << session.precision() << "\""
+    j << "{\"model\":\"" << model << "\",\"threads\":" << used_threads << ",\"precision\":\""
+      << session.precision() << "\""
       << ",\"fp32_op_types\":\"" << kept_fp32 << "\""
       << ",\"session_create_ms\":" << create_ms << ",\"first_run_ms\":" << first_ms
       << ",\"iterations\":" << times.size() << ",\"p50_ms\":" << percentile(sorted, 50)
@@ -113,9 +115,9 @@ int bench_main(int argc, char** argv) {
     return 0;
   }
   std::cout << "model:          " << model << "\n";
-  std::cout << "threads:        " << (used_threads == 0 ? std::string("default") : std::to_string(used_threads))
-            << ", precision " << session.precision() << (kept_fp32.empty() ? "" : " (" + kept_fp32 + " kept fp32)")
-            << "\n";
+  std::cout << "threads:        "
+            << (used_threads == 0 ? std::string("default") : std::to_string(used_threads)) << ", precision "
+            << session.precision() << (kept_fp32.empty() ? "" : " (" + kept_fp32 + " kept fp32)") << "\n";
   std::cout << "outputs:\n";
   for (size_t i = 0; i < outputs.size(); ++i)
     std::cout << "  " << session.outputs()[i].name << ": " << describe_value(outputs[i], 5) << "\n";

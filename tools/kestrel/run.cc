@@ -40,8 +40,10 @@ void print_comparison(const Session& session, const std::vector<Value>& outputs,
 }  // namespace
 
 int run_main(int argc, char** argv) {
-  Args args(argc, argv, {"--inputs", "--outputs", "--compare", "--threads", "--shape", "--custom-ops",
-                         "--precision", "--fp32-op-types"}, {});
+  Args args(argc, argv,
+            {"--inputs", "--outputs", "--compare", "--threads", "--shape", "--custom-ops", "--precision",
+             "--fp32-op-types"},
+            {});
   if (args.positional().size() != 1) throw UsageError("expects one MODEL path");
   SessionOptions options;
   options.intra_op_num_threads = args.get_int("--threads", 0);

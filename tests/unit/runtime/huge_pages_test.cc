@@ -127,7 +127,9 @@ TEST(HugePages, ConcurrentScopesAndAllocations) {
 }
 
 // Without transparent huge pages in the kernel, madvise sets no huge page flags.
-bool kernel_has_huge_pages() { return std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled"); }
+bool kernel_has_huge_pages() {
+  return std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled");
+}
 
 // The VmFlags of the mapping holding `p` (/proc/self/smaps: "hg" advised onto huge pages, "nh" off them).
 std::string vm_flags_at(const void* p) {

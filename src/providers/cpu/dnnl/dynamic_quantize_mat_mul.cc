@@ -96,7 +96,8 @@ class DnnlDynamicQuantizeMatMul final : public Kernel {
                             int32_t za) {
       const int64_t width = n1 - n0;
       if (weights_->has_zero_points())
-        weights_->remove_zero_points(acc, nr, [za](int64_t) { return za; }, row_sums_u8(qb, nr, K), n0, n1);
+        weights_->remove_zero_points(
+            acc, nr, [za](int64_t) { return za; }, row_sums_u8(qb, nr, K), n0, n1);
       for (int64_t r = 0; r < nr; ++r) {
         float* yr = y + (r0 + r) * N + n0;
         fast::scale_and_bias(acc + r * width, width, off ? off + n0 : nullptr, scales.data() + n0,

@@ -95,7 +95,8 @@ std::shared_ptr<const Int8MatMulPlan> Int8PackedWeights::slice_plan(int64_t rows
         const auto [first, end] = column_slice(p, parts);
         // The slice as a view of the plain [K, N] weights (row stride N).
         s->packed.push_back(std::make_unique<dnnl_backend::PackedWeights>(
-            dnnl::memory::desc({K_, end - first}, dt::s8, dnnl::memory::dims{N_, 1}), weights_.data() + first));
+            dnnl::memory::desc({K_, end - first}, dt::s8, dnnl::memory::dims{N_, 1}),
+            weights_.data() + first));
       }
       return std::shared_ptr<const ColumnSlices>(std::move(s));
     });
@@ -136,8 +137,9 @@ void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std
   remove_zero_points(acc, rows, za, row_sums, 0, N_);
 }
 
-void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std::function<int32_t(int64_t)>& za,
-                                         const int32_t* row_sums, int64_t n0, int64_t n1) const {
+void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows,
+                                           const std::function<int32_t(int64_t)>& za, const int32_t* row_sums,
+                                           int64_t n0, int64_t n1) const {
   // In uint32, wrapping: the result is exact modulo 2^32, so exact wherever the true value fits int32, and
   // the loops vectorise. The activation's share per column is made once while the zero point stays the same.
   const int64_t width = n1 - n0;
@@ -149,7 +151,8 @@ void Int8PackedWeights::remove_zero_points(int32_t* acc, int64_t rows, const std
     if (z != 0) {
       if (r == 0 || z != share_of) {
         for (int64_t n = 0; n < width; ++n)
-          column_share[static_cast<size_t>(n)] = static_cast<uint32_t>(z * column_sums_[static_cast<size_t>(n0 + n)]);
+          column_share[static_cast<size_t>(n)] =
+              static_cast<uint32_t>(z * column_sums_[static_cast<size_t>(n0 + n)]);
         share_of = z;
       }
       const uint32_t* c = column_share.data();

@@ -18,8 +18,8 @@ struct FusedActivation {
   Kind kind = Kind::kNone;
   float a = 0, b = 0;  // LeakyRelu alpha; Clip min, max; HardSigmoid alpha, beta
 
-  // Reads attributes `<prefix>activation` and `<prefix>activation_params` (a fused op with several activations,
-  // such as InvertedResidual, names each by a prefix).
+  // Reads attributes `<prefix>activation` and `<prefix>activation_params` (a fused op with several
+  // activations, such as InvertedResidual, names each by a prefix).
   static FusedActivation parse(const KernelInfo& info, const std::string& prefix = "") {
     FusedActivation act;
     const std::string name = info.attr_string(prefix + "activation", "");
@@ -53,8 +53,9 @@ struct FusedActivation {
     } else if (name == "GeluTanh") {
       act.kind = Kind::kGeluTanh;
     } else {
-      info.fail("unknown fused " + prefix + "activation '" + name +
-                "' (expected Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Silu, Gelu, GeluTanh)");
+      info.fail(
+          "unknown fused " + prefix + "activation '" + name +
+          "' (expected Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Silu, Gelu, GeluTanh)");
     }
     return act;
   }

@@ -194,8 +194,8 @@ TEST(Bf16, MatMulOfTwoActivationsStaysFp32) {
   expect_close(fp32, bf16, 0.0f);
 }
 
-// kestrel.precision.fp32_op_types: a listed op type, and the optimizer's fused form of it, gives exactly the fp32
-// session's output while the op types not listed still run bf16.
+// kestrel.precision.fp32_op_types: a listed op type, and the optimizer's fused form of it, gives exactly the
+// fp32 session's output while the op types not listed still run bf16.
 TEST(Bf16, Fp32OpTypesStayFp32) {
   if (!cpu_has_bf16()) GTEST_SKIP() << "no bf16 instructions: every op runs fp32 anyway";
   struct Case {
@@ -206,21 +206,28 @@ TEST(Bf16, Fp32OpTypesStayFp32) {
   const auto pointwise = [](onnx::NodeProto& n) { conv_attrs(n, {1, 1}, {0, 0, 0, 0}, 1); };
   const std::vector<NodeInput> conv_inputs{
       {"X", inexact({1, 64, 7, 9})}, {"W", inexact({48, 64, 1, 1}, 7), true}, {"B", inexact({48}, 2), true}};
-  const std::vector<NodeInput> mat_mul_inputs{{"A", inexact({2, 5, 131})}, {"B", inexact({131, 67}, 4), true}};
+  const std::vector<NodeInput> mat_mul_inputs{{"A", inexact({2, 5, 131})},
+                                              {"B", inexact({131, 67}, 4), true}};
   const std::vector<Case> cases{
       {"Conv", "", "Conv", conv_inputs, pointwise},
       {"FusedConv", "ai.kestrel", "Conv", conv_inputs, pointwise},
       {"MatMul", "", "MatMul", mat_mul_inputs, nullptr},
       {"FusedMatMul", "ai.kestrel", "MatMul", mat_mul_inputs, nullptr},
       {"Gemm", "", "Gemm", {{"A", inexact({70, 33})}, {"B", inexact({33, 45}, 6), true}}, nullptr},
-      {"FusedGemm", "ai.kestrel", "Gemm", {{"A", inexact({70, 33})}, {"B", inexact({33, 45}, 6), true}}, nullptr}};
+      {"FusedGemm",
+       "ai.kestrel",
+       "Gemm",
+       {{"A", inexact({70, 33})}, {"B", inexact({33, 45}, 6), true}},
+       nullptr}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.op);
     const std::string bytes = model_with_initializers(c.op, c.inputs, c.attrs, 13, c.domain);
     const Feeds feeds = feeds_of(c.inputs);
     const Tensor fp32 = make_session(bytes, false, 1).run(feeds).at(0).tensor();
-    const Tensor kept =
-        bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll, "Gemm," + c.type).run(feeds).at(0).tensor();
+    const Tensor kept = bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll, "Gemm," + c.type)
+                            .run(feeds)
+                            .at(0)
+                            .tensor();
     ASSERT_EQ(fp32.size(), kept.size());
     for (int64_t i = 0; i < fp32.size(); ++i)
       ASSERT_EQ(fp32.data<float>()[i], kept.data<float>()[i]) << "at flat index " << i;
@@ -228,14 +235,15 @@ TEST(Bf16, Fp32OpTypesStayFp32) {
     const Tensor reduced =
         bf16_session(bytes, 1, GraphOptimizationLevel::kDisableAll, others).run(feeds).at(0).tensor();
     bool differs = false;
-    for (int64_t i = 0; i < fp32.size() && !differs; ++i) differs = fp32.data<float>()[i] != reduced.data<float>()[i];
+    for (int64_t i = 0; i < fp32.size() && !differs; ++i)
+      differs = fp32.data<float>()[i] != reduced.data<float>()[i];
     EXPECT_TRUE(differs) << "with only " << others << " kept fp32, " << c.op << " did not run bf16";
   }
 }
 
 TEST(Bf16, Fp32OpTypesAreValidated) {
-  const std::string bytes = model_with_initializers(
-      "MatMul", {{"A", inexact({2, 4})}, {"B", inexact({4, 3}), true}}, nullptr, 13);
+  const std::string bytes =
+      model_with_initializers("MatMul", {{"A", inexact({2, 4})}, {"B", inexact({4, 3}), true}}, nullptr, 13);
   for (const char* value : {"Relu", "", "Conv,,MatMul", "conv"}) {
     SCOPED_TRACE("'" + std::string(value) + "'");
     SessionOptions o;

@@ -98,12 +98,13 @@ TEST(ConvRowBands, BandInPaddingAloneIsNoSplit) {
 // Winograd primitive, at teams of 2 to 4 one per band.
 void compare_teams(const std::vector<NodeInput>& inputs, const std::function<void(onnx::NodeProto&)>& attrs,
                    const std::vector<Feeds>& runs) {
-  testing::compare_teams("FusedConv", inputs,
-                         [&](onnx::NodeProto& n) {
-                           add_attr(n, "channels_last", int64_t{1});
-                           attrs(n);
-                         },
-                         runs);
+  testing::compare_teams(
+      "FusedConv", inputs,
+      [&](onnx::NodeProto& n) {
+        add_attr(n, "channels_last", int64_t{1});
+        attrs(n);
+      },
+      runs);
 }
 
 std::function<void(onnx::NodeProto&)> conv_attrs(std::vector<int64_t> pads, const std::string& activation,

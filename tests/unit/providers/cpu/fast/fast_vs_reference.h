@@ -151,12 +151,13 @@ inline Tensor compare_fast_with_reference(const std::string& op, const std::vect
   return ref;
 }
 
-// Node `op` of `domain` run by the reference kernel, and by the fast one at teams of 1 to 4, on each of `runs`;
-// every fast output is compared with the reference and with the one-thread fast output (kernels that split
-// their work over a team, such as row bands, against the same kernel unsplit).
+// Node `op` of `domain` run by the reference kernel, and by the fast one at teams of 1 to 4, on each of
+// `runs`; every fast output is compared with the reference and with the one-thread fast output (kernels that
+// split their work over a team, such as row bands, against the same kernel unsplit).
 inline void compare_teams(const std::string& op, const std::vector<NodeInput>& inputs,
-                          const std::function<void(onnx::NodeProto&)>& set_attrs, const std::vector<Feeds>& runs,
-                          const std::string& domain = "ai.kestrel", float tol = 1e-4f) {
+                          const std::function<void(onnx::NodeProto&)>& set_attrs,
+                          const std::vector<Feeds>& runs, const std::string& domain = "ai.kestrel",
+                          float tol = 1e-4f) {
   const std::string bytes = model_with_initializers(op, inputs, set_attrs, 13, domain);
   Session ref = make_session(bytes, true, 1);
   std::vector<std::unique_ptr<Session>> fast;
