@@ -295,6 +295,27 @@ void int8_conv_3x3(ModelBuilder& m) {
   fake_quantize(m, "c", "cd", 0.05f, 120);
 }
 
+// Q/DQ(X, zero point 0) -> dense Conv 3x3, padded -> Q/DQ -> Y: channels-last uint8 input with a zero point
+// of 0 is read in place and padded by oneDNN itself (zeros), not copied into a padded buffer; level 2 still
+// copies.
+TEST(LayoutNhwc, Int8ConvReadsZeroPointZeroInputInPlace) {
+  for (const std::vector<int64_t>& pads :
+       {std::vector<int64_t>{1, 1, 1, 1}, std::vector<int64_t>{2, 0, 0, 2}}) {
+    ModelBuilder m;
+    m.input("X", {1, 4, 9, 7});
+    fake_quantize(m, "X", "xd", 0.02f, 0);
+    typed_initializer<int8_t>(m, "wq", {6, 4, 3, 3}, onnx::TensorProto::INT8, seeded_int8(6 * 4 * 9, 4));
+    m.initializer("ws", {}, {0.005f});
+    m.node("DequantizeLinear", {"wq", "ws"}, {"w"});
+    attr(m.node("Conv", {"xd", "w"}, {"c"}), "pads", pads);
+    fake_quantize(m, "c", "Y", 0.05f, 120);
+    m.output("Y");
+    const std::string bytes = m.bytes();
+    EXPECT_EQ(channels_last_quantized_convs(*optimized(bytes, 3)->graph), 1);
+    expect_same_as_level2(bytes, 11);
+  }
+}
+
 // Q/DQ(X) -> Conv 3x3 (int8 weights) -> Q/DQ -> GlobalAveragePool -> Q/DQ -> Y: the pool joins the
 // channels-last region of the convolution.
 TEST(LayoutNhwc, QuantizedGlobalAveragePoolAfterInt8Conv) {

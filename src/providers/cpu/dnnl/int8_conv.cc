@@ -92,12 +92,20 @@ void Int8PackedConv::set_requantization(std::vector<float> scales, int32_t y_zer
 }
 
 std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, const Run& run, int threads,
-                                                         bool s8, bool quantized) const {
+                                                         bool s8, bool quantized, bool in_place) const {
   // Built on the stack: a run looks its plan up without allocating.
-  const std::array<int64_t, 11> key{x_shape[0],           x_shape[1],           x_shape[2],
-                                    x_shape[3],           run.window.pad_begin[1], run.window.pad_begin[2],
-                                    run.window.pad_end[1], run.window.pad_end[2], int64_t{threads},
-                                    int64_t{s8},          int64_t{quantized}};
+  const std::array<int64_t, 12> key{x_shape[0],
+                                    x_shape[1],
+                                    x_shape[2],
+                                    x_shape[3],
+                                    run.window.pad_begin[1],
+                                    run.window.pad_begin[2],
+                                    run.window.pad_end[1],
+                                    run.window.pad_end[2],
+                                    int64_t{threads},
+                                    int64_t{s8},
+                                    int64_t{quantized},
+                                    int64_t{in_place}};
   return plans_.get(std::span<const int64_t>(key), [&]() -> std::shared_ptr<const Int8ConvPlan> {
     namespace dn = dnnl_backend;
     using tag = dnnl::memory::format_tag;
@@ -106,12 +114,18 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
     const Window3& g = run.window;
     const int64_t N = x_shape[0], C = x_shape[1];
     const int64_t Hp = x_shape[2] + g.pad_begin[1] + g.pad_end[1], Wp = x_shape[3] + g.pad_begin[2] + g.pad_end[2];
-    dnnl::memory::dims strides, dilates, no_pad{0, 0};
+    dnnl::memory::dims strides, dilates, pad_begin{0, 0}, pad_end{0, 0};
     for (size_t i = 1; i < 3; ++i) {  // Window3 keeps 2-D windows in its last two slots
       strides.push_back(g.stride[i]);
       dilates.push_back(g.dilation[i] - 1);
+      if (in_place) {
+        pad_begin[i - 1] = g.pad_begin[i];
+        pad_end[i - 1] = g.pad_end[i];
+      }
     }
-    const dnnl::memory::desc padded({N, C, Hp, Wp}, dt::u8, tag::nhwc);
+    const dnnl::memory::desc padded =
+        in_place ? dnnl::memory::desc({N, C, x_shape[2], x_shape[3]}, dt::u8, tag::nhwc)
+                 : dnnl::memory::desc({N, C, Hp, Wp}, dt::u8, tag::nhwc);
     const ElementType out_type = quantized ? out_type_ : ElementType::kInt32;
     const dt y_type = out_type == ElementType::kUInt8 ? dt::u8 : out_type == ElementType::kInt8 ? dt::s8 : dt::s32;
     dnnl::primitive_attr attr = dn::user_scratchpad_attr();
@@ -126,7 +140,7 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, padded,
         dnnl::memory::desc(weights_dims_, dt::s8, tag::any),
         quantized ? dnnl::memory::desc({M_}, dt::s32, tag::a) : dnnl::memory::desc(),
-        dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nhwc), strides, dilates, no_pad, no_pad);
+        dnnl::memory::desc(dn::to_dims(run.out), y_type, tag::nhwc), strides, dilates, pad_begin, pad_end);
     std::optional<dnnl::convolution_forward::primitive_desc> made;
     try {
       made.emplace(desc, attr, dn::engine());
@@ -175,8 +189,10 @@ bool Int8PackedConv::prepare(const KernelContext& ctx, const Tensor& X, const Te
 
 bool Int8PackedConv::reads_in_place(const Tensor& X, const Run& run) const {
   const Window3& g = run.window;
-  return channels_last_ && table_.empty() && X.type() == ElementType::kUInt8 && g.pad_begin[1] == 0 &&
-         g.pad_begin[2] == 0 && g.pad_end[1] == 0 && g.pad_end[2] == 0;
+  const bool no_padding =
+      g.pad_begin[1] == 0 && g.pad_begin[2] == 0 && g.pad_end[1] == 0 && g.pad_end[2] == 0;
+  return channels_last_ && table_.empty() && X.type() == ElementType::kUInt8 &&
+         (no_padding || run.x_zero_point == 0);
 }
 
 const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p,
@@ -233,7 +249,8 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, false);
+  const auto p =
+      plan(run.x, run, threads, input_type(X) == ElementType::kInt8, false, reads_in_place(X, run));
   const uint8_t* buf = padded_input(X, run, *p, threads);
   int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   p->conv.run({buf, nhwc});
@@ -247,7 +264,7 @@ bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, true);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, true, reads_in_place(X, run));
   if (!p) return false;
   const uint8_t* buf = padded_input(X, run, *p, threads);
   void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));

@@ -73,12 +73,14 @@ class Int8PackedConv {
 
  private:
   // `quantized` false: plain int32 sums; true: requantized inside with the set_requantization() parameters
-  // (null when that has no fast kernel).
+  // (null when that has no fast kernel). `in_place`: the primitive reads X itself and pads it with zeros
+  // (see reads_in_place); else it reads the padded copy.
   std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8,
-                                           bool quantized) const;
+                                           bool quantized, bool in_place) const;
   // The zero-point-padded NHWC copy of X (scratch slot 0), or X itself when it can be read in place.
   const uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
-  // Whether X is read in place: channels-last uint8 with no padding to fill and no input table.
+  // Whether X is read in place: channels-last uint8 with no input table, and either no padding or a zero
+  // point of 0, which is the value oneDNN pads with (uint8 activations after a Relu mostly have it).
   bool reads_in_place(const Tensor& X, const Run& run) const;
   // The type of what the convolution reads: the input table's, else X's.
   ElementType input_type(const Tensor& X) const { return table_.empty() ? X.type() : table_type_; }
