@@ -204,7 +204,6 @@ const uint8_t* Int8PackedConv::padded_input(const Tensor& X, const Run& run, con
   const int64_t Hp = H + g.pad_begin[1] + g.pad_end[1], Wp = W + g.pad_begin[2] + g.pad_end[2];
   const size_t bytes = static_cast<size_t>(N * Hp * Wp * C);
   if (channels_last_) {
-    if (reads_in_place(X, run)) return X.data<uint8_t>();
     // Rows of X into the inside of the buffer, s8 values moved to u8 (a + 128) on the way.
     // Only the padding gets the zero point: the rows above and below X, and each row's ends.
     uint8_t* buf = static_cast<uint8_t*>(dn::thread_scratch(0, bytes + 8));
@@ -249,9 +248,9 @@ void Int8PackedConv::accumulate(const KernelContext& ctx, const Tensor& X, const
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p =
-      plan(run.x, run, threads, input_type(X) == ElementType::kInt8, false, reads_in_place(X, run));
-  const uint8_t* buf = padded_input(X, run, *p, threads);
+  const bool in_place = reads_in_place(X, run);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, false, in_place);
+  const uint8_t* buf = in_place ? X.data<uint8_t>() : padded_input(X, run, *p, threads);
   int32_t* nhwc = channels_last_ ? y : static_cast<int32_t*>(dn::thread_scratch(2, static_cast<size_t>(out_size) * 4));
   p->conv.run({buf, nhwc});
   if (!channels_last_) p->dst_reorder.run(nhwc, y, threads);
@@ -264,9 +263,10 @@ bool Int8PackedConv::accumulate_quantized(const KernelContext& ctx, const Tensor
   const int64_t out_size = shape_size(run.out);
   const int threads = dn::threads_for(out_size * static_cast<int64_t>(weights_.size()) / M_, ctx.intra_op_threads());
   dn::ThreadScope scope(threads);
-  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, true, reads_in_place(X, run));
+  const bool in_place = reads_in_place(X, run);
+  const auto p = plan(run.x, run, threads, input_type(X) == ElementType::kInt8, true, in_place);
   if (!p) return false;
-  const uint8_t* buf = padded_input(X, run, *p, threads);
+  const uint8_t* buf = in_place ? X.data<uint8_t>() : padded_input(X, run, *p, threads);
   void* nhwc = channels_last_ ? y : dn::thread_scratch(2, static_cast<size_t>(out_size));
   p->conv.run({buf, offsets, nhwc});
   if (!channels_last_) p->dst_reorder.run(nhwc, y, threads);

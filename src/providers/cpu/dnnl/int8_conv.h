@@ -77,7 +77,7 @@ class Int8PackedConv {
   // (see reads_in_place); else it reads the padded copy.
   std::shared_ptr<const Int8ConvPlan> plan(const Shape& x_shape, const Run& run, int threads, bool s8,
                                            bool quantized, bool in_place) const;
-  // The zero-point-padded NHWC copy of X (scratch slot 0), or X itself when it can be read in place.
+  // The zero-point-padded NHWC copy of X (scratch slot 0), for an X that is not read in place.
   const uint8_t* padded_input(const Tensor& X, const Run& run, const Int8ConvPlan& p, int threads) const;
   // Whether X is read in place: channels-last uint8 with no input table, and either no padding or a zero
   // point of 0, which is the value oneDNN pads with (uint8 activations after a Relu mostly have it).
