@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -183,6 +184,95 @@ dnnl::primitive_attr user_scratchpad_attr() {
   return attr;
 }
 
+namespace {
+
+// The dimension of `md` (a dense blocked layout without padding offsets or extra data) whose outer index has
+// the largest stride, spanning all the others: a range of its indices that starts at a multiple of its block
+// is then one contiguous run of memory. Sets `block` to its inner block size (1 when not blocked); -1 when
+// there is no such dimension.
+int outermost_dim(const dnnl_memory_desc_t& md, dnnl_dim_t& block) {
+  if (md.format_kind != dnnl_blocked || md.extra.flags != 0 || md.offset0 != 0) return -1;
+  const dnnl_blocking_desc_t& blk = md.format_desc.blocking;
+  dnnl_dim_t blocks[DNNL_MAX_NDIMS], total = 1;
+  for (int d = 0; d < md.ndims; ++d) {
+    blocks[d] = 1;
+    if (md.padded_offsets[d] != 0) return -1;
+    total *= md.padded_dims[d];
+  }
+  for (int i = 0; i < blk.inner_nblks; ++i) blocks[blk.inner_idxs[i]] *= blk.inner_blks[i];
+  for (int d = 0; d < md.ndims; ++d)
+    if (md.padded_dims[d] > blocks[d] && blk.strides[d] * (md.padded_dims[d] / blocks[d]) == total) {
+      block = blocks[d];
+      return d;
+    }
+  return -1;
+}
+
+// `md` cut to indices [0, n) of dimension d (its outermost): same strides, so it describes the first n
+// indices in place, and, at an offset of (start / block) * strides[d] elements, any range of n from `start`.
+dnnl::memory::desc leading_range(const dnnl_memory_desc_t& md, int d, dnnl_dim_t n, dnnl_dim_t block) {
+  dnnl_memory_desc_t cut = md;
+  cut.dims[d] = n;
+  cut.padded_dims[d] = (n + block - 1) / block * block;
+  return dnnl::memory::desc(cut);
+}
+
+// Bytes of plain weights reordered at a time: small enough that a slab and its packed form stay in L2.
+constexpr size_t kSlabBytes = 512 * 1024;
+
+// Reorders the plain weights at `data` (any address; read with memcpy only) into `dst`, whose layout is
+// `want`. Both layouts must share an outermost dimension: slabs of its indices are copied into an aligned
+// buffer and reordered into their place, one reorder primitive for whole slabs and one for the last. Else
+// the whole weight goes through an aligned buffer, freed before returning.
+void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnnl::memory::desc& want,
+                    void* dst) {
+  dnnl_dim_t plain_block = 1, packed_block = 1;
+  const int d = outermost_dim(plain.data, plain_block);
+  const size_t elem = dnnl::memory::data_type_size(plain.data_type());
+  const size_t out_elem = dnnl::memory::data_type_size(want.data_type());
+  const size_t bytes = plain.get_size();
+  const bool sliced = d >= 0 && plain_block == 1 && outermost_dim(want.data, packed_block) == d;
+  const dnnl_dim_t extent = sliced ? plain.data.dims[d] : 1;
+  const size_t row_bytes =
+      sliced ? static_cast<size_t>(plain.data.format_desc.blocking.strides[d]) * elem : bytes;
+  // Whole blocks of the packed layout per slab, at least one.
+  const dnnl_dim_t per_slab =
+      sliced ? std::max<dnnl_dim_t>(1, static_cast<dnnl_dim_t>(kSlabBytes / row_bytes) / packed_block) *
+                   packed_block
+             : 1;
+  const dnnl_dim_t rows = std::min(per_slab, extent);
+  std::unique_ptr<void, decltype(&std::free)> slab(
+      std::aligned_alloc(64, (row_bytes * static_cast<size_t>(rows) + 63) / 64 * 64), &std::free);
+  if (!slab) throw std::bad_alloc();
+  if (!sliced) {
+    std::memcpy(slab.get(), data, bytes);
+    dnnl::memory src(plain, engine(), slab.get()), out(want, engine(), dst);
+    ThreadScope team(threads_for(static_cast<int64_t>(want.get_size()), omp_get_max_threads()));
+    dnnl::reorder(src, out).execute(thread_stream(), src, out);
+    thread_stream().wait();
+    return;
+  }
+  std::optional<dnnl::reorder> whole, last;
+  for (dnnl_dim_t start = 0; start < extent; start += rows) {
+    const dnnl_dim_t n = std::min(rows, extent - start);
+    const dnnl::memory::desc from = leading_range(plain.data, d, n, 1),
+                             to = leading_range(want.data, d, n, packed_block);
+    std::optional<dnnl::reorder>& r = n == rows ? whole : last;
+    if (!r) r.emplace(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+    std::memcpy(slab.get(), static_cast<const char*>(data) + static_cast<size_t>(start) * row_bytes,
+                static_cast<size_t>(n) * row_bytes);
+    const size_t offset =
+        static_cast<size_t>(start / packed_block * want.data.format_desc.blocking.strides[d]);
+    dnnl::memory src(from, engine(), slab.get()),
+        out(to, engine(), static_cast<char*>(dst) + offset * out_elem);
+    ThreadScope team(threads_for(static_cast<int64_t>(to.get_size()), omp_get_max_threads()));
+    r->execute(thread_stream(), src, out);
+  }
+  thread_stream().wait();
+}
+
+}  // namespace
+
 dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [desc, mem] : packed_)
@@ -203,6 +293,9 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   storage_.push_back(std::move(storage));
   if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());
+  } else if (data_ &&
+             reinterpret_cast<uintptr_t>(data_) % dnnl::memory::data_type_size(plain_.data_type()) != 0) {
+    pack_unaligned(plain_, data_, want, dst.get_data_handle());
   } else {
     // The session's team for weights worth forking for, the calling thread alone for small ones.
     ThreadScope team(threads_for(static_cast<int64_t>(bytes), omp_get_max_threads()));
