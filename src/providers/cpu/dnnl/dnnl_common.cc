@@ -222,8 +222,10 @@ constexpr size_t kSlabBytes = 512 * 1024;
 
 // Reorders the plain weights at `data` (any address; read with memcpy only) into `dst`, whose layout is
 // `want`. Both layouts must share an outermost dimension: slabs of its indices are copied into an aligned
-// buffer and reordered into their place, one reorder primitive for whole slabs and one for the last. Else
-// the whole weight goes through an aligned buffer, freed before returning.
+// buffer and reordered into their place, one reorder primitive for whole slabs and one for the last, the
+// slabs split among the session's team when the weight is worth forking for (each thread its own buffer, the
+// primitives running one thread each inside the region). Else the whole weight goes through one aligned
+// buffer. The buffers are freed before returning.
 void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnnl::memory::desc& want,
                     void* dst) {
   dnnl_dim_t plain_block = 1, packed_block = 1;
@@ -231,44 +233,61 @@ void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnn
   const size_t elem = dnnl::memory::data_type_size(plain.data_type());
   const size_t out_elem = dnnl::memory::data_type_size(want.data_type());
   const size_t bytes = plain.get_size();
-  const bool sliced = d >= 0 && plain_block == 1 && outermost_dim(want.data, packed_block) == d;
-  const dnnl_dim_t extent = sliced ? plain.data.dims[d] : 1;
-  const size_t row_bytes =
-      sliced ? static_cast<size_t>(plain.data.format_desc.blocking.strides[d]) * elem : bytes;
-  // Whole blocks of the packed layout per slab, at least one.
-  const dnnl_dim_t per_slab =
-      sliced ? std::max<dnnl_dim_t>(1, static_cast<dnnl_dim_t>(kSlabBytes / row_bytes) / packed_block) *
-                   packed_block
-             : 1;
-  const dnnl_dim_t rows = std::min(per_slab, extent);
-  std::unique_ptr<void, decltype(&std::free)> slab(
-      std::aligned_alloc(64, (row_bytes * static_cast<size_t>(rows) + 63) / 64 * 64), &std::free);
-  if (!slab) throw std::bad_alloc();
-  if (!sliced) {
-    std::memcpy(slab.get(), data, bytes);
-    dnnl::memory src(plain, engine(), slab.get()), out(want, engine(), dst);
-    ThreadScope team(threads_for(static_cast<int64_t>(want.get_size()), omp_get_max_threads()));
+  const int team = threads_for(static_cast<int64_t>(want.get_size()), omp_get_max_threads());
+  if (d < 0 || plain_block != 1 || outermost_dim(want.data, packed_block) != d) {
+    std::unique_ptr<void, decltype(&std::free)> copy(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
+                                                     &std::free);
+    if (!copy) throw std::bad_alloc();
+    std::memcpy(copy.get(), data, bytes);
+    dnnl::memory src(plain, engine(), copy.get()), out(want, engine(), dst);
+    ThreadScope scope(team);
     dnnl::reorder(src, out).execute(thread_stream(), src, out);
     thread_stream().wait();
     return;
   }
-  std::optional<dnnl::reorder> whole, last;
-  for (dnnl_dim_t start = 0; start < extent; start += rows) {
-    const dnnl_dim_t n = std::min(rows, extent - start);
-    const dnnl::memory::desc from = leading_range(plain.data, d, n, 1),
-                             to = leading_range(want.data, d, n, packed_block);
-    std::optional<dnnl::reorder>& r = n == rows ? whole : last;
-    if (!r) r.emplace(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
-    std::memcpy(slab.get(), static_cast<const char*>(data) + static_cast<size_t>(start) * row_bytes,
-                static_cast<size_t>(n) * row_bytes);
-    const size_t offset =
-        static_cast<size_t>(start / packed_block * want.data.format_desc.blocking.strides[d]);
-    dnnl::memory src(from, engine(), slab.get()),
-        out(to, engine(), static_cast<char*>(dst) + offset * out_elem);
-    ThreadScope team(threads_for(static_cast<int64_t>(to.get_size()), omp_get_max_threads()));
-    r->execute(thread_stream(), src, out);
+  const dnnl_dim_t extent = plain.data.dims[d];
+  const size_t row_bytes = static_cast<size_t>(plain.data.format_desc.blocking.strides[d]) * elem;
+  // Whole blocks of the packed layout per slab, at least one.
+  const dnnl_dim_t rows = std::min(
+      extent,
+      std::max<dnnl_dim_t>(1, static_cast<dnnl_dim_t>(kSlabBytes / row_bytes) / packed_block) * packed_block);
+  const int64_t slabs = (extent + rows - 1) / rows;
+  const int threads = static_cast<int>(std::min<int64_t>(team, slabs));
+  const size_t slab_bytes = (row_bytes * static_cast<size_t>(rows) + 63) / 64 * 64;
+  std::unique_ptr<void, decltype(&std::free)> buffers(std::aligned_alloc(64, slab_bytes * threads),
+                                                      &std::free);
+  if (!buffers) throw std::bad_alloc();
+  const dnnl_dim_t tail = extent - (slabs - 1) * rows;
+  const dnnl::memory::desc from = leading_range(plain.data, d, rows, 1),
+                           to = leading_range(want.data, d, rows, packed_block);
+  const dnnl::memory::desc tail_from = leading_range(plain.data, d, tail, 1),
+                           tail_to = leading_range(want.data, d, tail, packed_block);
+  const dnnl::reorder whole(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+  const dnnl::reorder last =
+      tail == rows ? whole
+                   : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), tail_from, engine(), tail_to));
+  const size_t slab_stride =
+      static_cast<size_t>(rows / packed_block * want.data.format_desc.blocking.strides[d]);
+  bool failed = false;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(|| : failed)
+  for (int64_t i = 0; i < slabs; ++i) {
+    try {
+      const bool is_last = i == slabs - 1;
+      const dnnl_dim_t n = is_last ? tail : rows;
+      char* buffer =
+          static_cast<char*>(buffers.get()) + slab_bytes * static_cast<size_t>(omp_get_thread_num());
+      std::memcpy(buffer, static_cast<const char*>(data) + static_cast<size_t>(i * rows) * row_bytes,
+                  static_cast<size_t>(n) * row_bytes);
+      dnnl::memory src(is_last ? tail_from : from, engine(), buffer);
+      dnnl::memory out(is_last ? tail_to : to, engine(),
+                       static_cast<char*>(dst) + static_cast<size_t>(i) * slab_stride * out_elem);
+      (is_last ? last : whole).execute(thread_stream(), src, out);
+      thread_stream().wait();
+    } catch (const std::exception&) {
+      failed = true;  // exceptions may not leave an OpenMP region
+    }
   }
-  thread_stream().wait();
+  if (failed) throw std::runtime_error("packing unaligned weights failed");
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ std::vector<float> unpack(const dnnl::memory& packed, const dnnl::memory::dims& 
 }
 
 // Packs `values` (laid out as `plain` says) into `want` from an aligned buffer and from buffers 1, 2 and 3
-// bytes past alignment; every packing must read back the same.
+// bytes past alignment, at one and two threads; every packing must read back the same.
 void expect_same_packing(const dnnl::memory::desc& plain, const std::vector<float>& values,
                          const dnnl::memory::desc& want, const dnnl::memory::dims& logical) {
   const size_t bytes = plain.get_size();
@@ -40,7 +40,10 @@ void expect_same_packing(const dnnl::memory::desc& plain, const std::vector<floa
   const std::vector<float> expected = unpack(aligned.get(want), logical);
   std::vector<char> storage(bytes + 64);
   for (size_t shift : {1, 2, 3}) {
-    SCOPED_TRACE("shift " + std::to_string(shift));
+    // Large weights pack on a team of the calling thread's size: one thread and two.
+    const int threads = static_cast<int>(shift % 2 + 1);
+    dn::ThreadScope team(threads);
+    SCOPED_TRACE("shift " + std::to_string(shift) + ", " + std::to_string(threads) + " thread(s)");
     char* base = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
     char* unaligned = base + shift;
     ASSERT_LE(unaligned + bytes, storage.data() + storage.size());
