@@ -218,10 +218,10 @@ dnnl::memory::desc leading_range(const dnnl_memory_desc_t& md, int d, dnnl_dim_t
   return dnnl::memory::desc(cut);
 }
 
-// Reorders `src` into `dst` on a team of `threads` and waits. The scratch memory the reorder asks for (oneDNN's
-// Winograd weights transform wants 4.6 MB for a 128 x 128 3x3 convolution) is given as whole huge pages that
-// go back to the creation's recycled pages (huge_pages.h) when done: left to oneDNN, it was mapped and faulted
-// in afresh for every weight (1150 page faults, about a third of that transform's time).
+// Reorders `src` into `dst` on a team of `threads` and waits. The scratch memory the reorder asks for
+// (oneDNN's Winograd weights transform wants 4.6 MB for a 128 x 128 3x3 convolution) is given as whole huge
+// pages that go back to the creation's recycled pages (huge_pages.h) when done: left to oneDNN, it was
+// mapped and faulted in afresh for every weight (1150 page faults, a third of that transform's time).
 void reorder_weights(const dnnl::memory& src, const dnnl::memory& dst, int threads) {
   const dnnl::reorder::primitive_desc pd(engine(), src.get_desc(), engine(), dst.get_desc(),
                                          user_scratchpad_attr());
