@@ -218,20 +218,24 @@ dnnl::memory::desc leading_range(const dnnl_memory_desc_t& md, int d, dnnl_dim_t
   return dnnl::memory::desc(cut);
 }
 
-// Reorders `src` into `dst` on a team of `threads` and waits. The scratch memory the reorder asks for
-// (oneDNN's Winograd weights transform wants 4.6 MB for a 128 x 128 3x3 convolution) is given as whole huge
-// pages that go back to the creation's recycled pages (huge_pages.h) when done: left to oneDNN, it was
-// mapped and faulted in afresh for every weight (1150 page faults, a third of that transform's time).
+// Reorders `src` into `dst` on a team of `threads` and waits. Scratch memory of a huge page or more (oneDNN's
+// Winograd weights transform wants 4.6 MB for a 128 x 128 3x3 convolution) is given as whole huge pages that
+// go back to the creation's recycled pages (huge_pages.h) when done: left to oneDNN, it was mapped and
+// faulted in afresh for every weight (1150 page faults, a third of that transform's time). Less is taken from
+// the heap, as oneDNN did: a fresh huge page for it could cost more than its small pages.
 void reorder_weights(const dnnl::memory& src, const dnnl::memory& dst, int threads) {
   const dnnl::reorder::primitive_desc pd(engine(), src.get_desc(), engine(), dst.get_desc(),
                                          user_scratchpad_attr());
   const size_t scratch_bytes = pd.scratchpad_desc().get_size();
   std::shared_ptr<void> scratch;
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-  if (scratch_bytes > 0) {
+  if (scratch_bytes >= runtime::kHugePageBytes) {
     scratch = runtime::allocate_on_huge_pages(runtime::round_up(scratch_bytes, runtime::kHugePageBytes));
-    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), engine(), scratch.get()));
+  } else if (scratch_bytes > 0) {
+    scratch.reset(std::aligned_alloc(64, runtime::round_up(scratch_bytes, 64)), &std::free);
+    if (!scratch) throw std::bad_alloc();
   }
+  if (scratch) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), engine(), scratch.get()));
   ThreadScope team(threads);
   dnnl::reorder(pd).execute(thread_stream(), args);
   thread_stream().wait();
