@@ -292,6 +292,9 @@ void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnn
   bool failed = false;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(|| : failed)
   for (int64_t i = 0; i < slabs; ++i) {
+    // One thread per reorder: a team of one is no active region, and oneDNN would otherwise fork the
+    // session's whole team for each small slab (under load, waiting milliseconds for a descheduled thread).
+    ThreadScope one(1);
     try {
       const bool is_last = i == slabs - 1;
       const dnnl_dim_t n = is_last ? tail : rows;
