@@ -224,6 +224,7 @@ dnnl::memory::desc leading_range(const dnnl_memory_desc_t& md, int d, dnnl_dim_t
 // faulted in afresh for every weight (1150 page faults, a third of that transform's time). Less is taken from
 // the heap, as oneDNN did: a fresh huge page for it could cost more than its small pages.
 void reorder_weights(const dnnl::memory& src, const dnnl::memory& dst, int threads) {
+  ThreadScope team(threads);  // oneDNN sizes a reorder's work split by the team it is made for
   const dnnl::reorder::primitive_desc pd(engine(), src.get_desc(), engine(), dst.get_desc(),
                                          user_scratchpad_attr());
   const size_t scratch_bytes = pd.scratchpad_desc().get_size();
@@ -236,7 +237,6 @@ void reorder_weights(const dnnl::memory& src, const dnnl::memory& dst, int threa
     if (!scratch) throw std::bad_alloc();
   }
   if (scratch) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), engine(), scratch.get()));
-  ThreadScope team(threads);
   dnnl::reorder(pd).execute(thread_stream(), args);
   thread_stream().wait();
 }
@@ -283,6 +283,10 @@ void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnn
                            to = leading_range(want.data, d, rows, packed_block);
   const dnnl::memory::desc tail_from = leading_range(plain.data, d, tail, 1),
                            tail_to = leading_range(want.data, d, tail, packed_block);
+  // Each slab's reorder is made for and runs on one thread (the threads of the region below inherit this):
+  // a team of one is no active region, and oneDNN would otherwise fork the session's whole team for each
+  // small slab (under load, waiting milliseconds for a descheduled thread).
+  ThreadScope one(1);
   const dnnl::reorder whole(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
   const dnnl::reorder last =
       tail == rows ? whole
@@ -292,9 +296,6 @@ void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnn
   bool failed = false;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(|| : failed)
   for (int64_t i = 0; i < slabs; ++i) {
-    // One thread per reorder: a team of one is no active region, and oneDNN would otherwise fork the
-    // session's whole team for each small slab (under load, waiting milliseconds for a descheduled thread).
-    ThreadScope one(1);
     try {
       const bool is_last = i == slabs - 1;
       const dnnl_dim_t n = is_last ? tail : rows;
