@@ -16,7 +16,9 @@ namespace kestrel::optimizer {
 namespace {
 
 // `n` is a channels-last FusedConv with a float constant 4-D weight and constant (or absent) bias, an
-// activation the fused kernel takes as a post-op and no output affine map; its weight, else null.
+// activation the fused kernel takes as a post-op and no output affine map; its weight, else null. Only the
+// constants' types and shapes are read: views, so that no weight is copied to be aligned (the kernels pack
+// them from the views).
 const Tensor* block_conv_weights(const ir::Node* n) {
   if (!n || n->domain != kKestrelDomain || n->op_type != "FusedConv" ||
       attr_int(n, "channels_last", 0) != 1 || n->inputs.size() < 2 || n->outputs.size() != 1 ||
@@ -24,10 +26,10 @@ const Tensor* block_conv_weights(const ir::Node* n) {
     return nullptr;
   if (n->attribute("activation_scale") || n->attribute("activation_shift")) return nullptr;
   if (attr_string(n, "activation", "") == "Silu") return nullptr;
-  const Tensor* w = constant_of(n->inputs[1]);
+  const Tensor* w = constant_view_of(n->inputs[1]);
   if (!w || w->type() != ElementType::kFloat || w->rank() != 4) return nullptr;
   if (n->inputs.size() > 2 && n->inputs[2]) {
-    const Tensor* b = constant_of(n->inputs[2]);
+    const Tensor* b = constant_view_of(n->inputs[2]);
     if (!b || b->type() != ElementType::kFloat || b->rank() != 1 || b->dim(0) != w->dim(0)) return nullptr;
   }
   return w;

@@ -28,6 +28,7 @@
 #include "providers/cpu/kernels/onnx/conv.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
 #include "runtime/inline_shape.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 
@@ -52,10 +53,12 @@ class DnnlConv final : public Kernel {
   };  // kResidual: sum of a same-shape residual, then activation
 
   // Declines (nullptr) what it does not handle: non-float types, weights or bias that are not initializers.
+  // W is packed from the initializer as it is, possibly a view on unaligned bytes (PackedWeights reads it
+  // with memcpy): no aligned copy of the weights is made.
   static std::unique_ptr<Kernel> create(const KernelInfo& info, bool fused) {
     const TypeInfo& xt = info.input_type(0);
     if (xt.kind != TypeInfo::Kind::kTensor || xt.element_type != ElementType::kFloat) return nullptr;
-    const Tensor* w = info.constant_input(1);
+    const Tensor* w = runtime::constant_input_view(info, 1);
     if (!w || w->type() != ElementType::kFloat || w->rank() < 3 || w->rank() > 5 || w->size() == 0)
       return nullptr;
     if (fused && info.attr_int("channels_last", 0) != 0 && w->rank() != 4) return nullptr;
@@ -89,44 +92,18 @@ class DnnlConv final : public Kernel {
       wd.insert(wd.begin(), group_);
     }
     weights_dims_ = dnnl_backend::to_dims(wd);
-    packed_ = std::make_unique<dnnl_backend::PackedWeights>(
-        dnnl::memory::desc(weights_dims_, dnnl::memory::data_type::f32, dnnl_backend::plain_tag(wd.size())),
-        w_.raw_data());
-    // The weights are packed now, not on the first run, and the primitive for the declared input shape is made
-    // and kept for the runs. A symbolic batch is taken as 1: the weights' layout does not depend on it, and a
-    // layout asked for later is reordered from the packed copy. Once packed, the model's copy may go
-    // (owns_constant_input).
-    const TypeInfo& xt = info.input_type(0);
-    if (!xt.shape || xt.shape->empty()) return;
-    Shape xs;
-    for (size_t i = 0; i < xt.shape->size(); ++i) {
-      const Dim& d = (*xt.shape)[i];
-      if (!d.fixed() && i > 0) return;
-      xs.push_back(d.fixed() ? d.value : 1);
+    const dnnl::memory::desc plain(weights_dims_, dnnl::memory::data_type::f32,
+                                   dnnl_backend::plain_tag(wd.size()));
+    packed_ = std::make_unique<dnnl_backend::PackedWeights>(plain, w_.raw_data());
+    released_ = pack_at_creation(info);
+    if (released_) {
+      w_ = Tensor::borrow(w_.type(), w_.shape(), nullptr);  // compute() reads its shape only
+    } else if (!runtime::is_element_aligned(w_)) {
+      // Packed on a run instead (for a shape known only then): from the aligned copy the plan keeps for the
+      // runs, rather than from the view on the file, which would stay resident beside it.
+      w_ = *info.constant_input(1);
+      packed_ = std::make_unique<dnnl_backend::PackedWeights>(plain, w_.raw_data());
     }
-    if (channels_last_) {
-      if (xs.size() != 4) return;
-      xs = {xs[0], xs[3], xs[1], xs[2]};
-    }
-    try {
-      if (xs.size() == w_.rank() && xs[1] == w_.dim(1) * group_ && shape_size(xs) > 0) {
-        const Window3 g = resolve_window(info, attrs_, spatial_dims(xs), spatial_dims(w_.shape()));
-        const Post mode = fused_ && info.has_input(3) ? Post::kResidual : Post::kActivation;
-        int64_t outputs = xs[0] * w_.dim(0);
-        for (int64_t d : g.out_dims()) outputs *= d;
-        if (outputs <= 0) return;
-        // The same team and key compute() uses for this shape (the session compiles its plan on its own team).
-        const int team = dnnl_backend::threads_for(outputs * (w_.size() / w_.dim(0)), omp_get_max_threads());
-        Shape key = xs;
-        key.push_back(team);
-        key.push_back(static_cast<int64_t>(mode));
-        cache_.get(key, [&] { return make_plan(xs, g, team, mode); });  // packs the weights
-        released_ = packed_->release_plain();
-      }
-    } catch (const std::exception&) {
-      // Bad shapes are reported by compute(), against the actual input.
-    }
-    if (released_) w_ = Tensor::borrow(w_.type(), w_.shape(), nullptr);  // compute() reads its shape only
   }
 
   bool owns_constant_input(size_t i) const override { return i == 1 && released_; }
@@ -486,6 +463,46 @@ class DnnlConv final : public Kernel {
     plan.src_image_bytes = static_cast<size_t>(g.in[1] * W * C) * sizeof(float);
     plan.dst_image_bytes = static_cast<size_t>(g.out[1] * OW * M) * sizeof(float);
     return true;
+  }
+
+  // Packs the weights for the primitive of the declared input shape and makes that primitive; true when the
+  // plain weights are no longer read.
+  bool pack_at_creation(const KernelInfo& info) {
+    // The weights are packed now, not on the first run, and the primitive for the declared input shape is
+    // made and kept for the runs. A symbolic batch is taken as 1: the weights' layout does not depend on it,
+    // and a layout asked for later is reordered from the packed copy. Once packed, the model's copy may go
+    // (owns_constant_input).
+    const TypeInfo& xt = info.input_type(0);
+    if (!xt.shape || xt.shape->empty()) return false;
+    Shape xs;
+    for (size_t i = 0; i < xt.shape->size(); ++i) {
+      const Dim& d = (*xt.shape)[i];
+      if (!d.fixed() && i > 0) return false;
+      xs.push_back(d.fixed() ? d.value : 1);
+    }
+    if (channels_last_) {
+      if (xs.size() != 4) return false;
+      xs = {xs[0], xs[3], xs[1], xs[2]};
+    }
+    try {
+      if (xs.size() == w_.rank() && xs[1] == w_.dim(1) * group_ && shape_size(xs) > 0) {
+        const Window3 g = resolve_window(info, attrs_, spatial_dims(xs), spatial_dims(w_.shape()));
+        const Post mode = fused_ && info.has_input(3) ? Post::kResidual : Post::kActivation;
+        int64_t outputs = xs[0] * w_.dim(0);
+        for (int64_t d : g.out_dims()) outputs *= d;
+        if (outputs <= 0) return false;
+        // The same team and key compute() uses for this shape (the session compiles its plan on its team).
+        const int team = dnnl_backend::threads_for(outputs * (w_.size() / w_.dim(0)), omp_get_max_threads());
+        Shape key = xs;
+        key.push_back(team);
+        key.push_back(static_cast<int64_t>(mode));
+        cache_.get(key, [&] { return make_plan(xs, g, team, mode); });  // packs the weights
+        return packed_->release_plain();
+      }
+    } catch (const std::exception&) {
+      // Bad shapes are reported by compute(), against the actual input.
+    }
+    return false;
   }
 
   // Shortest reduction (input channels per group x kernel window) run in reduced precision.

@@ -3,12 +3,14 @@
 
 #include <omp.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <stdexcept>
 #include <unordered_map>
 
+#include "runtime/huge_pages.h"
 #include "runtime/packed_weight_memory.h"
 
 namespace kestrel::cpu::dnnl_backend {
@@ -183,6 +185,138 @@ dnnl::primitive_attr user_scratchpad_attr() {
   return attr;
 }
 
+namespace {
+
+// The dimension of `md` (a dense blocked layout without padding offsets or extra data) whose outer index has
+// the largest stride, spanning all the others: a range of its indices that starts at a multiple of its block
+// is then one contiguous run of memory. Sets `block` to its inner block size (1 when not blocked); -1 when
+// there is no such dimension.
+int outermost_dim(const dnnl_memory_desc_t& md, dnnl_dim_t& block) {
+  if (md.format_kind != dnnl_blocked || md.extra.flags != 0 || md.offset0 != 0) return -1;
+  const dnnl_blocking_desc_t& blk = md.format_desc.blocking;
+  dnnl_dim_t blocks[DNNL_MAX_NDIMS], total = 1;
+  for (int d = 0; d < md.ndims; ++d) {
+    blocks[d] = 1;
+    if (md.padded_offsets[d] != 0) return -1;
+    total *= md.padded_dims[d];
+  }
+  for (int i = 0; i < blk.inner_nblks; ++i) blocks[blk.inner_idxs[i]] *= blk.inner_blks[i];
+  for (int d = 0; d < md.ndims; ++d)
+    if (md.padded_dims[d] > blocks[d] && blk.strides[d] * (md.padded_dims[d] / blocks[d]) == total) {
+      block = blocks[d];
+      return d;
+    }
+  return -1;
+}
+
+// `md` cut to indices [0, n) of dimension d (its outermost): same strides, so it describes the first n
+// indices in place, and, at an offset of (start / block) * strides[d] elements, any range of n from `start`.
+dnnl::memory::desc leading_range(const dnnl_memory_desc_t& md, int d, dnnl_dim_t n, dnnl_dim_t block) {
+  dnnl_memory_desc_t cut = md;
+  cut.dims[d] = n;
+  cut.padded_dims[d] = (n + block - 1) / block * block;
+  return dnnl::memory::desc(cut);
+}
+
+// Reorders `src` into `dst` on a team of `threads` and waits. Scratch memory of a huge page or more (oneDNN's
+// Winograd weights transform wants 4.6 MB for a 128 x 128 3x3 convolution) is given as whole huge pages that
+// go back to the creation's recycled pages (huge_pages.h) when done: left to oneDNN, it was mapped and
+// faulted in afresh for every weight (1150 page faults, a third of that transform's time). Less is taken from
+// the heap, as oneDNN did: a fresh huge page for it could cost more than its small pages.
+void reorder_weights(const dnnl::memory& src, const dnnl::memory& dst, int threads) {
+  ThreadScope team(threads);  // oneDNN sizes a reorder's work split by the team it is made for
+  const dnnl::reorder::primitive_desc pd(engine(), src.get_desc(), engine(), dst.get_desc(),
+                                         user_scratchpad_attr());
+  const size_t scratch_bytes = pd.scratchpad_desc().get_size();
+  std::shared_ptr<void> scratch;
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+  if (scratch_bytes >= runtime::kHugePageBytes) {
+    scratch = runtime::allocate_on_huge_pages(runtime::round_up(scratch_bytes, runtime::kHugePageBytes));
+  } else if (scratch_bytes > 0) {
+    scratch.reset(std::aligned_alloc(64, runtime::round_up(scratch_bytes, 64)), &std::free);
+    if (!scratch) throw std::bad_alloc();
+  }
+  if (scratch) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), engine(), scratch.get()));
+  dnnl::reorder(pd).execute(thread_stream(), args);
+  thread_stream().wait();
+}
+
+// Bytes of plain weights reordered at a time: small enough that a slab and its packed form stay in L2.
+constexpr size_t kSlabBytes = 512 * 1024;
+
+// Reorders the plain weights at `data` (any address; read with memcpy only) into `dst`, whose layout is
+// `want`. Both layouts must share an outermost dimension: slabs of its indices are copied into an aligned
+// buffer and reordered into their place, one reorder primitive for whole slabs and one for the last, the
+// slabs split among the session's team when the weight is worth forking for (each thread its own buffer, the
+// primitives running one thread each inside the region). Else the whole weight goes through one aligned
+// buffer. The buffers are freed before returning.
+void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnnl::memory::desc& want,
+                    void* dst) {
+  dnnl_dim_t plain_block = 1, packed_block = 1;
+  const int d = outermost_dim(plain.data, plain_block);
+  const size_t elem = dnnl::memory::data_type_size(plain.data_type());
+  const size_t out_elem = dnnl::memory::data_type_size(want.data_type());
+  const size_t bytes = plain.get_size();
+  const int team = threads_for(static_cast<int64_t>(want.get_size()), omp_get_max_threads());
+  if (d < 0 || plain_block != 1 || outermost_dim(want.data, packed_block) != d) {
+    std::unique_ptr<void, decltype(&std::free)> copy(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
+                                                     &std::free);
+    if (!copy) throw std::bad_alloc();
+    std::memcpy(copy.get(), data, bytes);
+    reorder_weights(dnnl::memory(plain, engine(), copy.get()), dnnl::memory(want, engine(), dst), team);
+    return;
+  }
+  const dnnl_dim_t extent = plain.data.dims[d];
+  const size_t row_bytes = static_cast<size_t>(plain.data.format_desc.blocking.strides[d]) * elem;
+  // Whole blocks of the packed layout per slab, at least one.
+  const dnnl_dim_t rows = std::min(
+      extent,
+      std::max<dnnl_dim_t>(1, static_cast<dnnl_dim_t>(kSlabBytes / row_bytes) / packed_block) * packed_block);
+  const int64_t slabs = (extent + rows - 1) / rows;
+  const int threads = static_cast<int>(std::min<int64_t>(team, slabs));
+  const size_t slab_bytes = (row_bytes * static_cast<size_t>(rows) + 63) / 64 * 64;
+  std::unique_ptr<void, decltype(&std::free)> buffers(std::aligned_alloc(64, slab_bytes * threads),
+                                                      &std::free);
+  if (!buffers) throw std::bad_alloc();
+  const dnnl_dim_t tail = extent - (slabs - 1) * rows;
+  const dnnl::memory::desc from = leading_range(plain.data, d, rows, 1),
+                           to = leading_range(want.data, d, rows, packed_block);
+  const dnnl::memory::desc tail_from = leading_range(plain.data, d, tail, 1),
+                           tail_to = leading_range(want.data, d, tail, packed_block);
+  // Each slab's reorder is made for and runs on one thread (the threads of the region below inherit this):
+  // a team of one is no active region, and oneDNN would otherwise fork the session's whole team for each
+  // small slab (under load, waiting milliseconds for a descheduled thread).
+  ThreadScope one(1);
+  const dnnl::reorder whole(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+  const dnnl::reorder last =
+      tail == rows ? whole
+                   : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), tail_from, engine(), tail_to));
+  const size_t slab_stride =
+      static_cast<size_t>(rows / packed_block * want.data.format_desc.blocking.strides[d]);
+  bool failed = false;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(|| : failed)
+  for (int64_t i = 0; i < slabs; ++i) {
+    try {
+      const bool is_last = i == slabs - 1;
+      const dnnl_dim_t n = is_last ? tail : rows;
+      char* buffer =
+          static_cast<char*>(buffers.get()) + slab_bytes * static_cast<size_t>(omp_get_thread_num());
+      std::memcpy(buffer, static_cast<const char*>(data) + static_cast<size_t>(i * rows) * row_bytes,
+                  static_cast<size_t>(n) * row_bytes);
+      dnnl::memory src(is_last ? tail_from : from, engine(), buffer);
+      dnnl::memory out(is_last ? tail_to : to, engine(),
+                       static_cast<char*>(dst) + static_cast<size_t>(i) * slab_stride * out_elem);
+      (is_last ? last : whole).execute(thread_stream(), src, out);
+      thread_stream().wait();
+    } catch (const std::exception&) {
+      failed = true;  // exceptions may not leave an OpenMP region
+    }
+  }
+  if (failed) throw std::runtime_error("packing unaligned weights failed");
+}
+
+}  // namespace
+
 dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [desc, mem] : packed_)
@@ -203,11 +337,12 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   storage_.push_back(std::move(storage));
   if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());
+  } else if (data_ &&
+             reinterpret_cast<uintptr_t>(data_) % dnnl::memory::data_type_size(plain_.data_type()) != 0) {
+    pack_unaligned(plain_, data_, want, dst.get_data_handle());
   } else {
     // The session's team for weights worth forking for, the calling thread alone for small ones.
-    ThreadScope team(threads_for(static_cast<int64_t>(bytes), omp_get_max_threads()));
-    dnnl::reorder(src, dst).execute(thread_stream(), src, dst);
-    thread_stream().wait();
+    reorder_weights(src, dst, threads_for(static_cast<int64_t>(bytes), omp_get_max_threads()));
   }
   packed_.emplace_back(want, dst);
   return dst;

@@ -64,7 +64,11 @@ dnnl::primitive_attr user_scratchpad_attr();
 // Thread-safe.
 class PackedWeights {
  public:
-  // `plain` describes the weights as given (plain layout, data pointer valid for the kernel's life).
+  // `plain` describes the weights as given (plain layout, data pointer valid for the kernel's life). The data
+  // may sit at an address not aligned for its elements (a view on a model file,
+  // runtime/unaligned_constants.h): it is then read with memcpy only, a slab of whole rows at a time, each
+  // slab reordered from an aligned buffer into its place in the packed copy (pack_unaligned), so no aligned
+  // copy of the whole weight is made.
   PackedWeights(dnnl::memory::desc plain, const void* data) : plain_(std::move(plain)), data_(data) {}
   // The weights in layout `want` (reordered on first use).
   dnnl::memory get(const dnnl::memory::desc& want);

@@ -13,6 +13,7 @@
 #include "providers/cpu/dnnl/dnnl_common.h"
 #include "providers/cpu/dnnl/post_ops.h"
 #include "providers/cpu/kernels/onnx/nn_types.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 
@@ -26,7 +27,10 @@ class DnnlGemm final : public Kernel {
   static std::unique_ptr<Kernel> create(const KernelInfo& info, bool fused) {
     const TypeInfo& at = info.input_type(0);
     if (at.kind != TypeInfo::Kind::kTensor || at.element_type != ElementType::kFloat) return nullptr;
-    const Tensor* b = info.constant_input(1);
+    // B as it is, possibly a view on unaligned bytes, which PackedWeights packs with no aligned copy; scaled
+    // by alpha first, it is read as floats, from an aligned copy.
+    const Tensor* b = info.attr_float("alpha", 1.0f) != 1.0f ? info.constant_input(1)
+                                                             : runtime::constant_input_view(info, 1);
     if (!b || b->type() != ElementType::kFloat || b->rank() != 2 || b->size() == 0) return nullptr;
     if (info.has_input(2)) {
       const TypeInfo& ct = info.input_type(2);
@@ -47,7 +51,7 @@ class DnnlGemm final : public Kernel {
     namespace dn = dnnl_backend;
     using dt = dnnl::memory::data_type;
     if (fused_) act_ = FusedActivation::parse(info);
-    const float* bp = b.data<float>();
+    const float* bp = static_cast<const float*>(b.raw_data());  // read as floats only when aligned (alpha)
     if (alpha_ != 1.0f) {
       scaled_b_.resize(static_cast<size_t>(b.size()));
       for (size_t i = 0; i < scaled_b_.size(); ++i) scaled_b_[i] = alpha_ * bp[i];
@@ -89,6 +93,12 @@ class DnnlGemm final : public Kernel {
     if (released_) {
       b_ = Tensor();
       scaled_b_ = {};
+    } else if (b_.defined() && !runtime::is_element_aligned(b_)) {
+      // Packed on a run instead: from the aligned copy the plan keeps for the runs, rather than from the view
+      // on the file, which would stay resident beside it.
+      b_ = *info.constant_input(1);
+      packed_ =
+          std::make_unique<dn::PackedWeights>(dnnl::memory::desc({K_, N_}, dt::f32, strides), b_.raw_data());
     }
   }
 

@@ -14,6 +14,7 @@
 
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/onnx/conv.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -267,7 +268,9 @@ class SmallConv1d final : public Kernel {
 
 std::unique_ptr<Kernel> create_conv_1d(const KernelInfo& info) {
   if (!fast::input_is_float(info, 0)) return nullptr;
-  const Tensor* W = info.constant_input(1);
+  // W's type and shape only, until the node is taken: the aligned copy of an unaligned W that constant_input
+  // makes would be thrown away by the oneDNN kernel, which packs the view (every 2-D Conv passes here first).
+  const Tensor* W = runtime::constant_input_view(info, 1);
   const int64_t group = info.attr_int("group", 1);
   if (!W || W->type() != ElementType::kFloat || W->rank() != 3 || group < 1) return nullptr;
   if (info.has_input(2) && !fast::input_is_float(info, 2)) return nullptr;
@@ -275,7 +278,7 @@ std::unique_ptr<Kernel> create_conv_1d(const KernelInfo& info) {
   // The small dense path needs the bias as a constant too (it is packed with the weights).
   if (group == 1 && W->size() <= kSmallWeights && W->size() > 0 &&
       (!info.has_input(2) || (info.constant_input(2) && info.constant_input(2)->shape() == Shape{W->dim(0)})))
-    return std::make_unique<SmallConv1d>(info, *W);
+    return std::make_unique<SmallConv1d>(info, *info.constant_input(1));
   return nullptr;
 }
 

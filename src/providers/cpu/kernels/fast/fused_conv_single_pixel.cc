@@ -14,6 +14,7 @@
 #include "providers/cpu/kernels/kestrel/fused_activation.h"
 #include "providers/cpu/kernels/onnx/spatial_geometry.h"
 #include "providers/cpu/kernels/parallel_ranges.h"
+#include "runtime/unaligned_constants.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -127,7 +128,9 @@ class SinglePixelFusedConv final : public Kernel {
   static std::unique_ptr<Kernel> create(const KernelInfo& info) {
     if (!fast::input_is_float(info, 0) || info.has_input(3)) return nullptr;
     if (info.precision() != runtime::Precision::kFp32) return nullptr;  // bf16 runs Conv in oneDNN
-    const Tensor* w = info.constant_input(1);
+    // W's type and shape only, until the node is taken: the aligned copy of an unaligned W that
+    // constant_input makes would be thrown away by the oneDNN kernel, which packs the view.
+    const Tensor* w = runtime::constant_input_view(info, 1);
     if (!w || w->type() != ElementType::kFloat || w->rank() != 4 || w->dim(2) != 1 || w->dim(3) != 1 ||
         w->size() == 0)
       return nullptr;
@@ -152,7 +155,7 @@ class SinglePixelFusedConv final : public Kernel {
     const Dim& wd = channels_last ? s[2] : s[3];
     if (!c.fixed() || c.value != w->dim(1) || !h.fixed() || h.value != 1 || !wd.fixed() || wd.value != 1)
       return nullptr;
-    return std::make_unique<SinglePixelFusedConv>(info, *w, b, channels_last);
+    return std::make_unique<SinglePixelFusedConv>(info, *info.constant_input(1), b, channels_last);
   }
 
   SinglePixelFusedConv(const KernelInfo& info, const Tensor& w, const Tensor* b, bool channels_last)
