@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/pack_bytes.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
 
 namespace kestrel::cpu {
@@ -75,7 +76,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void 
     _mm_mask_storeu_epi8(y, m, _mm512_cvtsepi32_epi8(v));
 }
 
-// Sixteen results rounded and offset by the output zero point, as int32 (saturated by pack64 below): the
+// Sixteen results rounded and offset by the output zero point, as int32 (saturated by fast::pack64): the
 // reference's round(r / c_scale) + c_zero with the rounding done by the conversion (round half to even, as
 // nearbyint) and the zero point added as an integer, which is exact; values beyond +-2^30 are clamped first
 // so that the conversion cannot overflow (they saturate alike), and max(NaN, lo) is lo, as in saturate_round.
@@ -85,20 +86,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m51
   const __m512 lim = _mm512_set1_ps(1073741824.0f);
   const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(r, scale), -lim), lim);
   return _mm512_add_epi32(_mm512_cvtps_epi32(q), zero);
-}
-
-// Four vectors of rounded16() saturated to QOut and stored as 64 bytes in order: the packs saturate int32 to
-// int16 and int16 to QOut, leaving lane j of the result with elements 4j..4j+3 of a, b, c and d, which the
-// permutation puts back in order. (Narrowing stores to memory are slow on AMD's Zen cores.)
-template <typename QOut>
-__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void pack64(__m512i a, __m512i b,
-                                                                                       __m512i c, __m512i d,
-                                                                                       QOut* y) {
-  const __m512i ab = _mm512_packs_epi32(a, b), cd = _mm512_packs_epi32(c, d);
-  const __m512i bytes =
-      std::is_same_v<QOut, uint8_t> ? _mm512_packus_epi16(ab, cd) : _mm512_packs_epi16(ab, cd);
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  _mm512_storeu_si512(y, _mm512_permutexvar_epi32(order, bytes));
 }
 
 template <QLinearBinaryOp Op, typename QA, typename QB, typename QOut>
@@ -117,7 +104,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_pair_avx512(co
       r[k] = rounded16(apply16<Op>(dequantize16(a + at, all, vza, vsa), dequantize16(b + at, all, vzb, vsb)),
                        vcs, vczi);
     }
-    pack64(r[0], r[1], r[2], r[3], y + i);
+    fast::pack64(r[0], r[1], r[2], r[3], y + i);
   }
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
@@ -152,7 +139,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_run_avx512(con
       const __m512 b = kSmallOne ? vone : _mm512_loadu_ps(small + at);
       r[k] = rounded16(apply16<Op>(dequantize16(big + at, all, vz, vs), b), vcs, vczi);
     }
-    pack64(r[0], r[1], r[2], r[3], y + i);
+    fast::pack64(r[0], r[1], r[2], r[3], y + i);
   }
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
