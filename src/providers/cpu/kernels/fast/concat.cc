@@ -7,36 +7,11 @@
 #include <cstring>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/small_copy.h"
 #include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
 namespace {
-
-// memcpy for blocks of at most 64 bytes, inline: two copies of a power of two that overlap in the middle
-// (as libc does inside its call), so that the one-pixel blocks of a channels-last concatenation (24 bytes of
-// int8 channels in ppocr_det) cost a few instructions instead of a call each.
-template <size_t kSize>
-inline void copy_pair(char* dst, const char* src, size_t n) {
-  char head[kSize], tail[kSize];
-  std::memcpy(head, src, kSize);
-  std::memcpy(tail, src + n - kSize, kSize);
-  std::memcpy(dst, head, kSize);
-  std::memcpy(dst + n - kSize, tail, kSize);
-}
-inline void copy_block(char* dst, const char* src, size_t n) {
-  if (n > 64)
-    std::memcpy(dst, src, n);
-  else if (n >= 32)
-    copy_pair<32>(dst, src, n);
-  else if (n >= 16)
-    copy_pair<16>(dst, src, n);
-  else if (n >= 8)
-    copy_pair<8>(dst, src, n);
-  else if (n >= 4)
-    copy_pair<4>(dst, src, n);
-  else
-    std::memcpy(dst, src, n);
-}
 
 class FastConcat final : public Kernel {
  public:
@@ -98,8 +73,8 @@ class FastConcat final : public Kernel {
     parallel_ranges(outer, threads, out.bytes() > (1u << 18), [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o)
         for (int64_t k = 0; k < count; ++k)
-          copy_block(dst + o * out_row + offsets[k],
-                     static_cast<const char*>(inputs[k]->raw_data()) + o * sizes[k], sizes[k]);
+          fast::copy_block(dst + o * out_row + offsets[k],
+                           static_cast<const char*>(inputs[k]->raw_data()) + o * sizes[k], sizes[k]);
     });
   }
 
