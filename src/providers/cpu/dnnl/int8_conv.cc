@@ -148,16 +148,16 @@ std::shared_ptr<const Int8ConvPlan> Int8PackedConv::plan(const Shape& x_shape, c
       if (quantized) return nullptr;  // no kernel at all for these attributes
       throw;
     }
-    // oneDNN's first choice for depthwise 3x3 windows, its brdgmm kernel, took 5-20% longer than its direct
-    // jit kernel on output maps of 48x48 and more (1 and 2 threads, Zen 5), as long or less on 14x14 ones.
+    // oneDNN's direct jit kernels beat its first choices (brgconv, brdgmm) on this CPU (Zen 5): by 0-20% on
+    // dense convolutions, most on few input channels or large maps (1 and 2 threads), and on depthwise 3x3
+    // windows over output maps of 48x48 and more; on small depthwise maps and 5x5 windows brdgmm was faster.
+    const bool dense = group_ == 1;
     const bool depthwise_3x3 = group_ == M_ && w_shape_[1] == 1 && w_shape_[2] == 3 && w_shape_[3] == 3;
-    if (depthwise_3x3 && run.out[2] * run.out[3] >= 2048) {
+    if (dense || (depthwise_3x3 && run.out[2] * run.out[3] >= 2048)) {
       dnnl::convolution_forward::primitive_desc other = *made;
-      while (other.next_impl())
-        if (std::string(other.impl_info_str()).rfind("jit_int8", 0) == 0) {
-          made.emplace(other);
-          break;
-        }
+      while (std::string(other.impl_info_str()).rfind("jit_int8", 0) != 0 && other.next_impl()) {
+      }
+      if (std::string(other.impl_info_str()).rfind("jit_int8", 0) == 0) made.emplace(other);
     }
     const auto& pd = *made;
     if (quantized && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return nullptr;
