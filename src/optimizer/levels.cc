@@ -37,6 +37,7 @@ int fuse_qdq_matmul(ir::Graph& graph);
 int fuse_qdq_gemm(ir::Graph& graph);
 int eliminate_relu_before_quantize(ir::Graph& graph);
 int fuse_quantized_lookup(ir::Graph& graph);
+int fuse_dequantize_lookup(ir::Graph& graph);
 int fuse_qdq_binary(ir::Graph& graph);
 int fuse_qdq_global_average_pool(ir::Graph& graph);
 int fuse_qdq_data_movement(ir::Graph& graph);
@@ -97,6 +98,8 @@ const std::vector<Rule>& rules() {
       {"fuse_lookup_into_conv", 3, fuse_lookup_into_conv},  // on channels-last convolutions, with final types
       // on the channels-last FusedConvs layout_nhwc made
       {"fuse_inverted_residual", 3, fuse_inverted_residual},
+      // last, so that every int8 rule above has taken its DequantizeLinears first
+      {"fuse_dequantize_lookup", 3, fuse_dequantize_lookup},
   };
   return kRules;
 }

@@ -22,12 +22,14 @@ constexpr ElementType kU8 = ElementType::kUInt8, kS8 = ElementType::kInt8;
 struct Case {
   Shape a, b;
   ElementType at = kU8, bt = kS8, ct = kS8;
+  float a_scale = 0.031f, b_scale = 0.017f, c_scale = 0.05f;
 };
 
 std::vector<testing::NodeInput> inputs(const Case& c) {
-  return {{"A", random_bytes(c.at, c.a, 1)}, {"A_scale", one(0.031f), true}, {"A_zp", one(c.at, 9), true},
-          {"B", random_bytes(c.bt, c.b, 2)}, {"B_scale", one(0.017f), true}, {"B_zp", one(c.bt, 250), true},
-          {"C_scale", one(0.05f), true},     {"C_zp", one(c.ct, 3), true}};
+  return {{"A", random_bytes(c.at, c.a, 1)}, {"A_scale", one(c.a_scale), true},
+          {"A_zp", one(c.at, 9), true},      {"B", random_bytes(c.bt, c.b, 2)},
+          {"B_scale", one(c.b_scale), true}, {"B_zp", one(c.bt, 250), true},
+          {"C_scale", one(c.c_scale), true}, {"C_zp", one(c.ct, 3), true}};
 }
 
 Tensor run_op(const std::string& op, const Case& c, bool reference, int threads) {
@@ -107,7 +109,13 @@ const std::vector<Case>& cases() {
       {{1, 1, 1, 32}, {1, 72, 65, 32}, kS8, kS8, kS8},  // squeeze-excitation, split over threads
       {{1, 21, 97, 67}, {1, 21, 1, 1}, kU8, kU8, kS8},  // channels-first, split over threads
       {{3, 211, 251}, {}, kS8, kU8, kS8},               // one-element B, split over threads
-      {{0, 4}, {1, 4}}};
+      {{0, 4}, {1, 4}},
+      // Scales whose results land on rounding ties (x.5) and beyond the output's range, in whole blocks of 64
+      // and the tail after them; huge ones make infinities, which saturate.
+      {{3, 7, 67}, {3, 7, 67}, kU8, kS8, kU8, 0.5f, 0.25f, 0.25f},
+      {{2, 5, 9, 71}, {2, 1, 1, 71}, kS8, kU8, kS8, 0.5f, 0.75f, 0.5f},
+      {{1, 3, 3, 131}, {1, 3, 3, 131}, kU8, kU8, kS8, 3e38f, 3e38f, 0.5f},
+      {{5, 203}, {5, 1}, kU8, kS8, kU8, 3e38f, 1e10f, 1.0f}};
   return kCases;
 }
 

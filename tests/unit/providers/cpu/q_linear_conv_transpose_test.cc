@@ -80,7 +80,15 @@ const std::vector<Case>& cases() {
       {1, 3, 1, 1, 7, 1, 3, true, kU8, kS8},                 // one pixel
       {1, 17, 33, 19, 5, 2, 2, true, kS8, kS8, true, true},  // odd channel counts and sizes
       {1, 8, 6, 5, 4, 2, 2, false, kS8, kS8},                // channels-first: reference only
-      {1, 40, 64, 70, 20, 2, 2, true, kU8, kS8}};            // more rows than one chunk
+      {1, 40, 64, 70, 20, 2, 2, true, kU8, kS8},             // more rows than one chunk
+      // Few outputs per pixel (kh kw M <= 16), taken a vector of pixels at a time: every lane count, the
+      // most channels each allows, pixels left after the last whole group, batches, split over threads.
+      {2, 8, 7, 37, 1, 1, 1, true, kS8, kU8},
+      {1, 16, 6, 21, 2, 1, 1, true, kU8, kU8, false, false},
+      {1, 4, 5, 3, 2, 2, 1},
+      {1, 64, 5, 9, 2, 2, 2, true, kU8, kS8},
+      {2, 128, 3, 5, 4, 2, 2, true, kS8, kU8, false, true},
+      {1, 24, 130, 97, 1, 2, 2, true, kU8, kU8}};
   return kCases;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/small_copy.h"
 #include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
@@ -72,8 +73,8 @@ class FastConcat final : public Kernel {
     parallel_ranges(outer, threads, out.bytes() > (1u << 18), [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o)
         for (int64_t k = 0; k < count; ++k)
-          std::memcpy(dst + o * out_row + offsets[k],
-                      static_cast<const char*>(inputs[k]->raw_data()) + o * sizes[k], sizes[k]);
+          fast::copy_block(dst + o * out_row + offsets[k],
+                           static_cast<const char*>(inputs[k]->raw_data()) + o * sizes[k], sizes[k]);
     });
   }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/pack_bytes.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
 
 namespace kestrel::cpu {
@@ -75,13 +76,37 @@ __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void 
     _mm_mask_storeu_epi8(y, m, _mm512_cvtsepi32_epi8(v));
 }
 
+// Sixteen results rounded and offset by the output zero point, as int32 (saturated by fast::pack64): the
+// reference's round(r / c_scale) + c_zero with the rounding done by the conversion (round half to even, as
+// nearbyint) and the zero point added as an integer, which is exact; values beyond +-2^30 are clamped first
+// so that the conversion cannot overflow (they saturate alike), and max(NaN, lo) is lo, as in saturate_round.
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m512i rounded16(__m512 r,
+                                                                                             __m512 scale,
+                                                                                             __m512i zero) {
+  const __m512 lim = _mm512_set1_ps(1073741824.0f);
+  const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(r, scale), -lim), lim);
+  return _mm512_add_epi32(_mm512_cvtps_epi32(q), zero);
+}
+
 template <QLinearBinaryOp Op, typename QA, typename QB, typename QOut>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_pair_avx512(const QA* a, const QB* b, int64_t n,
                                                                               const PairParams& p, QOut* y) {
   const __m512 vsa = _mm512_set1_ps(p.a_scale), vsb = _mm512_set1_ps(p.b_scale);
   const __m512i vza = _mm512_set1_epi32(p.a_zero), vzb = _mm512_set1_epi32(p.b_zero);
   const __m512 vcs = _mm512_set1_ps(p.c_scale), vcz = _mm512_set1_ps(p.c_zero);
-  for (int64_t i = 0; i < n; i += 16) {
+  const __m512i vczi = _mm512_set1_epi32(static_cast<int32_t>(p.c_zero));
+  const __mmask16 all = 0xFFFF;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512i r[4];
+    for (int k = 0; k < 4; ++k) {
+      const int64_t at = i + 16 * k;
+      r[k] = rounded16(apply16<Op>(dequantize16(a + at, all, vza, vsa), dequantize16(b + at, all, vzb, vsb)),
+                       vcs, vczi);
+    }
+    fast::pack64(r[0], r[1], r[2], r[3], y + i);
+  }
+  for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512 va = dequantize16(a + i, m, vza, vsa), vb = dequantize16(b + i, m, vzb, vsb);
     quantize16(apply16<Op>(va, vb), vcs, vcz, m, y + i);
@@ -103,8 +128,20 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_run_avx512(con
                                                                              int64_t n, const RunParams& p, QOut* y) {
   const __m512 vs = _mm512_set1_ps(p.big_scale), vcs = _mm512_set1_ps(p.c_scale), vcz = _mm512_set1_ps(p.c_zero);
   const __m512i vz = _mm512_set1_epi32(p.big_zero);
+  const __m512i vczi = _mm512_set1_epi32(static_cast<int32_t>(p.c_zero));
   const __m512 vone = _mm512_set1_ps(small[0]);
-  for (int64_t i = 0; i < n; i += 16) {
+  const __mmask16 all = 0xFFFF;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512i r[4];
+    for (int k = 0; k < 4; ++k) {
+      const int64_t at = i + 16 * k;
+      const __m512 b = kSmallOne ? vone : _mm512_loadu_ps(small + at);
+      r[k] = rounded16(apply16<Op>(dequantize16(big + at, all, vz, vs), b), vcs, vczi);
+    }
+    fast::pack64(r[0], r[1], r[2], r[3], y + i);
+  }
+  for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512 a = dequantize16(big + i, m, vz, vs);
     const __m512 b = kSmallOne ? vone : _mm512_maskz_loadu_ps(m, small + i);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "providers/cpu/kernels/fast/pack_bytes.h"
 #include "providers/cpu/kernels/onnx/quantize.h"
 
 namespace kestrel::cpu::fast {
@@ -100,15 +101,23 @@ void range_scalar(const float* x, int64_t n, float& lo, float& hi) {
   }
 }
 
+// saturate(round(x / scale) + zero_point) as int32 within Q's range (max(NaN, lo) is lo, as in
+// saturate_round).
 template <typename Q>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs,
-                                                                          __m512 vz) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512i quantize16_wide(__m512 x, __m512 vs,
+                                                                                    __m512 vz) {
   const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
   const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
   __m512 r = _mm512_roundscale_ps(_mm512_div_ps(x, vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   r = _mm512_add_ps(r, vz);
-  r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);  // max(NaN, lo) is lo, as in saturate_round
-  const __m512i q = _mm512_cvtps_epi32(r);
+  r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
+  return _mm512_cvtps_epi32(r);
+}
+
+template <typename Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs,
+                                                                               __m512 vz) {
+  const __m512i q = quantize16_wide<Q>(x, vs, vz);
   if constexpr (std::is_same_v<Q, uint8_t>)
     return _mm512_cvtusepi32_epi8(q);
   else
@@ -119,7 +128,13 @@ template <typename Q>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_avx512(const float* x, int64_t n, float scale,
                                                                  float zero_point, Q* y) {
   const __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps(zero_point);
-  for (int64_t i = 0; i < n; i += 16) {
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)  // 64 results per store (see pack_bytes.h)
+    pack64(quantize16_wide<Q>(_mm512_loadu_ps(x + i), vs, vz),
+           quantize16_wide<Q>(_mm512_loadu_ps(x + i + 16), vs, vz),
+           quantize16_wide<Q>(_mm512_loadu_ps(x + i + 32), vs, vz),
+           quantize16_wide<Q>(_mm512_loadu_ps(x + i + 48), vs, vz), y + i);
+  for (; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     store16(y + i, m, quantize16<Q>(_mm512_maskz_loadu_ps(m, x + i), vs, vz));
   }
@@ -150,28 +165,45 @@ void dequantize_scalar(const Q* x, int64_t n, int32_t zero_point, float scale, f
 
 // `scales` holds n values, or one when kOneScale.
 // `offsets` (n values) replaces `offset` when not null.
+// Sixteen requantized sums from element i, as int32 within Q's range; lanes outside `m` read as 0.
+template <typename Q, bool kOneScale>
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m512i requantize16(
+    const int32_t* acc, int64_t i, __mmask16 m, const float* scales, __m512 vz, bool round_first,
+    __m512i voff, const int32_t* offsets) {
+  constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
+  const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
+  // Explicitly rounded operations: the compiler may not contract them into one fused multiply-add.
+  const __m512 vscale = kOneScale ? _mm512_set1_ps(scales[0]) : _mm512_maskz_loadu_ps(m, scales + i);
+  const __m512i sums = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i),
+                                        offsets ? _mm512_maskz_loadu_epi32(m, offsets + i) : voff);
+  __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums), vscale, kNear);
+  if (round_first)
+    r = _mm512_add_round_ps(_mm512_roundscale_ps(r, kNear), vz, kNear);
+  else
+    r = _mm512_roundscale_ps(_mm512_add_round_ps(r, vz, kNear), kNear);
+  r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
+  return _mm512_cvtps_epi32(r);
+}
+
+// `scales` holds n values, or one when kOneScale.
+// `offsets` (n values) replaces `offset` when not null.
 template <typename Q, bool kOneScale>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(const int32_t* acc, int64_t n, const float* scales,
                                                                    float zero_point, bool round_first, int32_t offset,
                                                                    const int32_t* offsets, Q* y) {
   const __m512i voff = _mm512_set1_epi32(offset);
-  constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   const __m512 vz = _mm512_set1_ps(zero_point);
-  const __m512 vlo = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest()));
-  const __m512 vhi = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max()));
-  for (int64_t i = 0; i < n; i += 16) {
+  const __mmask16 all = 0xFFFF;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)  // 64 results per store (see pack_bytes.h)
+    pack64(requantize16<Q, kOneScale>(acc, i, all, scales, vz, round_first, voff, offsets),
+           requantize16<Q, kOneScale>(acc, i + 16, all, scales, vz, round_first, voff, offsets),
+           requantize16<Q, kOneScale>(acc, i + 32, all, scales, vz, round_first, voff, offsets),
+           requantize16<Q, kOneScale>(acc, i + 48, all, scales, vz, round_first, voff, offsets), y + i);
+  for (; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    // Explicitly rounded operations: the compiler may not contract them into one fused multiply-add.
-    const __m512 vscale = kOneScale ? _mm512_set1_ps(scales[0]) : _mm512_maskz_loadu_ps(m, scales + i);
-    const __m512i sums =
-        _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), offsets ? _mm512_maskz_loadu_epi32(m, offsets + i) : voff);
-    __m512 r = _mm512_mul_round_ps(_mm512_cvtepi32_ps(sums), vscale, kNear);
-    if (round_first)
-      r = _mm512_add_round_ps(_mm512_roundscale_ps(r, kNear), vz, kNear);
-    else
-      r = _mm512_roundscale_ps(_mm512_add_round_ps(r, vz, kNear), kNear);
-    r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
-    const __m512i q = _mm512_cvtps_epi32(r);
+    const __m512i q = requantize16<Q, kOneScale>(acc, i, m, scales, vz, round_first, voff, offsets);
     if constexpr (std::is_same_v<Q, uint8_t>)
       store16(y + i, m, _mm512_cvtusepi32_epi8(q));
     else

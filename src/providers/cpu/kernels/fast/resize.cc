@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "providers/cpu/kernels/fast/fast_common.h"
+#include "providers/cpu/kernels/fast/small_copy.h"
 #include "runtime/inline_shape.h"
 
 namespace kestrel::cpu {
@@ -72,7 +73,8 @@ class FastNearestUpsample final : public Kernel {
         return;
       }
       for (int64_t i = 0; i < in[d]; ++i)
-        for (int64_t r = 0; r < f; ++r) std::memcpy(y + static_cast<size_t>(i * f + r) * elem, x + i * elem, elem);
+        for (int64_t r = 0; r < f; ++r)
+          fast::copy_block(y + static_cast<size_t>(i * f + r) * elem, x + i * elem, elem);
       return;
     }
     // Trailing dims not scaled: the whole slice is one contiguous copy.
@@ -80,9 +82,11 @@ class FastNearestUpsample final : public Kernel {
     for (size_t k = d + 1; k < in.size(); ++k) rest_unscaled = rest_unscaled && factors_[k] == 1;
     for (int64_t i = 0; i < in[d]; ++i) {
       char* first = y + static_cast<size_t>(i * f) * out_stride[d];
-      if (rest_unscaled) std::memcpy(first, x + i * in_stride[d], out_stride[d]);
+      // (one channels-last pixel per copy when this is the width: copy_block keeps those inline)
+      if (rest_unscaled)
+        fast::copy_block(first, x + i * in_stride[d], out_stride[d]);
       else fill(d + 1, x + i * in_stride[d], first, in, in_stride, out_stride, elem);
-      for (int64_t r = 1; r < f; ++r) std::memcpy(first + r * out_stride[d], first, out_stride[d]);
+      for (int64_t r = 1; r < f; ++r) fast::copy_block(first + r * out_stride[d], first, out_stride[d]);
     }
   }
 

@@ -373,6 +373,13 @@ TEST(FastInt8, QLinearConvChannelsLastPaddedCopySplitOverThreads) {
   q_linear_conv({{2, 67, 50, 45}, {67, 1, 3, 3}, kU8, kS8, 67, {1, 1, 1, 1}}, kU8, true, true, true, true);
   q_linear_conv({{2, 19, 61, 59}, {7, 19, 3, 3}, kS8, kS8, 1, {2, 1, 0, 1}}, kS8, false, true, true, true);
 }
+// Depthwise 3x3 windows over maps of 2048 outputs or more take oneDNN's direct kernel instead of its first
+// choice: odd channel counts, u8 and s8 in and out, stride 1 and 2, a batch, split over threads.
+TEST(FastInt8, QLinearConvChannelsLastDepthwiseLargeMaps) {
+  q_linear_conv({{1, 21, 47, 53}, {21, 1, 3, 3}, kU8, kS8, 21, {1, 1, 1, 1}}, kS8, true, true, true, true);
+  q_linear_conv({{2, 37, 97, 91}, {37, 1, 3, 3}, kS8, kS8, 37, {1, 0, 1, 1}, {2, 2}}, kU8, true, true, true,
+                true);
+}
 // ai.kestrel QLinearConv's x_table: the convolution reads table[X]; the fast kernel looks X up while copying it
 // into the padded buffer (never in place), u8/s8 X and table, padded or not, large enough to split the copy.
 void q_linear_conv_table(const ConvCase& c, ElementType table_type) {
