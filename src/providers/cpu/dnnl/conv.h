@@ -241,6 +241,9 @@ class DnnlConv final : public Kernel {
     return w_.size() <= kWinogradMaxWeights;
   }
   // Whether Winograd pays on one thread for `channels` inputs and `out_pixels` outputs (an image's, or a band's).
+  // At 32 inputs and 128 outputs, one thread, whole model over direct: 9x27 outputs 0.80, 12x27 0.68, 14x27 0.69;
+  // at 16 inputs, 18x18 0.96. So squeezenet1_1's 27x27 convolutions run Winograd in two bands of 13 and 14 rows
+  // at two threads (before, below 400 outputs a band, they ran direct: 101 us against 107 on one thread).
   static bool winograd_pays(int64_t channels, int64_t out_pixels) {
     return channels >= kWinogradMinChannels || out_pixels >= kWinogradMinPixels;
   }
@@ -265,7 +268,7 @@ class DnnlConv final : public Kernel {
     }
     return false;
   }
-  static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 400;
+  static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 320;
   // Winograd weights take 16/9 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) times the space and oneDNN transforms them slowly:
   // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
   // ORT's and its session creation from 0.9 to 2.1 of ORT's. Large weights (its last two stages) stay direct.
