@@ -58,6 +58,9 @@ class Tensor {
   int64_t size() const { return size_; }  // element count
   size_t bytes() const { return static_cast<size_t>(size_) * element_size(type_); }
   bool owns_data() const { return storage_ != nullptr; }
+  // True when the buffer is owned and no other Tensor shares it (no copy, no view): writing it changes no
+  // other tensor.
+  bool owns_data_alone() const { return storage_ != nullptr && storage_.use_count() == 1; }
 
   void* raw_data() { return data_; }
   const void* raw_data() const { return data_; }

@@ -67,6 +67,16 @@ class StepContext final : public KernelContext {
     return out;
   }
   bool may_alias_output(size_t i) const override { return i < step_.may_alias.size() && step_.may_alias[i]; }
+  Tensor* reuse_input_as_output(size_t input, size_t output, std::span<const int64_t> shape) override {
+    if (input >= step_.overwritable.size() || !step_.overwritable[input] || !has_input(input) ||
+        !has_output(output) || !may_alias_output(output))
+      return nullptr;
+    const Value& in = frame_.slots[step_.inputs[input]];
+    // Sole ownership rules out every other holder: a view in a slot still alive, a sequence's item, a tensor
+    // the caller fed, an output of an earlier run.
+    if (!in.is_tensor() || !in.tensor().owns_data_alone()) return nullptr;
+    return &set_output_view(output, in.tensor(), shape);
+  }
   Value& output_value(size_t i) override {
     if (!has_output(i)) return scratch_;
     return frame_.slots[step_.outputs[i]];

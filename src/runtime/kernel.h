@@ -121,6 +121,15 @@ class KernelContext {
   // True when output i may share the buffer of an input (a view: Reshape, Squeeze...). False for graph outputs,
   // which the caller receives and may keep or modify, so they never alias an input or a constant.
   virtual bool may_alias_output(size_t /*i*/) const { return false; }
+  // Output `output` in the buffer of input `input`, with its element type and `shape` (of its element count),
+  // when the input dies with this step: no later step reads it, nothing else shares its buffer, it is no
+  // graph input, output or constant, and the output may alias (may_alias_output). Null, changing nothing,
+  // otherwise. For kernels that read that input as the output's first contents (a residual summed into the
+  // output, as ORT's FusedConv does in place) or read it wholly before writing.
+  virtual Tensor* reuse_input_as_output(size_t /*input*/, size_t /*output*/,
+                                        std::span<const int64_t> /*shape*/) {
+    return nullptr;
+  }
   // The output slot after set_output/allocate_output.
   virtual Value& output_value(size_t i) = 0;
 

@@ -83,6 +83,57 @@ void align_run_time_constants(Plan& plan) {
   }
 }
 
+// True when every step in `others` (each before `step` in plan order) is an ancestor of `step`: it finishes
+// before `step` starts in the parallel executor too. Walks back from `step` along producers, no further back
+// than the earliest of `others`.
+bool all_ancestors(const std::vector<std::vector<int>>& producers_of, int step, std::vector<int> others) {
+  if (others.empty()) return true;
+  const int earliest = *std::min_element(others.begin(), others.end());
+  std::vector<char> seen(static_cast<size_t>(step - earliest + 1), 0);
+  std::vector<int> todo{step};
+  while (!todo.empty() && !others.empty()) {
+    const int at = todo.back();
+    todo.pop_back();
+    for (int p : producers_of[static_cast<size_t>(at)]) {
+      if (p < earliest || seen[static_cast<size_t>(p - earliest)]) continue;
+      seen[static_cast<size_t>(p - earliest)] = 1;
+      std::erase(others, p);
+      todo.push_back(p);
+    }
+  }
+  return others.empty();
+}
+
+// Fills Step::overwritable (plan.h) once the slots' readers and the steps' producers are known.
+void mark_overwritable_inputs(Plan& plan, const std::unordered_map<int, size_t>& last_use,
+                              const std::vector<std::vector<int>>& producers_of) {
+  std::vector<char> excluded(static_cast<size_t>(plan.num_slots), 0);
+  for (int s : plan.input_slots) excluded[static_cast<size_t>(s)] = 1;
+  for (const auto& [here, there] : plan.outer) excluded[static_cast<size_t>(here)] = 1;
+  std::vector<std::vector<int>> readers_of(static_cast<size_t>(plan.num_slots));
+  for (size_t index = 0; index < plan.steps.size(); ++index)
+    for (int s : plan.steps[index].read_slots)
+      readers_of[static_cast<size_t>(s)].push_back(static_cast<int>(index));
+  for (size_t index = 0; index < plan.steps.size(); ++index) {
+    Step& step = plan.steps[index];
+    step.overwritable.assign(step.inputs.size(), 0);
+    // A control-flow node's subgraphs may read its inputs as outer-scope values while it writes its outputs.
+    const bool has_subgraphs =
+        std::any_of(step.node->attributes.begin(), step.node->attributes.end(),
+                    [](const auto& a) { return a.second.g || !a.second.graphs.empty(); });
+    if (has_subgraphs) continue;
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const int s = step.inputs[i];
+      if (s < 0 || excluded[static_cast<size_t>(s)] || !plan.releasable[static_cast<size_t>(s)] ||
+          last_use.at(s) != index || std::count(step.inputs.begin(), step.inputs.end(), s) != 1)
+        continue;
+      std::vector<int> others = readers_of[static_cast<size_t>(s)];
+      std::erase(others, static_cast<int>(index));
+      step.overwritable[i] = all_ancestors(producers_of, static_cast<int>(index), std::move(others));
+    }
+  }
+}
+
 }  // namespace
 
 Plan::Plan() : frames(std::make_unique<FramePool>()), memory_plans(std::make_unique<MemoryPlanCache>()) {}
@@ -222,9 +273,10 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
   plan->readers.assign(plan->num_slots, 0);
   plan->releasable.assign(plan->num_slots, 0);
   for (size_t s = 0; s < keep.size(); ++s) plan->releasable[s] = !keep[s] && !plan->is_constant[s];
+  std::vector<std::vector<int>> producers_of(plan->steps.size());
   for (size_t index = 0; index < plan->steps.size(); ++index) {
     Step& step = plan->steps[index];
-    std::vector<int> from;
+    std::vector<int>& from = producers_of[index];
     for (int s : step.read_slots) {
       ++plan->readers[s];
       if (producer[s] >= 0 && std::find(from.begin(), from.end(), producer[s]) == from.end())
@@ -235,6 +287,7 @@ std::unique_ptr<Plan> compile_plan(const ir::Graph& graph, const Plan* enclosing
     for (int s : step.outputs)
       if (s >= 0) producer[s] = static_cast<int>(index);
   }
+  mark_overwritable_inputs(*plan, last_use, producers_of);
   return plan;
 }
 

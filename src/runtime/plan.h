@@ -41,6 +41,10 @@ struct Step {
   // Slots whose last reader is this step, and its outputs nothing reads (never a constant's: frames keep those).
   std::vector<int> release;
   std::vector<char> may_alias;  // per output: 1 when it may share an input's buffer (not a graph output)
+  // Per input: 1 when its value dies with this step in either executor (reuse_input_as_output): the slot is
+  // read by no later step and by no step that may still run beside this one, and by this step once; it is
+  // no graph input, output, constant or outer-scope value.
+  std::vector<char> overwritable;
   // For the parallel executor: the steps that read this step's outputs (each once), and how many distinct
   // steps this one reads from.
   std::vector<int> consumers;

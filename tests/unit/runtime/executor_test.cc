@@ -1,9 +1,14 @@
 // The executor's buffer rules: shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their
 // input's buffer inside the graph, the shared buffer lives as long as any reader needs it even when the arena
-// recycles memory, and graph outputs never alias a caller's input or a constant.
+// recycles memory, and graph outputs never alias a caller's input or a constant. A kernel may write its
+// output over an input only where that value dies and nothing else holds its buffer (reuse_input_as_output).
+#include "runtime/executor.h"
+
 #include <gtest/gtest.h>
 
 #include "optimizer/optimizer_test_util.h"
+#include "runtime/kernel_registry.h"
+#include "runtime/plan.h"
 #include "unit/providers/cpu/subgraph_model.h"
 
 namespace kestrel {
@@ -230,6 +235,99 @@ TEST(MemoryPlan, LoopsWithDataDependentTripCountsMatchRunsWithoutTheArena) {
                            {"M", Value(Tensor::from_vector<int64_t>({m}, Shape{}))}};
       expect_equal(planned.run(feeds), reference.run(feeds), "M = " + std::to_string(m));
     }
+  }
+}
+
+// A Neg that writes -x over x when the executor lets it, counting the times it did.
+class NegOverInput final : public runtime::Kernel {
+ public:
+  explicit NegOverInput(int& reused) : reused_(reused) {}
+  void compute(runtime::KernelContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    Tensor* y = ctx.reuse_input_as_output(0, 0, x.shape());
+    if (y)
+      ++reused_;
+    else
+      y = &ctx.allocate_uninitialized_output(0, x.type(), x.shape());
+    for (int64_t i = 0; i < x.size(); ++i) y->data<float>()[i] = -x.data<float>()[i];
+  }
+
+ private:
+  int& reused_;
+};
+
+// Runs `m` on x [2, 3] with NegOverInput for Neg; returns its output Y and how often Neg reused its input.
+std::pair<Tensor, int> run_neg_over_input(ModelBuilder& m, const Tensor& x) {
+  m.output("Y");
+  const std::string bytes = m.bytes();
+  auto model = optimizer_test::load(bytes);
+  int reused = 0;
+  runtime::KernelRegistry kernels;
+  kernels.add({"Neg", "", 1, 1 << 30, "float",
+               [&reused](const runtime::KernelInfo&) -> std::unique_ptr<runtime::Kernel> {
+                 return std::make_unique<NegOverInput>(reused);
+               }});
+  runtime::PlanOptions options;
+  options.custom_kernels = &kernels;
+  auto plan = runtime::compile_plan(*model->graph, nullptr, options);
+  runtime::RunContext run;
+  std::vector<Value> out = runtime::execute(*plan, {Value(x)}, nullptr, run);
+  return {out.at(0).tensor(), reused};
+}
+
+TEST(Executor, KernelWritesOverAnInputThatDiesWithIt) {
+  ModelBuilder m;
+  m.input("X", {2, 3});
+  m.node("Relu", {"X"}, {"a"});
+  m.node("Neg", {"a"}, {"b"});
+  m.node("Abs", {"b"}, {"Y"});
+  const Tensor x = random_tensor({2, 3}, 43);
+  const auto [y, reused] = run_neg_over_input(m, x);
+  EXPECT_EQ(reused, 1);
+  for (int64_t i = 0; i < x.size(); ++i)
+    EXPECT_EQ(y.data<float>()[i], std::max(x.data<float>()[i], 0.0f)) << i;
+}
+
+TEST(Executor, KernelKeepsAnInputReadLater) {
+  ModelBuilder m;
+  m.input("X", {2, 3});
+  m.node("Relu", {"X"}, {"a"});
+  m.node("Neg", {"a"}, {"b"});
+  m.node("Add", {"b", "a"}, {"Y"});
+  const auto [y, reused] = run_neg_over_input(m, random_tensor({2, 3}, 44));
+  EXPECT_EQ(reused, 0);
+  for (int64_t i = 0; i < y.size(); ++i) EXPECT_EQ(y.data<float>()[i], 0.0f) << i;
+}
+
+TEST(Executor, KernelKeepsAnInputWhoseBufferAViewStillHolds) {
+  // a2 dies with Neg, but its buffer is a's, which the view v keeps for w, read after Neg.
+  ModelBuilder m;
+  m.input("X", {2, 3});
+  m.initializer_i64("flat", {1}, {6});
+  m.initializer_i64("back", {2}, {2, 3});
+  m.node("Relu", {"X"}, {"a"});
+  m.node("Reshape", {"a", "flat"}, {"v"});
+  m.node("Reshape", {"v", "back"}, {"a2"});
+  m.node("Neg", {"a2"}, {"b"});
+  m.node("Reshape", {"v", "back"}, {"w"});
+  m.node("Add", {"b", "w"}, {"Y"});
+  const auto [y, reused] = run_neg_over_input(m, random_tensor({2, 3}, 45));
+  EXPECT_EQ(reused, 0);
+  for (int64_t i = 0; i < y.size(); ++i) EXPECT_EQ(y.data<float>()[i], 0.0f) << i;
+}
+
+TEST(Executor, KernelNeverWritesOverAGraphInput) {
+  ModelBuilder m;
+  m.input("X", {2, 3});
+  m.node("Neg", {"X"}, {"b"});
+  m.node("Abs", {"b"}, {"Y"});
+  const Tensor x = random_tensor({2, 3}, 46);
+  const Tensor before = x.clone();
+  const auto [y, reused] = run_neg_over_input(m, x);
+  EXPECT_EQ(reused, 0);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x.data<float>()[i], before.data<float>()[i]) << i;
+    EXPECT_EQ(y.data<float>()[i], std::fabs(before.data<float>()[i])) << i;
   }
 }
 

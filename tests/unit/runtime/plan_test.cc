@@ -1,10 +1,13 @@
 // The planner (src/runtime/plan.cc): weights that every reading kernel keeps packed in its own form are freed
 // once those kernels exist (PlanOptions::release_constant), and only those; a session with a team of threads
-// releases the same weights and reports the same first error as a one-thread one.
+// releases the same weights and reports the same first error as a one-thread one. A step may write over an
+// input's buffer only where that value dies with the step in either executor (Step::overwritable).
 #include "runtime/plan.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -140,6 +143,66 @@ TEST(Plan, TwoThreadSessionReportsTheFirstFailingStep) {
           << threads << " threads: " << e.what();
     }
   }
+}
+
+// Per node name, its step's Step::overwritable flags.
+std::map<std::string, std::vector<char>> overwritable_inputs(const onnx::ModelProto& m) {
+  const std::string bytes = m.SerializeAsString();
+  auto model = onnx_format::load_model_bytes(bytes.data(), bytes.size(), "", {});
+  auto plan = runtime::compile_plan(*model->graph, nullptr, {});
+  std::map<std::string, std::vector<char>> flags;
+  for (const runtime::Step& step : plan->steps) flags[step.node->name] = step.overwritable;
+  return flags;
+}
+
+TEST(Plan, InputsAreOverwritableWhereTheirValueDies) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("lifetimes");
+  test_model::add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  test_model::add_node(*g, "Relu", {"x"}, {"a"}, "relu");        // x: a graph input, the caller's
+  test_model::add_node(*g, "Sigmoid", {"a"}, {"b"}, "sigmoid");  // a: read again by add_ab
+  test_model::add_node(*g, "Add", {"a", "b"}, {"c"}, "add_ab");  // a: its other reader runs before it
+  test_model::add_node(*g, "Neg", {"c"}, {"d"}, "neg");          // c: read again by exp
+  test_model::add_node(*g, "Exp", {"c"}, {"e"}, "exp");          // c: neg may still run beside it
+  test_model::add_node(*g, "Add", {"d", "e"}, {"f"}, "add_de");
+  test_model::add_node(*g, "Mul", {"f", "f"}, {"g"}, "square");  // f: read twice by the step itself
+  test_model::add_node(*g, "Abs", {"g"}, {"y"}, "abs");
+  test_model::add_node(*g, "Tanh", {"y"}, {"z"}, "tanh");  // y: a graph output
+  test_model::add_tensor_output(*g, "y", onnx::TensorProto::FLOAT, {2, 3});
+  test_model::add_tensor_output(*g, "z", onnx::TensorProto::FLOAT, {2, 3});
+  using Flags = std::vector<char>;
+  const std::map<std::string, Flags> want{{"relu", {0}},      {"sigmoid", {0}}, {"add_ab", {1, 1}},
+                                          {"neg", {0}},       {"exp", {0}},     {"add_de", {1, 1}},
+                                          {"square", {0, 0}}, {"abs", {1}},     {"tanh", {0}}};
+  EXPECT_EQ(overwritable_inputs(m), want);
+}
+
+TEST(Plan, NoInputOfAControlFlowNodeIsOverwritable) {
+  // a dies with the Loop, but its body reads a as an outer-scope value while the Loop writes its outputs.
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("outer_read");
+  test_model::add_tensor_input(*g, "M", onnx::TensorProto::INT64, {});
+  test_model::add_tensor_input(*g, "x", onnx::TensorProto::FLOAT, {1});
+  test_model::add_node(*g, "Neg", {"x"}, {"a"}, "neg");
+  onnx::GraphProto body;
+  body.set_name("body");
+  test_model::add_tensor_input(body, "i", onnx::TensorProto::INT64, {});
+  test_model::add_tensor_input(body, "c_in", onnx::TensorProto::BOOL, {});
+  test_model::add_tensor_input(body, "v_in", onnx::TensorProto::FLOAT, {1});
+  test_model::add_node(body, "Identity", {"c_in"}, {"c_out"});
+  test_model::add_node(body, "Add", {"v_in", "a"}, {"v_out"});
+  body.add_output()->set_name("c_out");
+  body.add_output()->set_name("v_out");
+  test_model::add_graph_attribute(*test_model::add_node(*g, "Loop", {"M", "", "a"}, {"v"}, "loop"), "body",
+                                  body);
+  test_model::add_tensor_output(*g, "v", onnx::TensorProto::FLOAT, {1});
+  EXPECT_EQ(overwritable_inputs(m).at("loop"), (std::vector<char>{0, 0, 0}));
 }
 
 }  // namespace

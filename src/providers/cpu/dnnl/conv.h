@@ -134,13 +134,18 @@ class DnnlConv final : public Kernel {
       const int64_t nhwc[] = {ys[0], ys[2], ys[3], ys[1]};
       ys = runtime::InlineShape(nhwc);
     }
+    // A residual of the output's own shape is a sum post-op; one that broadcasts is added afterwards.
+    const bool residual_inside = Z && std::ranges::equal(Z->shape(), ys.span());
+    // The sum post-op reads dst before writing it, so Y may take over the buffer of a residual no one reads
+    // after this node instead of a copy of it (resnet50 at two threads: 16 copies of 0.4-3.2 MB, about 10% of
+    // its time). Not when X is empty: the output is then the bias, written before Z is added.
+    Tensor* in_place = residual_inside && X.size() > 0 ? ctx.reuse_input_as_output(3, 0, ys.span()) : nullptr;
     // every element is written
-    Tensor& Y = ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());
+    Tensor& Y =
+        in_place ? *in_place : ctx.allocate_uninitialized_output_dims(0, ElementType::kFloat, ys.span());
     if (Y.size() == 0) return;
     const int threads = ctx.intra_op_threads();
     const float* bias = b_.defined() ? b_.data<float>() : nullptr;
-    // A residual of the output's own shape is a sum post-op; one that broadcasts is added afterwards.
-    const bool residual_inside = Z && std::ranges::equal(Z->shape(), ys.span());
     if (X.size() == 0) {  // every tap reads padding: the output is the bias alone
       float* y = Y.data<float>();
       const int64_t pixels = Y.size() / (N * M);
@@ -177,7 +182,7 @@ class DnnlConv final : public Kernel {
     if (Z) {  // the sum post-op adds what dst holds before the convolution writes it
       if (plan.residual_reorder)
         plan.residual_reorder.run(Z->raw_data(), y, team);
-      else if (Y.raw_data() != Z->raw_data())  // (the planner may run the op in place on Z)
+      else if (Y.raw_data() != Z->raw_data())  // (Y may have taken over Z's buffer)
         std::memcpy(Y.raw_data(), Z->raw_data(), Z->bytes());
     }
     for (int64_t i = 0; i < plan.images; ++i)
@@ -213,6 +218,9 @@ class DnnlConv final : public Kernel {
     return w_.size() <= kWinogradMaxWeights;
   }
   // Whether Winograd pays on one thread for `channels` inputs and `out_pixels` outputs (an image's, or a band's).
+  // At 32 inputs and 128 outputs, one thread, whole model over direct: 9x27 outputs 0.80, 12x27 0.68, 14x27 0.69;
+  // at 16 inputs, 18x18 0.96. So squeezenet1_1's 27x27 convolutions run Winograd in two bands of 13 and 14 rows
+  // at two threads (before, below 400 outputs a band, they ran direct: 101 us against 107 on one thread).
   static bool winograd_pays(int64_t channels, int64_t out_pixels) {
     return channels >= kWinogradMinChannels || out_pixels >= kWinogradMinPixels;
   }
@@ -237,7 +245,7 @@ class DnnlConv final : public Kernel {
     }
     return false;
   }
-  static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 400;
+  static constexpr int64_t kWinogradMinChannels = 128, kWinogradMinPixels = 320;
   // Winograd weights take 16/9 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) times the space and oneDNN transforms them slowly:
   // with every eligible convolution of resnet18 on Winograd, its memory above the baseline went from 0.36 to 0.72 of
   // ORT's and its session creation from 0.9 to 2.1 of ORT's. Large weights (its last two stages) stay direct.

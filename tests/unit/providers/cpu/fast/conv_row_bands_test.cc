@@ -117,7 +117,7 @@ std::function<void(onnx::NodeProto&)> conv_attrs(std::vector<int64_t> pads, cons
 }
 
 // Shapes large enough for a team (over 2^20 multiply-adds) and for Winograd in every band of up to four (at
-// least 400 outputs a band, or 128 input channels), with Relu, which oneDNN's Winograd kernels take as a
+// least 320 outputs a band, or 128 input channels), with Relu, which oneDNN's Winograd kernels take as a
 // post-op. 41 rows: bands of 20/21, 13/14/14 and 10/10/10/11 rows.
 TEST(ConvRowBands, OddHeightSymmetricPads) {
   const std::vector<NodeInput> in{{"X", pattern_tensor({1, 41, 41, 20}, 1)},
@@ -183,6 +183,15 @@ TEST(ConvRowBands, PostOpsWithoutWinogradRunDirect) {
                              add_attr(n, "activation_shift", -0.25f);
                            }),
                 {testing::feeds_of(in)});
+}
+
+// squeezenet1_1's 27x27 expand convolution: two bands of 13 and 14 rows (351 and 378 outputs) run Winograd,
+// three or four bands of 9 or fewer rows the direct kernel.
+TEST(ConvRowBands, SqueezenetExpandShape) {
+  const std::vector<NodeInput> in{{"X", pattern_tensor({1, 27, 27, 32}, 1)},
+                                  {"W", pattern_tensor({128, 32, 3, 3}, 2), true},
+                                  {"B", pattern_tensor({128}, 3), true}};
+  compare_teams(in, conv_attrs({1, 1, 1, 1}, "Relu"), {testing::feeds_of(in)});
 }
 
 TEST(ConvRowBands, WideInputFewRows) {  // 9 rows over 4 bands: 2, 2, 2 and 3 rows, each band mostly halo

@@ -1,8 +1,9 @@
 // The oneDNN FusedConv, FusedMatMul and FusedGemm (src/providers/cpu/dnnl/fused_*.cc) against the reference
 // ai.kestrel kernels: every activation as a post-op, same-shape and broadcast residuals, constant and
-// run-time bias, transposes and alpha.
+// run-time bias, transposes and alpha; a residual whose buffer the output takes over (reuse_input_as_output).
 #include <gtest/gtest.h>
 
+#include "common/model_builder.h"
 #include "providers/cpu/fast/fast_vs_reference.h"
 
 namespace kestrel {
@@ -117,6 +118,83 @@ TEST(FastFusedConv, ResidualWithoutBiasDepthwise) {
                                                 add_attr(n, "group", int64_t{19});
                                               }),
                               13, 1e-4f, "ai.kestrel");
+}
+
+// A bottleneck-like chain in either layout: a = conv(X), b = conv(a), c = conv(b) + a, Y = conv(c), where a
+// dies with c's node, which then writes c over it; with `keep_a`, K = a + c is read after, so a must survive.
+std::string residual_chain(bool channels_last, bool keep_a, int64_t C, int64_t H) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* ks = m.add_opset_import();
+  ks->set_domain("ai.kestrel");
+  ks->set_version(1);
+  auto* g = m.mutable_graph();
+  g->set_name("residual_chain");
+  const Shape x_shape = channels_last ? Shape{1, H, H, C} : Shape{1, C, H, H};
+  test_model::add_tensor_input(*g, "X", onnx::TensorProto::FLOAT, x_shape);
+  auto constant = [&](const std::string& name, const Tensor& t) {
+    auto* init = g->add_initializer();
+    init->set_name(name);
+    init->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : t.shape()) init->add_dims(d);
+    init->set_raw_data(t.raw_data(), t.bytes());
+  };
+  for (int k = 1; k <= 4; ++k) {
+    // Small weights keep the chain's values near 1, so the tolerance holds after four convolutions.
+    Tensor w = pattern_tensor({C, C, 3, 3}, k);
+    for (int64_t i = 0; i < w.size(); ++i) w.data<float>()[i] /= static_cast<float>(C * 3);
+    constant("W" + std::to_string(k), w);
+    constant("B" + std::to_string(k), pattern_tensor({C}, 10 + k));
+  }
+  auto conv = [&](const std::string& in, int k, const std::string& out, const std::string& residual) {
+    std::vector<std::string> inputs{in, "W" + std::to_string(k), "B" + std::to_string(k)};
+    if (!residual.empty()) inputs.push_back(residual);
+    auto* n = test_model::add_node(*g, "FusedConv", inputs, {out});
+    n->set_domain("ai.kestrel");
+    add_attr(*n, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    add_attr(*n, "activation", std::string("Relu"));
+    if (channels_last) add_attr(*n, "channels_last", int64_t{1});
+  };
+  conv("X", 1, "a", "");
+  conv("a", 2, "b", "");
+  conv("b", 3, "c", "a");
+  conv("c", 4, "Y", "");
+  test_model::add_tensor_output(*g, "Y", onnx::TensorProto::FLOAT, x_shape);
+  if (keep_a) {
+    test_model::add_node(*g, "Add", {"a", "c"}, {"K"});
+    test_model::add_tensor_output(*g, "K", onnx::TensorProto::FLOAT, x_shape);
+  }
+  return m.SerializeAsString();
+}
+
+TEST(FastFusedConv, ResidualTakenOverByTheOutput) {
+  // 41x41 with 24 channels: a team of two runs channels-last ones in Winograd row bands.
+  constexpr int64_t C = 24, H = 41;
+  for (bool channels_last : {false, true})
+    for (bool keep_a : {false, true}) {
+      SCOPED_TRACE(std::string(channels_last ? "NHWC" : "NCHW") + (keep_a ? ", a read after" : ""));
+      const std::string bytes = residual_chain(channels_last, keep_a, C, H);
+      const Feeds feeds{
+          {"X", Value(pattern_tensor(channels_last ? Shape{1, H, H, C} : Shape{1, C, H, H}, 5))}};
+      const std::vector<Value> want = testing::make_session(bytes, true, 1).run(feeds);
+      for (int threads : {1, 2})
+        for (ExecutionMode mode : {ExecutionMode::kSequential, ExecutionMode::kParallel}) {
+          SCOPED_TRACE("threads " + std::to_string(threads) +
+                       (mode == ExecutionMode::kParallel ? ", parallel executor" : ""));
+          SessionOptions o;
+          o.graph_optimization_level = GraphOptimizationLevel::kDisableAll;
+          o.intra_op_num_threads = threads;
+          o.execution_mode = mode;
+          o.inter_op_num_threads = 2;
+          Session fast(bytes.data(), bytes.size(), o);
+          for (int run = 0; run < 3; ++run) {  // the first records the memory plan, the others follow it
+            const std::vector<Value> got = fast.run(feeds);
+            ASSERT_EQ(got.size(), want.size());
+            for (size_t k = 0; k < got.size(); ++k) testing::expect_close(want[k].tensor(), got[k].tensor());
+          }
+        }
+    }
 }
 
 TEST(FastFusedConv, BroadcastResidual) {
