@@ -41,7 +41,7 @@ void* thread_scratch(int slot, size_t bytes) {
   ScratchSlot& s = slots[slot];
   if (bytes > s.size) {
     std::free(s.data);
-    const size_t rounded = (bytes + 63) / 64 * 64;
+    const size_t rounded = runtime::round_up(bytes, 64);
     s.data = std::aligned_alloc(64, rounded);
     if (!s.data) {
       s.size = 0;
@@ -218,6 +218,14 @@ dnnl::memory::desc leading_range(const dnnl_memory_desc_t& md, int d, dnnl_dim_t
   return dnnl::memory::desc(cut);
 }
 
+// A heap buffer of at least `bytes`, aligned to 64 bytes, freed with its pointer.
+std::unique_ptr<void, decltype(&std::free)> aligned_buffer(size_t bytes) {
+  std::unique_ptr<void, decltype(&std::free)> buffer(std::aligned_alloc(64, runtime::round_up(bytes, 64)),
+                                                     &std::free);
+  if (!buffer) throw std::bad_alloc();
+  return buffer;
+}
+
 // Reorders `src` into `dst` on a team of `threads` and waits. Scratch memory of a huge page or more (oneDNN's
 // Winograd weights transform wants 4.6 MB for a 128 x 128 3x3 convolution) is given as whole huge pages that
 // go back to the creation's recycled pages (huge_pages.h) when done: left to oneDNN, it was mapped and
@@ -230,12 +238,10 @@ void reorder_weights(const dnnl::memory& src, const dnnl::memory& dst, int threa
   const size_t scratch_bytes = pd.scratchpad_desc().get_size();
   std::shared_ptr<void> scratch;
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-  if (scratch_bytes >= runtime::kHugePageBytes) {
+  if (scratch_bytes >= runtime::kHugePageBytes)
     scratch = runtime::allocate_on_huge_pages(runtime::round_up(scratch_bytes, runtime::kHugePageBytes));
-  } else if (scratch_bytes > 0) {
-    scratch.reset(std::aligned_alloc(64, runtime::round_up(scratch_bytes, 64)), &std::free);
-    if (!scratch) throw std::bad_alloc();
-  }
+  else if (scratch_bytes > 0)
+    scratch = aligned_buffer(scratch_bytes);
   if (scratch) args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), engine(), scratch.get()));
   dnnl::reorder(pd).execute(thread_stream(), args);
   thread_stream().wait();
@@ -259,9 +265,7 @@ void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnn
   const size_t bytes = plain.get_size();
   const int team = threads_for(static_cast<int64_t>(want.get_size()), omp_get_max_threads());
   if (d < 0 || plain_block != 1 || outermost_dim(want.data, packed_block) != d) {
-    std::unique_ptr<void, decltype(&std::free)> copy(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
-                                                     &std::free);
-    if (!copy) throw std::bad_alloc();
+    const auto copy = aligned_buffer(bytes);
     std::memcpy(copy.get(), data, bytes);
     reorder_weights(dnnl::memory(plain, engine(), copy.get()), dnnl::memory(want, engine(), dst), team);
     return;
@@ -274,10 +278,8 @@ void pack_unaligned(const dnnl::memory::desc& plain, const void* data, const dnn
       std::max<dnnl_dim_t>(1, static_cast<dnnl_dim_t>(kSlabBytes / row_bytes) / packed_block) * packed_block);
   const int64_t slabs = (extent + rows - 1) / rows;
   const int threads = static_cast<int>(std::min<int64_t>(team, slabs));
-  const size_t slab_bytes = (row_bytes * static_cast<size_t>(rows) + 63) / 64 * 64;
-  std::unique_ptr<void, decltype(&std::free)> buffers(std::aligned_alloc(64, slab_bytes * threads),
-                                                      &std::free);
-  if (!buffers) throw std::bad_alloc();
+  const size_t slab_bytes = runtime::round_up(row_bytes * static_cast<size_t>(rows), 64);
+  const auto buffers = aligned_buffer(slab_bytes * static_cast<size_t>(threads));
   const dnnl_dim_t tail = extent - (slabs - 1) * rows;
   const dnnl::memory::desc from = leading_range(plain.data, d, rows, 1),
                            to = leading_range(want.data, d, rows, packed_block);
