@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "providers/cpu/dnnl/winograd_weights.h"
 #include "runtime/huge_pages.h"
 #include "runtime/packed_weight_memory.h"
 
@@ -339,6 +340,10 @@ dnnl::memory PackedWeights::get(const dnnl::memory::desc& want) {
   storage_.push_back(std::move(storage));
   if (data_ && want == plain_) {
     std::memcpy(dst.get_data_handle(), data_, plain_.get_size());
+  } else if (data_ && makes_winograd_weights(plain_, want)) {
+    // Faster than oneDNN's reorder to this layout, and no scratch copy (winograd_weights.h).
+    make_winograd_weights(plain_, data_, want, dst.get_data_handle(),
+                          threads_for(static_cast<int64_t>(bytes), omp_get_max_threads()));
   } else if (data_ &&
              reinterpret_cast<uintptr_t>(data_) % dnnl::memory::data_type_size(plain_.data_type()) != 0) {
     pack_unaligned(plain_, data_, want, dst.get_data_handle());
