@@ -114,8 +114,9 @@ TEST(PackedWeightsUnaligned, MatMulWeights) {
       }
 }
 
-// oneDNN's Winograd weights layout is not blocked (and cannot be read back): the whole weight goes through
-// one aligned copy, and the convolution must compute the same output with either packing.
+// oneDNN's Winograd weights layout is not blocked (and cannot be read back): the F(4x4, 3x3) one is made by
+// winograd_weights.h (tested against oneDNN there), others through one aligned copy; either way the
+// convolution must compute the same output from aligned and unaligned weights.
 TEST(PackedWeightsUnaligned, WinogradWeights) {
   const dnnl::memory::dims dims{64, 48, 3, 3}, x_dims{1, 48, 20, 20}, y_dims{1, 64, 20, 20};
   const dnnl::convolution_forward::desc desc(
