@@ -114,14 +114,19 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512i quantize16_w
   return _mm512_cvtps_epi32(r);
 }
 
+// Sixteen int32 already within Q's range, narrowed to 8 bits.
 template <typename Q>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs,
-                                                                               __m512 vz) {
-  const __m512i q = quantize16_wide<Q>(x, vs, vz);
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i narrow16(__m512i q) {
   if constexpr (std::is_same_v<Q, uint8_t>)
     return _mm512_cvtusepi32_epi8(q);
   else
     return _mm512_cvtsepi32_epi8(q);
+}
+
+template <typename Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i quantize16(__m512 x, __m512 vs,
+                                                                               __m512 vz) {
+  return narrow16<Q>(quantize16_wide<Q>(x, vs, vz));
 }
 
 template <typename Q>
@@ -163,9 +168,8 @@ void dequantize_scalar(const Q* x, int64_t n, int32_t zero_point, float scale, f
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zero_point) * scale;
 }
 
-// `scales` holds n values, or one when kOneScale.
-// `offsets` (n values) replaces `offset` when not null.
-// Sixteen requantized sums from element i, as int32 within Q's range; lanes outside `m` read as 0.
+// Sixteen requantized sums from element i, as int32 within Q's range; lanes outside `m` read as 0. Scales and
+// offsets as for requantize_avx512 below.
 template <typename Q, bool kOneScale>
 __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m512i requantize16(
     const int32_t* acc, int64_t i, __mmask16 m, const float* scales, __m512 vz, bool round_first,
@@ -203,11 +207,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void requantize_avx512(cons
            requantize16<Q, kOneScale>(acc, i + 48, all, scales, vz, round_first, voff, offsets), y + i);
   for (; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
-    const __m512i q = requantize16<Q, kOneScale>(acc, i, m, scales, vz, round_first, voff, offsets);
-    if constexpr (std::is_same_v<Q, uint8_t>)
-      store16(y + i, m, _mm512_cvtusepi32_epi8(q));
-    else
-      store16(y + i, m, _mm512_cvtsepi32_epi8(q));
+    store16(y + i, m,
+            narrow16<Q>(requantize16<Q, kOneScale>(acc, i, m, scales, vz, round_first, voff, offsets)));
   }
 }
 
