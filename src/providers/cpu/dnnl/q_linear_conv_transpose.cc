@@ -21,6 +21,7 @@
 #include "providers/cpu/kernels/fast/byte_lookup.h"
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
+#include "providers/cpu/kernels/fast/tail_mask.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -109,9 +110,8 @@ class NarrowOutputs {
   // The 64 output bytes of G pixels starting at x, in the stored order.
   KESTREL_NARROW_TARGET void group(const uint8_t* x, float zero, uint8_t* bytes) const {
     const int64_t quads = C_ / 4, span = P_ * quads;  // dwords of one vector's pixels
-    const __mmask16 lo_mask =
-        span >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << span) - 1);
-    const __mmask16 hi_mask = span <= 16 ? 0 : static_cast<__mmask16>((1u << (span - 16)) - 1);
+    const __mmask16 lo_mask = fast::tail_mask(span);
+    const __mmask16 hi_mask = span <= 16 ? 0 : fast::tail_mask(span - 16);
     const __m512i offsets = _mm512_loadu_si512(offsets_);
     const __m512 scales = _mm512_loadu_ps(scales_), vzero = _mm512_set1_ps(zero);
     const __m512 lo = _mm512_set1_ps(signed_output ? -128.0f : 0.0f);

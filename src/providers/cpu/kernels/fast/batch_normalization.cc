@@ -12,6 +12,7 @@
 
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
+#include "providers/cpu/kernels/fast/tail_mask.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -21,7 +22,7 @@ __attribute__((target("avx512f"))) void affine_plane(const float* x, int64_t n, 
   constexpr int kNear = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = fast::tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     _mm512_mask_storeu_ps(y + i, m, _mm512_add_round_ps(_mm512_mul_round_ps(v, va, kNear), vb, kNear));
   }

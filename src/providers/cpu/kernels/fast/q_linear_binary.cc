@@ -16,6 +16,7 @@
 #include "providers/cpu/kernels/fast/fast_common.h"
 #include "providers/cpu/kernels/fast/pack_bytes.h"
 #include "providers/cpu/kernels/fast/quantize_simd.h"
+#include "providers/cpu/kernels/fast/tail_mask.h"
 
 namespace kestrel::cpu {
 namespace {
@@ -107,7 +108,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_pair_avx512(co
     fast::pack64(r[0], r[1], r[2], r[3], y + i);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = fast::tail_mask(n - i);
     const __m512 va = dequantize16(a + i, m, vza, vsa), vb = dequantize16(b + i, m, vzb, vsb);
     quantize16(apply16<Op>(va, vb), vcs, vcz, m, y + i);
   }
@@ -142,7 +143,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void combine_run_avx512(con
     fast::pack64(r[0], r[1], r[2], r[3], y + i);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = fast::tail_mask(n - i);
     const __m512 a = dequantize16(big + i, m, vz, vs);
     const __m512 b = kSmallOne ? vone : _mm512_maskz_loadu_ps(m, small + i);
     quantize16(apply16<Op>(a, b), vcs, vcz, m, y + i);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "providers/cpu/kernels/fast/pack_bytes.h"
+#include "providers/cpu/kernels/fast/tail_mask.h"
 #include "providers/cpu/kernels/onnx/quantize.h"
 
 namespace kestrel::cpu::fast {
@@ -56,10 +57,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void store16(float* 
     _mm512_storeu_ps(y, v);
   else
     _mm512_mask_storeu_ps(y, m, v);
-}
-
-inline __mmask16 tail_mask(int64_t left) {
-  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void range_avx512(const float* x, int64_t n, float& lo,
