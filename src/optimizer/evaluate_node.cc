@@ -60,4 +60,15 @@ std::optional<std::vector<Value>> evaluate_node(const ir::Node& node, std::vecto
   return std::move(ctx.outputs());
 }
 
+Tensor every_byte_value(ElementType type) {
+  Tensor all(type, {256});
+  for (int i = 0; i < 256; ++i) {
+    if (type == ElementType::kUInt8)
+      all.data<uint8_t>()[i] = static_cast<uint8_t>(i);
+    else
+      all.data<int8_t>()[i] = static_cast<int8_t>(i - 128);
+  }
+  return all;
+}
+
 }  // namespace kestrel::optimizer

@@ -15,4 +15,8 @@ namespace kestrel::optimizer {
 // kernel or it fails (the run reports such errors later, with the real inputs' context).
 std::optional<std::vector<Value>> evaluate_node(const ir::Node& node, std::vector<Value> inputs);
 
+// Every value of an 8-bit integer `type` (kUInt8: 0..255, else int8: -128..127) in storage order, as a tensor
+// of shape [256]: evaluated through a chain of nodes, it tabulates the chain as a function of one byte.
+Tensor every_byte_value(ElementType type);
+
 }  // namespace kestrel::optimizer

@@ -24,14 +24,7 @@ const std::unordered_set<std::string> kUnary = {"Relu",      "Sigmoid", "Tanh", 
 // The table: the chain's float output for every value of xq, in its storage order (uint8 0..255; int8
 // -128..127), or nullopt when a node cannot be evaluated or is not elementwise after all.
 std::optional<Tensor> table_of(const Dequantized& d, const std::vector<ir::Node*>& chain) {
-  const ElementType type = element_type_of(d.x);
-  Tensor all(type, {256});
-  for (int i = 0; i < 256; ++i) {
-    if (type == ElementType::kUInt8)
-      all.data<uint8_t>()[i] = static_cast<uint8_t>(i);
-    else
-      all.data<int8_t>()[i] = static_cast<int8_t>(i - 128);
-  }
+  const Tensor all = every_byte_value(element_type_of(d.x));
   std::vector<Value> in{Value(all), Value(*constant_of(d.scale))};
   if (d.zero_point) in.emplace_back(*constant_of(d.zero_point));
   auto out = evaluate_node(*d.node, std::move(in));

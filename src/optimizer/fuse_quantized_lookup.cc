@@ -122,14 +122,7 @@ std::optional<std::vector<Value>> inputs_of(const ir::Node* n,
 // The final QuantizeLinear's output for every value of the source, in the source's storage order (uint8
 // 0..255; int8 -128..127).
 std::optional<Tensor> table_of(const Computation& c, const ir::Node* q) {
-  const ElementType type = element_type_of(c.source);
-  Tensor all(type, {256});
-  for (int i = 0; i < 256; ++i) {
-    if (type == ElementType::kUInt8)
-      all.data<uint8_t>()[i] = static_cast<uint8_t>(i);
-    else
-      all.data<int8_t>()[i] = static_cast<int8_t>(i - 128);
-  }
+  const Tensor all = every_byte_value(element_type_of(c.source));
   std::unordered_map<const ir::Value*, Value> values{{c.source, Value(all)}};
   std::vector<const ir::Node*> order(c.leaves.begin(), c.leaves.end());
   order.insert(order.end(), c.inner.begin(), c.inner.end());
